@@ -1,0 +1,158 @@
+"""`citewatch demo`: the whole pipeline, offline, on bundled pages served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from crawler.catalog import load_catalog
+from crawler.crawl import RunReport, run_crawl
+from crawler.reporting import write_reports
+from storage import Store
+
+# Crawl settings for a local demo: no politeness delay is owed to our own loopback server.
+DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One demo crawl: which version each changing page serves, and what it shows."""
+
+    version: str
+    title: str
+
+
+STEPS = (
+    Step("v1", "first crawl: every cited page is new"),
+    Step("v2", "noise only: build ids, a nonce, a relative date, the cookie banner"),
+    Step("v3", "the privacy policy changes its training clause"),
+)
+
+
+def site_root() -> Traversable:
+    """The bundled demo pages: site/<source-id>/<version>.html."""
+    return resources.files("crawler.demo") / "site"
+
+
+class DemoSite:
+    """Serves each source's page at the current version, with ETag and 304 like a real site."""
+
+    def __init__(self, root: Traversable) -> None:
+        self.root = root
+        self.version = "v1"
+
+    def page(self, source_id: str) -> bytes | None:
+        """The body of a source at the current version (older versions stay in force)."""
+        folder = self.root / source_id
+        if not folder.is_dir():
+            return None
+        for version in sorted((p.name for p in folder.iterdir()), reverse=True):
+            if version.endswith(".html") and version[:-5] <= self.version:
+                return (folder / version).read_bytes()
+        return None
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Run the server in a thread; yields its base URL."""
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0].strip("/")
+                if path == "robots.txt":
+                    return self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+                body = site.page(path)
+                if body is None:
+                    return self._send(b"not found", "text/plain", 404)
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return None
+                return self._send(body, "text/html; charset=utf-8", etag=etag)
+
+            def _send(
+                self, body: bytes, ctype: str, status: int = 200, etag: str | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Last-Modified", formatdate(usegmt=True))
+                if etag:
+                    self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # the demo prints its own summary
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def write_catalog(base_url: str, out: Path) -> Path:
+    """The demo catalog with its URLs pointing at the local server."""
+    template = resources.files("crawler.demo") / "catalog" / "tools" / "mistral-api.yaml"
+    target = out / "catalog" / "tools" / "mistral-api.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(template.read_text("utf-8").replace("{base}", base_url), "utf-8")
+    return target.parent.parent
+
+
+def _summary(step: Step, report: RunReport) -> str:
+    counts: dict[str, int] = {}
+    for s in report.sources:
+        key = s.outcome
+        if s.outcome == "changed":
+            key = "changed (significant)" if s.significant else "changed (noise only)"
+        counts[key] = counts.get(key, 0) + 1
+    flags = sorted({f"{s.source} → {f}" for s in report.sources for f in s.flags})
+    line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    return f"{step.version}: {step.title}\n    {line}" + (
+        f"\n    flags: {'; '.join(flags)}" if flags else ""
+    )
+
+
+def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> Path:
+    """Crawl three versions of the demo pages, then write the report; returns its index."""
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "citewatch.db"
+    for leftover in (db, db.with_name("citewatch.db-wal"), db.with_name("citewatch.db-shm")):
+        leftover.unlink(missing_ok=True)  # the demo's own database starts fresh every time
+    url = store_url or f"sqlite:///{db}"
+    store = Store.open(url)
+    site = DemoSite(site_root())
+    try:
+        with site.serve() as base:
+            catalog_dir = write_catalog(base, out)
+            catalog = load_catalog(catalog_dir)
+            for step in STEPS:
+                site.version = step.version
+                echo(_summary(step, run_crawl(store, catalog, settings=DEMO_SETTINGS)))
+        paths = write_reports(store, str(catalog_dir), out / "report", ["html", "md", "json"], None)
+    finally:
+        store.close()
+    echo("")
+    echo(f"Report (open in a browser): {paths[0].resolve()}")
+    echo(f"Markdown report:            {paths[1].resolve()}")
+    echo(f"Explore further:  citewatch --db {url} flags")
+    echo(
+        f"Resolve the flag: citewatch --db {url} review mistral-api no-training "
+        "--confirm --note '…'"
+    )
+    return paths[0]

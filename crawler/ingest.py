@@ -1,0 +1,176 @@
+"""From a fetch result to stored history: extract, compare, assess, flag, record atomically."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from crawler.catalog import Catalog, Source, Tool
+from crawler.extract import ExtractError, Extraction, extract
+from crawler.fetch import FetchResult
+from diffs.flags import Quote, RatingRef, Reason, flag_change
+from diffs.significance import Significance, assess
+from diffs.text import TextDiff, diff_blocks, split_blocks
+from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot, SnapshotRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What a fetch means for the source's history, ready to be recorded."""
+
+    outcome: str  # new | changed | unchanged | not-modified | failed
+    error: str | None
+    error_kind: str | None
+    versions: tuple[tuple[NewSnapshot, NewChange | None], ...]
+    significant: bool | None
+    reasons: tuple[Reason, ...]
+
+
+def extract_key(method: str, source: Source) -> str:
+    """Identifies the rules a text came from: extractor version plus the source's selectors."""
+    rules = repr((source.select, source.exclude)).encode("utf-8")
+    return f"{method}#{hashlib.sha256(rules).hexdigest()[:12]}"
+
+
+def extract_source(body: bytes, content_type: str | None, url: str, source: Source) -> Extraction:
+    """Extract a body with the source's select/exclude rules."""
+    return extract(
+        body, content_type=content_type, url=url, select=source.select, exclude=source.exclude
+    )
+
+
+def rating_refs(tool: Tool) -> tuple[RatingRef, ...]:
+    """The tool's ratings as flagging sees them."""
+    return tuple(
+        RatingRef(
+            tool.id,
+            r.criterion,
+            r.rating,
+            r.sources,
+            tuple(Quote(e.source, e.quote) for e in r.evidence),
+        )
+        for r in tool.ratings
+    )
+
+
+def _failed(error: str, kind: str) -> Analysis:
+    return Analysis("failed", error, kind, (), None, ())
+
+
+def analyze(
+    result: FetchResult,
+    tool: Tool,
+    source: Source,
+    catalog: Catalog,
+    previous: SnapshotRecord | None,
+    load_raw: Callable[[str], bytes],
+) -> Analysis:
+    """Decide outcome, new versions and flag reasons for one fetch (no writes)."""
+    if result.status == 304 and result.error is None:
+        return Analysis("not-modified", None, None, (), None, ())
+    if result.error is not None or result.body is None:
+        return _failed(result.error or "no body", result.error_kind or "other")
+    if not 200 <= (result.status or 0) < 300:
+        return _failed(f"HTTP {result.status}", "http")
+    url = result.final_url or result.url
+    try:
+        extraction = extract_source(result.body, result.content_type, url, source)
+    except ExtractError as exc:
+        return _failed(f"extraction failed: {exc}", "extract")
+    key = extract_key(extraction.method, source)
+    snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
+    if previous is None:
+        return Analysis("new", None, None, ((snapshot, None),), None, ())
+    chain, baseline = _technical_upgrade(previous, source, key, load_raw)
+    if extraction.text == baseline:
+        return Analysis("unchanged", None, None, chain, None, ())
+    diff = diff_blocks(split_blocks(baseline), extraction.blocks)
+    verdict = assess(diff)
+    change = _change(diff, verdict)
+    reasons: tuple[Reason, ...] = ()
+    if verdict.significant:
+        criteria = {c.id: c for c in catalog.criteria}
+        reasons = flag_change(
+            source.id, baseline, extraction.text, diff, rating_refs(tool), criteria
+        )
+    return Analysis(
+        "changed", None, None, (*chain, (snapshot, change)), verdict.significant, reasons
+    )
+
+
+def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:
+    added = sum(len(h.added) + len(h.pairs) for h in diff.hunks)
+    removed = sum(len(h.removed) + len(h.pairs) for h in diff.hunks)
+    return NewChange(verdict.significant, verdict.reason, verdict.noise, added, removed, technical)
+
+
+def _technical_upgrade(
+    previous: SnapshotRecord, source: Source, key: str, load_raw: Callable[[str], bytes]
+) -> tuple[tuple[tuple[NewSnapshot, NewChange | None], ...], str]:
+    """Re-extract the previous body when the rules changed, so the upgrade is not a change."""
+    if previous.extract_key == key:
+        return (), previous.text
+    raw = load_raw(previous.raw_sha)
+    url = previous.final_url or ""
+    try:
+        again = extract_source(raw, previous.content_type, url, source)
+    except ExtractError:
+        return (), previous.text  # the old body no longer extracts: compare with what we had
+    if again.text == previous.text:
+        return (), previous.text
+    diff = diff_blocks(split_blocks(previous.text), again.blocks)
+    verdict = Significance(False, "extraction rules changed (technical upgrade)", ("technical",))
+    snap = NewSnapshot(raw, again.text, key, previous.content_type, url, technical=True)
+    return ((snap, _change(diff, verdict, technical=True)),), again.text
+
+
+def fetch_entry(run_id: int, source_pk: int, result: FetchResult, analysis: Analysis) -> FetchEntry:
+    """The log row of a fetch."""
+    return FetchEntry(
+        run_id=run_id,
+        source_pk=source_pk,
+        requested_url=result.url,
+        final_url=result.final_url,
+        redirects=result.redirects,
+        status=result.status,
+        outcome=analysis.outcome,
+        error=analysis.error,
+        error_kind=analysis.error_kind,
+        content_type=result.content_type,
+        raw=result.body,
+        started_at=result.started_at,
+        elapsed_ms=result.elapsed_ms,
+        etag=result.etag,
+        last_modified=result.last_modified,
+    )
+
+
+def flag_reasons(reasons: Sequence[Reason]) -> tuple[NewFlagReason, ...]:
+    """Flag reasons in storage's terms."""
+    return tuple(
+        NewFlagReason(
+            r.tool,
+            r.criterion,
+            r.severity,
+            r.source,
+            r.kind,
+            r.text,
+            tuple((c.old, c.new) for c in r.sentences),
+            r.matched_terms,
+            r.old_quote,
+            r.new_quote,
+        )
+        for r in reasons
+    )
+
+
+def settings_pairs(pairs: Sequence[str]) -> Mapping[str, str]:
+    """Parse `-s KEY=VALUE` options (ValueError names the bad one)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"-s expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,223 @@
+"""`citewatch report`: fill the report context from the database and write the outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.catalog import Catalog, load_catalog
+from diffs.text import TextDiff, diff_texts
+from reports.context import (
+    ChangedSentence,
+    FlagReason,
+    RatingState,
+    ReportChange,
+    ReportContext,
+    ReportFailure,
+    ReportFlag,
+    Resolution,
+    ToolSummary,
+)
+from reports.render import render_markdown, write_site
+from storage import Store
+from storage.records import ChangeRecord, FlagRecord, ReviewRecord
+
+FORMATS = ("html", "md", "json")
+
+
+class ReportError(Exception):
+    """The report cannot be produced as asked (no catalog, unknown format)."""
+
+
+def _catalog(store: Store, path: str | None) -> Catalog:
+    chosen = path or store.last_catalog()
+    if chosen is None:
+        raise ReportError("no catalog: pass --catalog or run `citewatch crawl` first")
+    return load_catalog(chosen)
+
+
+def _names(catalog: Catalog) -> tuple[dict[str, str], dict[str, str]]:
+    return {t.id: t.name for t in catalog.tools}, {c.id: c.label for c in catalog.criteria}
+
+
+def _resolution(r: ReviewRecord) -> Resolution:
+    action: Any = r.action
+    return Resolution(action, r.rating, r.note, r.by, r.at)
+
+
+def _flag(f: FlagRecord, catalog: Catalog, ratings: dict[tuple[str, str], str]) -> ReportFlag:
+    tools, labels = _names(catalog)
+    reasons = tuple(
+        FlagReason(
+            r.change_id,
+            r.source_id,
+            r.kind,  # type: ignore[arg-type]
+            r.text,
+            tuple(ChangedSentence.between(old, new) for old, new in r.sentences),
+            r.matched_terms,
+            r.old_quote,
+            r.new_quote,
+        )
+        for r in f.reasons
+    )
+    since_open = tuple(_resolution(r) for r in f.reviews)
+    return ReportFlag(
+        f.tool_id,
+        tools.get(f.tool_id, f.tool_id),
+        f.criterion_id,
+        labels.get(f.criterion_id, f.criterion_id),
+        ratings.get((f.tool_id, f.criterion_id), "unknown"),
+        f.status,  # type: ignore[arg-type]
+        f.severity,  # type: ignore[arg-type]
+        f.opened_at,
+        reasons,
+        since_open,
+    )
+
+
+def _change(
+    store: Store, c: ChangeRecord, tools: dict[str, str], flagged: tuple[str, ...]
+) -> ReportChange:
+    old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
+    diff: TextDiff = diff_texts(old.text, new.text)
+    return ReportChange(
+        c.id,
+        c.tool_id,
+        tools.get(c.tool_id, c.tool_id),
+        c.source_id,
+        c.url,
+        c.detected_at,
+        c.significant,
+        c.reason,
+        c.technical,
+        c.old_snapshot_id,
+        c.new_snapshot_id,
+        diff,
+        c.added,
+        c.removed,
+        flagged,
+    )
+
+
+def build_context(
+    store: Store, catalog: Catalog, since: datetime | None, now: datetime | None = None
+) -> ReportContext:
+    """Everything the report shows, read from the database and the catalog."""
+    tools, _labels = _names(catalog)
+    ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
+    ratings.update(store.current_ratings())
+    flags = tuple(_flag(f, catalog, ratings) for f in store.flags())
+    open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
+    by_change: dict[int, list[str]] = {}
+    for f in flags:
+        for r in f.reasons:
+            by_change.setdefault(r.change_id, []).append(f.criterion_id)
+    records = store.changes(since)
+    changes = tuple(
+        _change(store, c, tools, tuple(dict.fromkeys(by_change.get(c.id, []))))
+        for c in records
+        if c.significant or c.technical
+    )
+    failures = tuple(
+        ReportFailure(
+            x.tool_id,
+            tools.get(x.tool_id, x.tool_id),
+            x.source_id,
+            x.url,
+            x.at,
+            x.status,
+            x.error or x.error_kind or "failed",
+            x.consecutive,
+        )
+        for x in store.broken_sources()
+    )
+    return ReportContext(
+        generated_at=now or datetime.now(UTC),
+        title=f"citewatch — {Path(catalog.path).name}",
+        since=since,
+        tools=tuple(_tool_summary(t, ratings, open_keys, catalog) for t in catalog.tools),
+        flags=flags,
+        changes=changes,
+        failures=failures,
+        noise_count=sum(1 for c in records if not c.significant and not c.technical),
+    )
+
+
+def _tool_summary(
+    tool: Any,
+    ratings: dict[tuple[str, str], str],
+    open_keys: set[tuple[str, str]],
+    catalog: Catalog,
+) -> ToolSummary:
+    _tools, labels = _names(catalog)
+    states = tuple(
+        RatingState(
+            r.criterion,
+            labels.get(r.criterion, r.criterion),
+            ratings.get((tool.id, r.criterion), r.rating),
+            r.summary,
+            (tool.id, r.criterion) in open_keys,
+        )
+        for r in tool.ratings
+    )
+    needs_review = any(s.flagged for s in states)
+    return ToolSummary(tool.id, tool.name, tool.vendor, tool.verdict, needs_review, states)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, TextDiff):
+        return {"added": list(value.added_text()), "removed": list(value.removed_text())}
+    raise TypeError(type(value).__name__)
+
+
+def write_reports(
+    store: Store,
+    catalog_path: str | None,
+    out: Path,
+    formats: Sequence[str],
+    since: datetime | None,
+) -> list[Path]:
+    """Write the asked formats into `out`; returns the paths written (index first)."""
+    unknown = [f for f in formats if f.strip() not in FORMATS]
+    if unknown:
+        raise ReportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+    ctx = build_context(store, _catalog(store, catalog_path), since)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    wanted = {f.strip() for f in formats}
+    if "html" in wanted:
+        paths.append(write_site(ctx, out))
+    if "md" in wanted:
+        target = out / "report.md"
+        target.write_text(render_markdown(ctx), encoding="utf-8")
+        paths.append(target)
+    if "json" in wanted:
+        target = out / "report.json"
+        data = _as_dict(ctx)
+        target.write_text(
+            json.dumps(data, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        paths.append(target)
+    store.mark_reported((c.id for c in ctx.changes), ctx.generated_at)
+    return paths
+
+
+def _as_dict(ctx: ReportContext) -> dict[str, Any]:
+    """The context as JSON-ready data (diffs summarized as added/removed passages)."""
+    shallow = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)}
+    data: dict[str, Any] = json.loads(json.dumps(shallow, default=_deep_default))
+    return data
+
+
+def _deep_default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, TextDiff):
+            return _json_default(value)
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    return _json_default(value)

@@ -1,0 +1,192 @@
+"""Which ratings a significant change puts in doubt, and why, in the changed sentences' words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from diffs.anchors import locate
+from diffs.text import PAIR_CUTOFF, TextDiff
+from diffs.topics import Criterion, match_terms
+
+Severity = Literal["evidence", "topic"]
+ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceChange:
+    """A changed sentence: old wording (None when added) and new wording (None when removed)."""
+
+    old: str | None
+    new: str | None
+
+    def texts(self) -> tuple[str, ...]:
+        """The wordings present, new first."""
+        return tuple(t for t in (self.new, self.old) if t)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """An evidence quote of a rating and the source it was taken from."""
+
+    source: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRef:
+    """What flagging needs to know about one rating of a tool."""
+
+    tool: str
+    criterion: str
+    rating: str
+    sources: tuple[str, ...]
+    quotes: tuple[Quote, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one rating needs re-review after one change of one source."""
+
+    tool: str
+    criterion: str
+    source: str
+    severity: Severity
+    kind: ReasonKind
+    text: str
+    sentences: tuple[SentenceChange, ...]
+    matched_terms: tuple[str, ...] = ()
+    old_quote: str | None = None
+    new_quote: str | None = None
+
+
+def sentences(block: str) -> tuple[str, ...]:
+    """Split a block into sentences (good enough for legal prose in en/de/fr)."""
+    return tuple(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+
+
+def _pair_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChange]:
+    """Pair each rewritten sentence with its most similar old wording; the rest stand alone."""
+    out: list[SentenceChange] = []
+    unpaired_old = list(old)
+    for sentence in new:
+        best = process.extractOne(
+            sentence, unpaired_old, scorer=fuzz.ratio, score_cutoff=PAIR_CUTOFF
+        )
+        if best is None:
+            out.append(SentenceChange(None, sentence))
+        else:
+            unpaired_old.remove(best[0])
+            out.append(SentenceChange(best[0], sentence))
+    out.extend(SentenceChange(s, None) for s in unpaired_old)
+    return out
+
+
+def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
+    """Sentences added, removed or rewritten by the change, with old and new wording."""
+    out: list[SentenceChange] = []
+    for hunk in diff.hunks:
+        for pair in hunk.pairs:
+            old, new = sentences(pair.old), sentences(pair.new)
+            out.extend(
+                _pair_sentences(
+                    [s for s in old if s not in set(new)], [s for s in new if s not in set(old)]
+                )
+            )
+        out.extend(SentenceChange(None, s) for block in hunk.added for s in sentences(block))
+        out.extend(SentenceChange(s, None) for block in hunk.removed for s in sentences(block))
+    return tuple(dict.fromkeys(out))  # de-duplicate, keep order
+
+
+def evidence_reasons(
+    rating: RatingRef, source: str, old_text: str, new_text: str
+) -> tuple[Reason, ...]:
+    """Reasons for quotes of this source that were in the old text and are no longer intact."""
+    out: list[Reason] = []
+    for quote in rating.quotes:
+        if quote.source != source or locate(quote.text, old_text).status != "found":
+            continue  # a quote that never matched the page is not this change's doing
+        anchor = locate(quote.text, new_text)
+        if anchor.status == "found":
+            continue
+        if anchor.status == "altered":
+            text = f"Evidence quote reworded ({anchor.score:.0f}% similar)."
+            out.append(
+                Reason(
+                    rating.tool,
+                    rating.criterion,
+                    source,
+                    "evidence",
+                    "evidence-altered",
+                    text,
+                    (SentenceChange(quote.text, anchor.passage),),
+                    (),
+                    quote.text,
+                    anchor.passage,
+                )
+            )
+        else:
+            out.append(
+                Reason(
+                    rating.tool,
+                    rating.criterion,
+                    source,
+                    "evidence",
+                    "evidence-lost",
+                    "Evidence quote no longer found in the source.",
+                    (),
+                    (),
+                    quote.text,
+                    None,
+                )
+            )
+    return tuple(out)
+
+
+def topic_reason(
+    rating: RatingRef, source: str, criterion: Criterion, changed: Sequence[SentenceChange]
+) -> Reason | None:
+    """A reason when changed sentences (old or new wording) speak about the criterion."""
+    terms = criterion.terms()
+    hits: list[SentenceChange] = []
+    words: list[str] = []
+    for change in changed:
+        found_words = [w for text in change.texts() for w in match_terms(text, terms)[1]]
+        if found_words:
+            hits.append(change)
+            words.extend(w for w in found_words if w not in words)
+    if not hits:
+        return None
+    text = f"Changed text speaks about {criterion.label}: " + ", ".join(words) + "."
+    return Reason(
+        rating.tool, rating.criterion, source, "topic", "topic", text, tuple(hits), tuple(words)
+    )
+
+
+def flag_change(
+    source: str,
+    old_text: str,
+    new_text: str,
+    diff: TextDiff,
+    ratings: Sequence[RatingRef],
+    criteria: Mapping[str, Criterion],
+) -> tuple[Reason, ...]:
+    """Reasons to re-review every rating that cites the changed source (none: no doubt)."""
+    changed = changed_sentences(diff)
+    out: list[Reason] = []
+    for rating in ratings:
+        if source not in rating.sources:
+            continue
+        out.extend(evidence_reasons(rating, source, old_text, new_text))
+        criterion = criteria.get(rating.criterion)
+        if criterion is not None:
+            reason = topic_reason(rating, source, criterion, changed)
+            if reason is not None:
+                out.append(reason)
+    return tuple(out)

@@ -1,0 +1,213 @@
+"""Block-level diff of normalized text, with word-level detail inside changed blocks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+
+WordTag = Literal["equal", "insert", "delete"]
+HunkTag = Literal["insert", "delete", "replace"]
+
+# Replace hunks larger than this render as removed/added blocks without word detail: pairing
+# is O(n*m) and a rewrite of that size is read as a new document anyway (research/tech_scrapy §6).
+MAX_PAIRED_BLOCKS = 200
+# Below this similarity (rapidfuzz ratio, 0-100) two blocks are shown as removed + added rather
+# than as one rewritten block; 50 keeps "same sentence, a clause changed" together.
+PAIR_CUTOFF = 50.0
+
+_WORD = re.compile(r"\s+|[^\s\w]|\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class WordOp:
+    """A run of tokens that is equal, inserted or deleted between two blocks."""
+
+    tag: WordTag
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockPair:
+    """One old block and the new block it became, with the word-level edit between them."""
+
+    old: str
+    new: str
+    words: tuple[WordOp, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    """A contiguous change: blocks old[old_start:old_end] became new[new_start:new_end]."""
+
+    tag: HunkTag
+    old_start: int
+    old_end: int
+    new_start: int
+    new_end: int
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    pairs: tuple[BlockPair, ...]  # rewritten blocks (replace hunks only)
+    removed: tuple[str, ...]  # old blocks with no counterpart
+    added: tuple[str, ...]  # new blocks with no counterpart
+
+
+@dataclass(frozen=True, slots=True)
+class TextDiff:
+    """The difference between two versions of a text, as hunks of blocks."""
+
+    old_blocks: tuple[str, ...]
+    new_blocks: tuple[str, ...]
+    hunks: tuple[Hunk, ...]
+
+    @property
+    def changed(self) -> bool:
+        """True when any block differs."""
+        return bool(self.hunks)
+
+    def added_text(self) -> tuple[str, ...]:
+        """Every passage that is new: added blocks and the new side of rewritten ones."""
+        out: list[str] = []
+        for hunk in self.hunks:
+            out.extend(hunk.added)
+            out.extend(pair.new for pair in hunk.pairs)
+        return tuple(out)
+
+    def removed_text(self) -> tuple[str, ...]:
+        """Every passage that is gone: removed blocks and the old side of rewritten ones."""
+        out: list[str] = []
+        for hunk in self.hunks:
+            out.extend(hunk.removed)
+            out.extend(pair.old for pair in hunk.pairs)
+        return tuple(out)
+
+
+def split_blocks(text: str) -> tuple[str, ...]:
+    """Split stored normalized text (one block per line) into blocks."""
+    return tuple(line for line in text.split("\n") if line.strip())
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a block into word, punctuation and whitespace tokens that join back to the text."""
+    return _WORD.findall(text)
+
+
+def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
+    """Word-level edit script old -> new: equal runs, each rewrite as delete then insert."""
+    a, b = tokenize(old), tokenize(new)
+    ops: list[WordOp] = []
+    deleted: list[str] = []
+    inserted: list[str] = []
+
+    def flush() -> None:
+        if deleted:
+            ops.append(WordOp("delete", "".join(deleted)))
+        if inserted:
+            ops.append(WordOp("insert", "".join(inserted)))
+        deleted.clear()
+        inserted.clear()
+
+    for op in Indel.opcodes(a, b):
+        if op.tag == "equal":
+            flush()
+            ops.append(WordOp("equal", "".join(a[op.src_start : op.src_end])))
+        else:
+            deleted.extend(a[op.src_start : op.src_end])
+            inserted.extend(b[op.dest_start : op.dest_end])
+    flush()
+    return tuple(ops)
+
+
+def _pair_blocks(
+    old: Sequence[str], new: Sequence[str]
+) -> tuple[tuple[BlockPair, ...], tuple[str, ...], tuple[str, ...]]:
+    """Pair rewritten blocks inside a replace hunk, best match first, keeping document order.
+
+    Best-first matters: pairing in reading order lets a weak early match ("Gone paragraph."
+    ~ "Brand new paragraph.") steal the slot of a strong later one ("30 days" ~ "90 days").
+    """
+    if len(old) > MAX_PAIRED_BLOCKS or len(new) > MAX_PAIRED_BLOCKS:
+        return (), tuple(old), tuple(new)
+    candidates = sorted(
+        ((fuzz.ratio(a, b), i, j) for i, a in enumerate(old) for j, b in enumerate(new)),
+        key=lambda c: (-c[0], c[1], c[2]),
+    )
+    chosen: dict[int, int] = {}
+    for score, i, j in candidates:
+        if score < PAIR_CUTOFF or i in chosen or j in chosen.values():
+            continue
+        # Keep pairs crossing-free, so the diff still reads top to bottom.
+        if all((i < a) == (j < b) for a, b in chosen.items()):
+            chosen[i] = j
+    pairs = tuple(
+        BlockPair(old[i], new[j], diff_words(old[i], new[j])) for i, j in sorted(chosen.items())
+    )
+    removed = tuple(b for i, b in enumerate(old) if i not in chosen)
+    added = tuple(b for j, b in enumerate(new) if j not in chosen.values())
+    return pairs, removed, added
+
+
+def diff_blocks(old: Sequence[str], new: Sequence[str]) -> TextDiff:
+    """Diff two block sequences: LCS alignment of blocks, word detail inside rewrites."""
+    old_t, new_t = tuple(old), tuple(new)
+    hunks: list[Hunk] = []
+    for op in Indel.opcodes(old_t, new_t):
+        if op.tag == "equal":
+            continue
+        o = old_t[op.src_start : op.src_end]
+        n = new_t[op.dest_start : op.dest_end]
+        if o and n:
+            pairs, removed, added = _pair_blocks(o, n)
+            tag: HunkTag = "replace"
+        else:
+            pairs, removed, added = (), o, n
+            tag = "delete" if o else "insert"
+        hunks.append(
+            Hunk(
+                tag,
+                op.src_start,
+                op.src_end,
+                op.dest_start,
+                op.dest_end,
+                o,
+                n,
+                pairs,
+                removed,
+                added,
+            )
+        )
+    return TextDiff(old_t, new_t, _merge_adjacent(hunks))
+
+
+def _merge_adjacent(hunks: list[Hunk]) -> tuple[Hunk, ...]:
+    """Indel emits delete+insert for one rewrite; merge touching hunks so blocks can pair."""
+    merged: list[Hunk] = []
+    for hunk in hunks:
+        prev = merged[-1] if merged else None
+        if prev and prev.old_end == hunk.old_start and prev.new_end == hunk.new_start:
+            o, n = prev.old + hunk.old, prev.new + hunk.new
+            pairs, removed, added = _pair_blocks(o, n)
+            merged[-1] = Hunk(
+                "replace" if o and n else prev.tag,
+                prev.old_start,
+                hunk.old_end,
+                prev.new_start,
+                hunk.new_end,
+                o,
+                n,
+                pairs,
+                removed,
+                added,
+            )
+        else:
+            merged.append(hunk)
+    return tuple(merged)
+
+
+def diff_texts(old: str, new: str) -> TextDiff:
+    """Diff two stored normalized texts (one block per line)."""
+    return diff_blocks(split_blocks(old), split_blocks(new))

@@ -1,0 +1,81 @@
+"""Criteria and their topic vocabulary: does a passage speak about a criterion, in which words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """A rating criterion of the taxonomy, with topic terms per language code.
+
+    A term is a word or phrase matched case-insensitively on whole words. A ``*`` at the end
+    of a word admits word forms: ``train*`` matches "training" and "trained" but not
+    "retrain"; ``Trainingsdaten`` matches only itself.
+    """
+
+    id: str
+    label: str
+    description: str = ""
+    topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def terms(self) -> tuple[str, ...]:
+        """Every topic term of every language, in a stable order."""
+        return tuple(t for lang in sorted(self.topics) for t in self.topics[lang])
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """Terms of one criterion found in one passage."""
+
+    criterion: str
+    passage: str
+    terms: tuple[str, ...]  # the vocabulary entries that matched
+    words: tuple[str, ...]  # the words of the passage that matched them
+
+
+def fold(text: str) -> str:
+    """Case- and compatibility-fold text for matching (keeps accents: 'données' != 'donnees')."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@lru_cache(maxsize=4096)
+def term_pattern(term: str) -> re.Pattern[str]:
+    """Compile a topic term into a whole-word pattern; ``*`` admits word forms."""
+    parts = []
+    for word in fold(term).split():
+        if word.endswith("*"):
+            parts.append(re.escape(word[:-1]) + r"\w*")
+        else:
+            parts.append(re.escape(word))
+    body = r"[\s\-]+".join(parts)  # "opt out" also matches "opt-out"
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def match_terms(passage: str, terms: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The terms found in a passage and the passage words that matched them."""
+    folded = fold(passage)
+    hit_terms: list[str] = []
+    hit_words: list[str] = []
+    for term in terms:
+        found = term_pattern(term).search(folded)
+        if found:
+            hit_terms.append(term)
+            if found.group(0) not in hit_words:
+                hit_words.append(found.group(0))
+    return tuple(hit_terms), tuple(hit_words)
+
+
+def match_criterion(criterion: Criterion, passages: Iterable[str]) -> tuple[TopicMatch, ...]:
+    """Every passage that speaks about the criterion, with the words that say so."""
+    terms = criterion.terms()
+    out = []
+    for passage in passages:
+        hit_terms, hit_words = match_terms(passage, terms)
+        if hit_terms:
+            out.append(TopicMatch(criterion.id, passage, hit_terms, hit_words))
+    return tuple(out)

@@ -1,0 +1,182 @@
+"""The typed report context: everything a report template may show, and nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from diffs.text import TextDiff, WordOp, diff_words
+
+FlagStatus = Literal["open", "resolved"]
+Severity = Literal["evidence", "topic"]
+ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
+ResolutionAction = Literal["confirm", "set", "dismiss"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedSentence:
+    """One changed sentence: its old and new wording and the word-level edit between them."""
+
+    old: str | None  # None: the sentence is new
+    new: str | None  # None: the sentence was removed
+    words: tuple[WordOp, ...]
+
+    @classmethod
+    def between(cls, old: str | None, new: str | None) -> ChangedSentence:
+        """Build a changed sentence, computing the word edit from old to new."""
+        return cls(old, new, diff_words(old or "", new or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class FlagReason:
+    """Why a change puts a rating in doubt, in one sentence plus the passages that show it."""
+
+    change_id: int
+    source_id: str
+    kind: ReasonKind
+    text: str  # one sentence, shown verbatim
+    sentences: tuple[ChangedSentence, ...]
+    matched_terms: tuple[str, ...]
+    old_quote: str | None  # the evidence quote as catalogued
+    new_quote: str | None  # where it re-anchored in the new text, if anywhere
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """An editor's decision on a flag, kept as history."""
+
+    action: ResolutionAction
+    rating: str | None  # the rating set, for action "set"
+    note: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFlag:
+    """A rating (tool x criterion) that may need re-review, with every reason and resolution."""
+
+    tool_id: str
+    tool_name: str
+    criterion_id: str
+    criterion_label: str
+    rating: str
+    status: FlagStatus
+    severity: Severity
+    opened_at: datetime
+    reasons: tuple[FlagReason, ...]
+    resolutions: tuple[Resolution, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportChange:
+    """A detected text change of one source, with its diff and the criteria it flagged."""
+
+    id: int
+    tool_id: str
+    tool_name: str
+    source_id: str
+    url: str
+    detected_at: datetime
+    significant: bool
+    reason: str  # why it is (or is not) significant, one sentence
+    technical: bool  # a re-extraction upgrade: never flags by itself
+    old_snapshot_id: int
+    new_snapshot_id: int
+    diff: TextDiff
+    added_count: int
+    removed_count: int
+    flags: tuple[str, ...]  # criterion ids flagged by this change
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFailure:
+    """A source that could not be fetched or extracted."""
+
+    tool_id: str
+    tool_name: str
+    source_id: str
+    url: str
+    at: datetime
+    status: int | None  # HTTP status, None when no response arrived
+    error: str
+    consecutive: int  # failures in a row, so a one-off blip reads differently from a dead page
+
+
+@dataclass(frozen=True, slots=True)
+class RatingState:
+    """One rating of a tool as it stands, and whether it is flagged."""
+
+    criterion_id: str
+    criterion_label: str
+    rating: str
+    summary: str
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSummary:
+    """A tool of the catalog with its ratings."""
+
+    id: str
+    name: str
+    vendor: str
+    verdict: str
+    verdict_needs_review: bool
+    ratings: tuple[RatingState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFlags:
+    """The open flags of one tool, for grouping in reports."""
+
+    tool_id: str
+    tool_name: str
+    flags: tuple[ReportFlag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """The one object report templates receive."""
+
+    generated_at: datetime
+    title: str
+    since: datetime | None
+    tools: tuple[ToolSummary, ...]
+    flags: tuple[ReportFlag, ...]
+    changes: tuple[ReportChange, ...]
+    failures: tuple[ReportFailure, ...]
+    noise_count: int  # noise-only changes in the period, whether or not listed in changes
+
+    @property
+    def open_flags(self) -> tuple[ReportFlag, ...]:
+        """Flags still waiting for an editor."""
+        return tuple(f for f in self.flags if f.status == "open")
+
+    @property
+    def open_flags_by_tool(self) -> tuple[ToolFlags, ...]:
+        """Open flags grouped by tool, tools in order of first appearance."""
+        groups: dict[str, list[ReportFlag]] = {}
+        for flag in self.open_flags:
+            groups.setdefault(flag.tool_id, []).append(flag)
+        return tuple(ToolFlags(tid, fs[0].tool_name, tuple(fs)) for tid, fs in groups.items())
+
+    @property
+    def other_changes(self) -> tuple[ReportChange, ...]:
+        """Significant changes that no open flag cites."""
+        cited = {r.change_id for f in self.open_flags for r in f.reasons}
+        return tuple(c for c in self.changes if c.significant and c.id not in cited)
+
+    @property
+    def noise_changes(self) -> tuple[ReportChange, ...]:
+        """Listed changes judged noise-only."""
+        return tuple(c for c in self.changes if not c.significant)
+
+    def change(self, change_id: int) -> ReportChange | None:
+        """The listed change with this id, or None when it is outside the report."""
+        return next((c for c in self.changes if c.id == change_id), None)
+
+    def flags_for_tool(self, tool_id: str) -> tuple[ReportFlag, ...]:
+        """Every flag of one tool, open and resolved."""
+        return tuple(f for f in self.flags if f.tool_id == tool_id)

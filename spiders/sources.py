@@ -1,0 +1,178 @@
+"""The generic `sources` spider: fetch each page of a job file once, conditionally, as data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
+)
+from scrapy.http import Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import response_status_message
+from twisted.internet import error as twisted_error
+from twisted.python.failure import Failure
+
+from crawler.fetch import FetchRequest, FetchResult, failed_result, is_fetchable, read_job
+from crawler.items import FetchedPage
+from crawler.middlewares import STARTED_AT, RobotsTxtForbidden, retry_after_seconds
+
+# 304 and every 4xx/5xx reach the callback as data. Not handle_httpstatus_all: that would also
+# stop RedirectMiddleware from following 3xx. Other 3xx (no Location, 300) arrive as HttpError.
+HANDLED_STATUSES = (304, *range(400, 600))
+INDEX = "citewatch_index"  # meta key: the request's position in the job file
+FETCH = "citewatch_fetch"  # meta key: the FetchRequest being answered
+
+# Failure type -> error_kind. Scrapy 2.15+ raises its own exceptions; the Twisted ones are a
+# fallback for handlers that don't translate theirs. First match wins (RobotsTxtForbidden and
+# HttpError are IgnoreRequest subclasses, so they come before the generic IgnoreRequest check).
+ERROR_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((RobotsTxtForbidden,), "robots"),
+    ((HttpError,), "http"),
+    ((DownloadTimeoutError, twisted_error.TimeoutError, TimeoutError), "timeout"),
+    ((CannotResolveHostError, twisted_error.DNSLookupError), "dns"),
+    ((DownloadCancelledError,), "too-large"),  # what DOWNLOAD_MAXSIZE raises
+    ((ResponseDataLossError,), "truncated"),
+    ((UnsupportedURLSchemeError,), "scheme"),
+    (
+        (
+            DownloadConnectionRefusedError,
+            twisted_error.ConnectError,
+            twisted_error.ConnectionLost,
+            twisted_error.ConnectionDone,
+            ConnectionError,
+        ),
+        "connection",
+    ),
+)
+
+
+# What to say when an exception has no message of its own.
+PLAIN_ERRORS = {
+    "truncated": "the connection closed before the whole body arrived",
+    "timeout": "no complete response within DOWNLOAD_TIMEOUT",
+    "connection": "the connection failed",
+}
+
+
+def classify(exc: BaseException) -> str:
+    """The error_kind of a failed fetch."""
+    for types, kind in ERROR_KINDS:
+        if isinstance(exc, types):
+            return kind
+    if isinstance(exc, IgnoreRequest):
+        text = str(exc)
+        if "robots.txt" in text:  # the stock RobotsTxtMiddleware's message
+            return "robots"
+        if "redirection" in text:  # RedirectMiddleware: "max redirections reached"
+            return "http"
+    return "other"
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value is not None else None
+
+
+def _timing(meta: dict[str, Any]) -> tuple[datetime, int]:
+    started_at, started = meta.get(STARTED_AT) or (datetime.now(UTC), time.monotonic())
+    return started_at, round((time.monotonic() - started) * 1000)
+
+
+class SourcesSpider(scrapy.Spider):
+    """Fetch every page of a job file (`-a job=FILE -a out=DIR`), yielding one result per page."""
+
+    name = "sources"
+
+    def __init__(self, job: str | None = None, out: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not job or not out:
+            raise ValueError("usage: scrapy crawl sources -a job=JOBFILE -a out=OUTDIR")
+        self.job_path = Path(job)
+        self.out_dir = Path(out)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    async def start(self) -> AsyncIterator[Request | FetchedPage]:
+        """One conditional GET per fetchable job entry; a "scheme" result for the others."""
+        for index, fetch in read_job(self.job_path):
+            if not is_fetchable(fetch.url):
+                error = f"not fetched: {fetch.url!r} is not an http(s) URL"
+                yield FetchedPage(index, failed_result(fetch, "scheme", error))
+                continue
+            headers = {}
+            if fetch.etag:
+                headers["If-None-Match"] = fetch.etag
+            if fetch.last_modified:
+                headers["If-Modified-Since"] = fetch.last_modified
+            yield Request(
+                fetch.url,
+                headers=headers,
+                meta={INDEX: index, FETCH: fetch, "handle_httpstatus_list": HANDLED_STATUSES},
+                callback=self.parse,
+                errback=self.failed,
+                dont_filter=True,  # two catalog entries may cite the same URL; both get a result
+            )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage]:
+        """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result."""
+        fetch: FetchRequest = response.meta[FETCH]
+        status = response.status
+        error = kind = None
+        if "dataloss" in response.flags:  # only when DOWNLOAD_FAIL_ON_DATALOSS was turned off
+            error, kind = "response body truncated (fewer bytes than Content-Length)", "truncated"
+        elif status >= 400:
+            error, kind = f"HTTP {response_status_message(status)}", "http"
+        started_at, elapsed_ms = _timing(response.meta)
+        yield FetchedPage(
+            response.meta[INDEX],
+            FetchResult(
+                key=fetch.key,
+                url=fetch.url,
+                final_url=response.url,
+                redirects=tuple(response.meta.get("redirect_urls", ())),
+                status=status,
+                content_type=_header(response, b"Content-Type"),
+                etag=_header(response, b"ETag"),
+                last_modified=_header(response, b"Last-Modified"),
+                body=response.body if kind is None and status != 304 else None,
+                error=error,
+                error_kind=kind,
+                retry_after=retry_after_seconds(response.headers.get(b"Retry-After")),
+                started_at=started_at,
+                elapsed_ms=elapsed_ms,
+            ),
+        )
+
+    def failed(self, failure: Failure) -> Iterator[FetchedPage]:
+        """Turn a failed request (robots, network, size, truncation, odd 3xx) into a result."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        fetch: FetchRequest = request.meta[FETCH]
+        exc = failure.value
+        assert exc is not None  # an errback's Failure always carries its exception
+        response: Response | None = getattr(exc, "response", None)
+        kind = classify(exc)
+        detail = str(exc) or PLAIN_ERRORS.get(kind, type(exc).__name__)
+        started_at, elapsed_ms = _timing(request.meta)
+        result = failed_result(fetch, kind, f"{kind}: {detail} ({request.url})", started_at)
+        yield FetchedPage(
+            request.meta[INDEX],
+            replace(
+                result,
+                redirects=tuple(request.meta.get("redirect_urls", ())),
+                status=response.status if response is not None else None,
+                final_url=response.url if response is not None else None,
+                elapsed_ms=elapsed_ms,
+            ),
+        )

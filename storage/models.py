@@ -1,0 +1,166 @@
+"""SQLAlchemy models: runs, sources, fetches, blobs, snapshots, changes, flags and reviews."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints so Alembic batch mode can alter them on SQLite.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+When = sa.DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class Blob(Base):
+    """Compressed, content-addressed bytes (raw bodies and normalized texts)."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    codec: Mapped[str] = mapped_column(sa.String(16))
+    size: Mapped[int] = mapped_column(sa.BigInteger())
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary())
+
+
+class CrawlRun(Base):
+    """One `citewatch crawl` (or scheduler cycle)."""
+
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(When)
+    finished_at: Mapped[datetime | None] = mapped_column(When)
+    catalog: Mapped[str] = mapped_column(sa.Text())
+    status: Mapped[str] = mapped_column(sa.String(16))  # running | done | failed
+
+
+class SourceRow(Base):
+    """A cited page of a tool, with what the next conditional GET needs."""
+
+    __tablename__ = "sources"
+    __table_args__ = (sa.UniqueConstraint("tool_id", "source_id", name="uq_sources_tool_source"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tool_id: Mapped[str] = mapped_column(sa.String(200))
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    url: Mapped[str] = mapped_column(sa.Text())
+    etag: Mapped[str | None] = mapped_column(sa.Text())
+    last_modified: Mapped[str | None] = mapped_column(sa.Text())
+    extract_key: Mapped[str | None] = mapped_column(sa.Text())  # rules the last text came from
+    last_fetch_at: Mapped[datetime | None] = mapped_column(When)
+    last_ok_at: Mapped[datetime | None] = mapped_column(When)
+    consecutive_failures: Mapped[int] = mapped_column(sa.Integer(), default=0)
+
+
+class Fetch(Base):
+    """Every fetch attempt, good or bad: the log of what the crawler saw."""
+
+    __tablename__ = "fetches"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("crawl_runs.id"), index=True)
+    source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"), index=True)
+    requested_url: Mapped[str] = mapped_column(sa.Text())
+    final_url: Mapped[str | None] = mapped_column(sa.Text())
+    redirects: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
+    status: Mapped[int | None] = mapped_column(sa.Integer())
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    error: Mapped[str | None] = mapped_column(sa.Text())
+    error_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    content_type: Mapped[str | None] = mapped_column(sa.Text())
+    raw_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    started_at: Mapped[datetime] = mapped_column(When)
+    elapsed_ms: Mapped[int] = mapped_column(sa.Integer())
+
+
+class Snapshot(Base):
+    """A good version of a source: raw body and the normalized text compared."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"), index=True)
+    fetch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("fetches.id"))
+    taken_at: Mapped[datetime] = mapped_column(When)
+    raw_sha: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    text_sha: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    extract_key: Mapped[str] = mapped_column(sa.Text())
+    content_type: Mapped[str | None] = mapped_column(sa.Text())
+    final_url: Mapped[str | None] = mapped_column(sa.Text())
+    technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+
+
+class Change(Base):
+    """A difference in normalized text between two consecutive snapshots of a source."""
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        sa.UniqueConstraint("old_snapshot_id", "new_snapshot_id", name="uq_changes_pair"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"), index=True)
+    old_snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("snapshots.id"))
+    new_snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("snapshots.id"))
+    detected_at: Mapped[datetime] = mapped_column(When, index=True)
+    significant: Mapped[bool] = mapped_column(sa.Boolean())
+    technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    reason: Mapped[str] = mapped_column(sa.Text())
+    noise: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
+    added: Mapped[int] = mapped_column(sa.Integer())
+    removed: Mapped[int] = mapped_column(sa.Integer())
+    reported_at: Mapped[datetime | None] = mapped_column(When)
+
+
+class Flag(Base):
+    """A rating (tool, criterion) that needs an editor's re-review."""
+
+    __tablename__ = "flags"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tool_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    criterion_id: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(16))  # open | resolved
+    severity: Mapped[str] = mapped_column(sa.String(16))  # evidence | topic
+    opened_at: Mapped[datetime] = mapped_column(When)
+    resolved_at: Mapped[datetime | None] = mapped_column(When)
+
+
+class FlagReason(Base):
+    """Why a flag was raised or grown: one change of one source."""
+
+    __tablename__ = "flag_reasons"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    flag_id: Mapped[int] = mapped_column(sa.ForeignKey("flags.id"), index=True)
+    change_id: Mapped[int] = mapped_column(sa.ForeignKey("changes.id"), index=True)
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    text: Mapped[str] = mapped_column(sa.Text())
+    sentences: Mapped[list[dict[str, str | None]]] = mapped_column(sa.JSON())
+    matched_terms: Mapped[list[str]] = mapped_column(sa.JSON())
+    old_quote: Mapped[str | None] = mapped_column(sa.Text())
+    new_quote: Mapped[str | None] = mapped_column(sa.Text())
+    created_at: Mapped[datetime] = mapped_column(When)
+
+
+class Review(Base):
+    """An editor's resolution of a flag: kept forever as history."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    flag_id: Mapped[int | None] = mapped_column(sa.ForeignKey("flags.id"), index=True)
+    tool_id: Mapped[str] = mapped_column(sa.String(200))
+    criterion_id: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(16))  # confirm | set | dismiss
+    rating: Mapped[str | None] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.Text())
+    by: Mapped[str] = mapped_column(sa.String(200))
+    at: Mapped[datetime] = mapped_column(When)

@@ -1,0 +1,288 @@
+"""Reading history back: changes, flags, failures, snapshots; and editors' reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import blobs
+from storage.models import (
+    Blob,
+    Change,
+    CrawlRun,
+    Fetch,
+    Flag,
+    FlagReason,
+    Review,
+    Snapshot,
+    SourceRow,
+)
+from storage.records import (
+    ChangeRecord,
+    FailureRecord,
+    FlagRecord,
+    ReasonRecord,
+    ReviewRecord,
+    SnapshotRecord,
+)
+
+
+class NotFound(Exception):
+    """The asked-for change, snapshot or open flag does not exist."""
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything citewatch hands out is aware UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Queries:
+    """Read access (mixed into Store)."""
+
+    sessions: sessionmaker[Session]
+
+    def blob(self, sha: str) -> bytes:
+        """The original bytes of a blob."""
+        with self.sessions() as s:
+            row = s.get(Blob, sha)
+            if row is None:
+                raise NotFound(f"no blob {sha}")
+            return blobs.decompress(row.codec, row.data)
+
+    def snapshot(self, snapshot_id: int) -> SnapshotRecord:
+        """One snapshot with its text."""
+        with self.sessions() as s:
+            row = s.get(Snapshot, snapshot_id)
+            if row is None:
+                raise NotFound(f"no snapshot {snapshot_id}")
+            return self._snapshot_record(s, row)
+
+    def latest_snapshot(self, source_pk: int) -> SnapshotRecord | None:
+        """The newest good version of a source, or None before its first."""
+        with self.sessions() as s:
+            row = s.scalars(
+                sa.select(Snapshot)
+                .filter_by(source_pk=source_pk)
+                .order_by(Snapshot.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else self._snapshot_record(s, row)
+
+    def snapshots(self, source_pk: int) -> list[SnapshotRecord]:
+        """Every version of a source, oldest first."""
+        with self.sessions() as s:
+            rows = s.scalars(
+                sa.select(Snapshot).filter_by(source_pk=source_pk).order_by(Snapshot.id)
+            ).all()
+            return [self._snapshot_record(s, r) for r in rows]
+
+    def _snapshot_record(self, s: Session, row: Snapshot) -> SnapshotRecord:
+        text_blob = s.get_one(Blob, row.text_sha)
+        text = blobs.decompress(text_blob.codec, text_blob.data).decode("utf-8")
+        return SnapshotRecord(
+            row.id,
+            row.source_pk,
+            _utc(row.taken_at),
+            row.raw_sha,
+            row.text_sha,
+            text,
+            row.extract_key,
+            row.content_type,
+            row.final_url,
+            row.technical,
+        )
+
+    def changes(
+        self, since: datetime | None = None, *, ids: Iterable[int] | None = None
+    ) -> list[ChangeRecord]:
+        """Detected changes, oldest first, optionally since a time or restricted to ids."""
+        query = sa.select(Change, SourceRow).join(SourceRow, Change.source_pk == SourceRow.id)
+        if since is not None:
+            query = query.where(Change.detected_at >= since)
+        if ids is not None:
+            query = query.where(Change.id.in_(list(ids)))
+        with self.sessions() as s:
+            return [_change_record(c, src) for c, src in s.execute(query.order_by(Change.id))]
+
+    def change(self, change_id: int) -> ChangeRecord:
+        """One change (NotFound when there is none with that id)."""
+        found = self.changes(ids=[change_id])
+        if not found:
+            raise NotFound(f"no change {change_id}")
+        return found[0]
+
+    def mark_reported(self, change_ids: Iterable[int], at: datetime) -> None:
+        """Remember that these changes went out in a report."""
+        ids = list(change_ids)
+        if not ids:
+            return
+        with self.sessions.begin() as s:
+            s.execute(sa.update(Change).where(Change.id.in_(ids)).values(reported_at=at))
+
+    def flags(self, status: str | None = None) -> list[FlagRecord]:
+        """Flags with reasons and the rating's review history, oldest first."""
+        query = sa.select(Flag).order_by(Flag.id)
+        if status is not None:
+            query = query.filter_by(status=status)
+        with self.sessions() as s:
+            return [self._flag_record(s, f) for f in s.scalars(query)]
+
+    def _flag_record(self, s: Session, flag: Flag) -> FlagRecord:
+        reasons = s.scalars(
+            sa.select(FlagReason).filter_by(flag_id=flag.id).order_by(FlagReason.id)
+        )
+        return FlagRecord(
+            flag.id,
+            flag.tool_id,
+            flag.criterion_id,
+            flag.status,
+            flag.severity,
+            _utc(flag.opened_at),
+            _utc(flag.resolved_at) if flag.resolved_at else None,
+            tuple(_reason_record(r) for r in reasons),
+            tuple(self._reviews(s, flag.tool_id, flag.criterion_id)),
+        )
+
+    def reviews(self, tool_id: str | None = None) -> list[ReviewRecord]:
+        """Every resolution, oldest first (of one tool when given)."""
+        with self.sessions() as s:
+            query = sa.select(Review).order_by(Review.id)
+            if tool_id is not None:
+                query = query.filter_by(tool_id=tool_id)
+            return [_review_record(r) for r in s.scalars(query)]
+
+    def _reviews(self, s: Session, tool_id: str, criterion_id: str) -> list[ReviewRecord]:
+        query = sa.select(Review).filter_by(tool_id=tool_id, criterion_id=criterion_id)
+        return [_review_record(r) for r in s.scalars(query.order_by(Review.id))]
+
+    def current_ratings(self) -> dict[tuple[str, str], str]:
+        """Ratings editors set with `review --set`, newest wins, by (tool, criterion)."""
+        out: dict[tuple[str, str], str] = {}
+        for r in self.reviews():
+            if r.action == "set" and r.rating:
+                out[(r.tool_id, r.criterion_id)] = r.rating
+        return out
+
+    def resolve(
+        self, tool_id: str, criterion_id: str, action: str, rating: str | None, note: str, by: str
+    ) -> ReviewRecord:
+        """Close the rating's open flag with an editor's decision, kept as history."""
+        at = datetime.now(UTC)
+        with self.sessions.begin() as s:
+            flag = s.scalars(
+                sa.select(Flag).filter_by(tool_id=tool_id, criterion_id=criterion_id, status="open")
+            ).first()
+            if flag is None:
+                raise NotFound(f"no open flag for {tool_id} / {criterion_id}")
+            flag.status, flag.resolved_at = "resolved", at
+            review = Review(
+                flag_id=flag.id,
+                tool_id=tool_id,
+                criterion_id=criterion_id,
+                action=action,
+                rating=rating,
+                note=note,
+                by=by,
+                at=at,
+            )
+            s.add(review)
+            s.flush()
+            return _review_record(review)
+
+    def failures(self, since: datetime | None = None) -> list[FailureRecord]:
+        """Failed fetches, oldest first."""
+        query = (
+            sa.select(Fetch, SourceRow)
+            .join(SourceRow, Fetch.source_pk == SourceRow.id)
+            .where(Fetch.outcome == "failed")
+        )
+        if since is not None:
+            query = query.where(Fetch.started_at >= since)
+        with self.sessions() as s:
+            return [_failure_record(f, src) for f, src in s.execute(query.order_by(Fetch.id))]
+
+    def broken_sources(self) -> list[FailureRecord]:
+        """The latest failure of every source whose last fetch failed."""
+        latest = (
+            sa.select(sa.func.max(Fetch.id))
+            .join(SourceRow, Fetch.source_pk == SourceRow.id)
+            .where(SourceRow.consecutive_failures > 0)
+            .group_by(Fetch.source_pk)
+        )
+        query = (
+            sa.select(Fetch, SourceRow)
+            .join(SourceRow, Fetch.source_pk == SourceRow.id)
+            .where(Fetch.id.in_(latest))
+            .order_by(Fetch.id)
+        )
+        with self.sessions() as s:
+            return [_failure_record(f, src) for f, src in s.execute(query)]
+
+    def last_catalog(self) -> str | None:
+        """The catalog path of the newest crawl run, if any."""
+        with self.sessions() as s:
+            return s.scalar(sa.select(CrawlRun.catalog).order_by(CrawlRun.id.desc()).limit(1))
+
+
+def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
+    return FailureRecord(
+        f.id,
+        src.tool_id,
+        src.source_id,
+        f.requested_url,
+        _utc(f.started_at),
+        f.status,
+        f.error,
+        f.error_kind,
+        src.consecutive_failures,
+    )
+
+
+def _change_record(c: Change, src: SourceRow) -> ChangeRecord:
+    return ChangeRecord(
+        c.id,
+        src.tool_id,
+        src.source_id,
+        src.url,
+        _utc(c.detected_at),
+        c.significant,
+        c.technical,
+        c.reason,
+        tuple(c.noise or ()),
+        c.added,
+        c.removed,
+        c.old_snapshot_id,
+        c.new_snapshot_id,
+        _utc(c.reported_at) if c.reported_at else None,
+    )
+
+
+def _reason_record(r: FlagReason) -> ReasonRecord:
+    return ReasonRecord(
+        r.change_id,
+        r.source_id,
+        r.kind,
+        r.text,
+        tuple((p.get("old"), p.get("new")) for p in r.sentences or ()),
+        tuple(r.matched_terms or ()),
+        r.old_quote,
+        r.new_quote,
+        _utc(r.created_at),
+    )
+
+
+def _review_record(r: Review) -> ReviewRecord:
+    return ReviewRecord(
+        r.id,
+        r.flag_id,
+        r.tool_id,
+        r.criterion_id,
+        r.action,
+        r.rating,
+        r.note,
+        r.by,
+        _utc(r.at),
+    )

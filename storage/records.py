@@ -1,0 +1,186 @@
+"""Plain values that cross the storage boundary, in and out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's row: identity and the validators for the next conditional GET."""
+
+    pk: int
+    tool_id: str
+    source_id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """A stored good version of a source."""
+
+    id: int
+    source_pk: int
+    taken_at: datetime
+    raw_sha: str
+    text_sha: str
+    text: str
+    extract_key: str
+    content_type: str | None
+    final_url: str | None
+    technical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewSnapshot:
+    """A version to store; the text is what gets compared."""
+
+    raw: bytes
+    text: str
+    extract_key: str
+    content_type: str | None
+    final_url: str | None
+    technical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewChange:
+    """How the snapshot it accompanies differs from the one before it."""
+
+    significant: bool
+    reason: str
+    noise: tuple[str, ...]
+    added: int
+    removed: int
+    technical: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewFlagReason:
+    """A reason to (re)open review of a rating, tied to the fetch's last change."""
+
+    tool_id: str
+    criterion_id: str
+    severity: str  # evidence | topic
+    source_id: str
+    kind: str  # evidence-lost | evidence-altered | topic
+    text: str
+    sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
+    matched_terms: tuple[str, ...]
+    old_quote: str | None = None
+    new_quote: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchEntry:
+    """One fetch attempt to log, whatever its outcome."""
+
+    run_id: int
+    source_pk: int
+    requested_url: str
+    final_url: str | None
+    redirects: tuple[str, ...]
+    status: int | None
+    outcome: str  # new | changed | unchanged | not-modified | failed
+    error: str | None
+    error_kind: str | None
+    content_type: str | None
+    raw: bytes | None
+    started_at: datetime
+    elapsed_ms: int
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one recorded fetch created."""
+
+    fetch_id: int
+    snapshot_ids: tuple[int, ...]
+    change_ids: tuple[int, ...]
+    flag_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """A stored change with where it happened."""
+
+    id: int
+    tool_id: str
+    source_id: str
+    url: str
+    detected_at: datetime
+    significant: bool
+    technical: bool
+    reason: str
+    noise: tuple[str, ...]
+    added: int
+    removed: int
+    old_snapshot_id: int
+    new_snapshot_id: int
+    reported_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonRecord:
+    """A stored reason of a flag."""
+
+    change_id: int
+    source_id: str
+    kind: str
+    text: str
+    sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
+    matched_terms: tuple[str, ...]
+    old_quote: str | None
+    new_quote: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """An editor's resolution."""
+
+    id: int
+    flag_id: int | None
+    tool_id: str
+    criterion_id: str
+    action: str
+    rating: str | None
+    note: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRecord:
+    """A flag with its reasons and the resolutions of its rating so far."""
+
+    id: int
+    tool_id: str
+    criterion_id: str
+    status: str
+    severity: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    reasons: tuple[ReasonRecord, ...]
+    reviews: tuple[ReviewRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """A failed fetch."""
+
+    fetch_id: int
+    tool_id: str
+    source_id: str
+    url: str
+    at: datetime
+    status: int | None
+    error: str | None
+    error_kind: str | None
+    consecutive: int  # failures in a row of the source, as of now

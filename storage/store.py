@@ -1,0 +1,265 @@
+"""The store: opens and migrates the database, and writes each fetch in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import blobs
+from storage.engine import make_engine
+from storage.models import Blob, Change, CrawlRun, Fetch, Flag, FlagReason, Snapshot, SourceRow
+from storage.queries import Queries
+from storage.records import (
+    FetchEntry,
+    NewChange,
+    NewFlagReason,
+    NewSnapshot,
+    Recorded,
+    SourceState,
+)
+
+
+class StoreError(Exception):
+    """The database cannot be opened, migrated or written as asked."""
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision (Alembic, on a shared connection)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7236410771)")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store(Queries):
+    """All database access of citewatch: short transactions, plain values in and out."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (creating and migrating as needed) the database at the URL."""
+        try:
+            engine = make_engine(url)
+            migrate(engine)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot open database {url}: {exc}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release connections."""
+        self.engine.dispose()
+
+    def begin_run(self, catalog: str) -> int:
+        """Record the start of a crawl run; returns its id."""
+        with self.sessions.begin() as s:
+            run = CrawlRun(started_at=now(), catalog=catalog, status="running")
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def end_run(self, run_id: int, status: str) -> None:
+        """Record the end of a crawl run."""
+        with self.sessions.begin() as s:
+            run = s.get_one(CrawlRun, run_id)
+            run.status = status
+            run.finished_at = now()
+
+    def source_state(self, tool_id: str, source_id: str, url: str) -> SourceState:
+        """The source's row, created on first sight; a new URL resets the validators."""
+        with self.sessions.begin() as s:
+            row = s.scalars(
+                sa.select(SourceRow).filter_by(tool_id=tool_id, source_id=source_id)
+            ).one_or_none()
+            if row is None:
+                row = SourceRow(
+                    tool_id=tool_id, source_id=source_id, url=url, consecutive_failures=0
+                )
+                s.add(row)
+                s.flush()
+            elif row.url != url:
+                row.url, row.etag, row.last_modified = url, None, None
+            return _source_state(row)
+
+    def record_fetch(
+        self,
+        entry: FetchEntry,
+        versions: Sequence[tuple[NewSnapshot, NewChange | None]] = (),
+        reasons: Sequence[NewFlagReason] = (),
+    ) -> Recorded:
+        """Write a fetch, the snapshots and changes it produced and its flags, atomically.
+
+        ``versions`` is a chain: each snapshot's change is relative to the one before it
+        (the first relative to the source's latest snapshot). Flag reasons attach to the
+        last change; an open flag of the same rating grows instead of a second one opening.
+        """
+        at = now()
+        with self.sessions.begin() as s:
+            raw_sha = _put_blob(s, entry.raw) if entry.raw is not None else None
+            fetch = _fetch_row(entry, raw_sha)
+            s.add(fetch)
+            s.flush()
+            snapshot_ids, change_ids = self._add_versions(s, entry, fetch.id, versions, at)
+            flag_ids: list[int] = []
+            if reasons and change_ids:
+                flag_ids = [_add_reason(s, r, change_ids[-1], at) for r in reasons]
+            _update_source(s, entry, at)
+        return Recorded(fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids))
+
+    def _add_versions(
+        self,
+        s: Session,
+        entry: FetchEntry,
+        fetch_id: int,
+        versions: Sequence[tuple[NewSnapshot, NewChange | None]],
+        at: datetime,
+    ) -> tuple[list[int], list[int]]:
+        previous = s.scalar(
+            sa.select(Snapshot.id)
+            .filter_by(source_pk=entry.source_pk)
+            .order_by(Snapshot.id.desc())
+            .limit(1)
+        )
+        snapshot_ids: list[int] = []
+        change_ids: list[int] = []
+        for new, change in versions:
+            snap = Snapshot(
+                source_pk=entry.source_pk,
+                fetch_id=fetch_id,
+                taken_at=entry.started_at,
+                raw_sha=_put_blob(s, new.raw),
+                text_sha=_put_blob(s, new.text.encode("utf-8")),
+                extract_key=new.extract_key,
+                content_type=new.content_type,
+                final_url=new.final_url,
+                technical=new.technical,
+            )
+            s.add(snap)
+            s.flush()
+            snapshot_ids.append(snap.id)
+            if change is not None and previous is not None:
+                row = _change_row(entry.source_pk, previous, snap.id, change, at)
+                s.add(row)
+                s.flush()
+                change_ids.append(row.id)
+            previous = snap.id
+        return snapshot_ids, change_ids
+
+
+def _source_state(row: SourceRow) -> SourceState:
+    return SourceState(
+        row.id,
+        row.tool_id,
+        row.source_id,
+        row.url,
+        row.etag,
+        row.last_modified,
+        row.consecutive_failures,
+    )
+
+
+def _put_blob(s: Session, data: bytes) -> str:
+    """Store bytes once by their hash; a repeated body costs nothing."""
+    sha = blobs.sha256(data)
+    if s.get(Blob, sha) is None:
+        codec, packed = blobs.compress(data)
+        s.add(Blob(sha256=sha, codec=codec, size=len(data), data=packed))
+        s.flush()
+    return sha
+
+
+def _fetch_row(entry: FetchEntry, raw_sha: str | None) -> Fetch:
+    return Fetch(
+        run_id=entry.run_id,
+        source_pk=entry.source_pk,
+        requested_url=entry.requested_url,
+        final_url=entry.final_url,
+        redirects=list(entry.redirects),
+        status=entry.status,
+        outcome=entry.outcome,
+        error=entry.error,
+        error_kind=entry.error_kind,
+        content_type=entry.content_type,
+        raw_sha=raw_sha,
+        started_at=entry.started_at,
+        elapsed_ms=entry.elapsed_ms,
+    )
+
+
+def _change_row(source_pk: int, old_id: int, new_id: int, c: NewChange, at: datetime) -> Change:
+    return Change(
+        source_pk=source_pk,
+        old_snapshot_id=old_id,
+        new_snapshot_id=new_id,
+        detected_at=at,
+        significant=c.significant,
+        technical=c.technical,
+        reason=c.reason,
+        noise=list(c.noise),
+        added=c.added,
+        removed=c.removed,
+    )
+
+
+def _add_reason(s: Session, r: NewFlagReason, change_id: int, at: datetime) -> int:
+    """Attach a reason to the rating's open flag, opening one when there is none."""
+    flag = s.scalars(
+        sa.select(Flag).filter_by(tool_id=r.tool_id, criterion_id=r.criterion_id, status="open")
+    ).first()
+    if flag is None:
+        flag = Flag(
+            tool_id=r.tool_id,
+            criterion_id=r.criterion_id,
+            status="open",
+            severity=r.severity,
+            opened_at=at,
+        )
+        s.add(flag)
+        s.flush()
+    elif r.severity == "evidence":
+        flag.severity = "evidence"  # the worst reason decides the flag's severity
+    s.add(
+        FlagReason(
+            flag_id=flag.id,
+            change_id=change_id,
+            source_id=r.source_id,
+            kind=r.kind,
+            text=r.text,
+            sentences=[{"old": o, "new": n} for o, n in r.sentences],
+            matched_terms=list(r.matched_terms),
+            old_quote=r.old_quote,
+            new_quote=r.new_quote,
+            created_at=at,
+        )
+    )
+    return flag.id
+
+
+def _update_source(s: Session, entry: FetchEntry, at: datetime) -> None:
+    row = s.get_one(SourceRow, entry.source_pk)
+    row.last_fetch_at = at
+    if entry.outcome == "failed":
+        row.consecutive_failures += 1
+        return
+    row.consecutive_failures = 0
+    row.last_ok_at = at
+    if entry.outcome != "not-modified":
+        # Validators come only from a 200 we stored; a 304 keeps the old ones.
+        row.etag, row.last_modified = entry.etag, entry.last_modified

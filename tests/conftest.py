@@ -1,0 +1,120 @@
+"""Shared fixtures: a scripted local HTTP server (tests never touch the network)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One scripted response: status, headers, body, and optional misbehaviour."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
+    declared_length: int | None = None  # Content-Length to claim instead of len(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One request the server received."""
+
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    at: float  # time.monotonic() on arrival
+
+
+class LocalServer:
+    """A ThreadingHTTPServer on 127.0.0.1:<free port> answering GETs from scripted routes.
+
+    `route(path, r1, r2, ...)` serves r1 to the first request for `path`, r2 to the next, and
+    repeats the last one after that. Unrouted paths (including /robots.txt) get a 404.
+    """
+
+    def __init__(self) -> None:
+        self._routes: dict[str, list[Reply]] = {}
+        self._hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()  # wakes handlers that are "hanging" at teardown
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self.port: int = self._httpd.server_address[1]
+        # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def url(self, path: str = "/") -> str:
+        """The absolute URL of a path on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, *replies: Reply) -> None:
+        """Script the replies for a path (the last one repeats)."""
+        with self._lock:
+            self._routes[path] = list(replies)
+
+    def hits(self, path: str | None = None) -> list[Hit]:
+        """Requests received so far, for one path or all of them."""
+        with self._lock:
+            return [hit for hit in self._hits if path is None or hit.path == path]
+
+    def _next_reply(self, path: str, headers: dict[str, str]) -> Reply:
+        with self._lock:
+            self._hits.append(Hit(path, headers, time.monotonic()))
+            replies = self._routes.get(path)
+            if not replies:
+                return Reply(404, b"not found")
+            return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                reply = server._next_reply(path, headers)
+                if reply.delay and server._stop.wait(reply.delay):
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                length = reply.declared_length
+                self.send_header(
+                    "Content-Length", str(len(reply.body) if length is None else length)
+                )
+                if length is not None:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # keep test output quiet
+
+        return Handler
+
+    def __enter__(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    """A fresh scripted HTTP server on 127.0.0.1 for one test."""
+    with LocalServer() as server:
+        yield server

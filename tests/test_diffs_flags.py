@@ -1,0 +1,114 @@
+"""Anchoring evidence, matching topics and raising reasons: table-driven cases in en/de/fr."""
+
+from __future__ import annotations
+
+import pytest
+
+from diffs.anchors import locate
+from diffs.flags import Quote, RatingRef, changed_sentences, flag_change
+from diffs.text import diff_texts
+from diffs.topics import Criterion, match_terms
+
+QUOTE = "we do not use your Input and Output to train our artificial intelligence models"
+TRAINING = Criterion(
+    "no-training",
+    "No training on customer data",
+    topics={
+        "en": ("train*", "opt out", "model improvement"),
+        "de": ("Training", "trainier*"),
+        "fr": ("entraîn*",),
+    },
+)
+RETENTION = Criterion("data-retention", "Data retention", topics={"en": ("retain*", "delet*")})
+CRITERIA = {c.id: c for c in (TRAINING, RETENTION)}
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        (f"Intro. We {QUOTE[3:]}. Outro.", "found"),
+        (f"Intro.\n{QUOTE.upper()}   here.", "found"),  # case and re-flowed spacing
+        (
+            "Intro. We may use your Input and Output to train our artificial intelligence models.",
+            "altered",
+        ),
+        ("Billing happens monthly; invoices are sent by email to the account owner.", "lost"),
+    ],
+    ids=["exact", "case-and-space", "reworded", "deleted"],
+)
+def test_locate(text: str, status: str) -> None:
+    anchor = locate(QUOTE, text)
+    assert anchor.status == status
+    if status == "altered":
+        assert anchor.passage is not None and "may use" in anchor.passage
+
+
+@pytest.mark.parametrize(
+    ("passage", "terms", "expected"),
+    [
+        ("We may retrain our systems.", ("train*",), ()),
+        ("We use prompts for training.", ("train*",), ("training",)),
+        ("Wir verwenden Ihre Daten nicht für das Training.", ("Training",), ("training",)),
+        (
+            "Les données ne sont pas utilisées pour entraîner nos modèles.",
+            ("entraîn*",),
+            ("entraîner",),
+        ),
+        ("You can opt-out at any time.", ("opt out",), ("opt-out",)),
+        ("Trainingsdaten werden gelöscht.", ("Training",), ()),
+    ],
+    ids=[
+        "not-retrain",
+        "en-form",
+        "de-noun",
+        "fr-verb",
+        "hyphen-phrase",
+        "de-compound-needs-own-term",
+    ],
+)
+def test_match_terms(passage: str, terms: tuple[str, ...], expected: tuple[str, ...]) -> None:
+    assert match_terms(passage, terms)[1] == expected
+
+
+RATING = RatingRef(
+    "mistral-api", "no-training", "partial", ("privacy-policy",), (Quote("privacy-policy", QUOTE),)
+)
+RETAIN = RatingRef("mistral-api", "data-retention", "partial", ("privacy-policy",))
+OLD = f"# Privacy\nWe {QUOTE[3:]}, except for Le Chat Team.\nWe keep invoices for ten years."
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        (OLD.replace("Le Chat Team", "Le Chat Pro"), [("no-training", "topic")]),
+        (
+            OLD.replace("we do not use", "we may use").replace("We do not use", "We may use"),
+            [("no-training", "evidence-altered"), ("no-training", "topic")],
+        ),
+        (OLD + "\nWe delete your account data after 30 days.", [("data-retention", "topic")]),
+        (OLD.replace("invoices", "receipts"), []),
+    ],
+    ids=["topic-only", "evidence-altered", "other-criterion", "off-topic"],
+)
+def test_flag_change(new: str, expected: list[tuple[str, str]]) -> None:
+    reasons = flag_change(
+        "privacy-policy", OLD, new, diff_texts(OLD, new), [RATING, RETAIN], CRITERIA
+    )
+    assert [(r.criterion, r.kind) for r in reasons] == expected
+    for r in reasons:
+        assert r.sentences, "every reason carries the sentences that changed"
+
+
+def test_lost_quote_and_uncited_source() -> None:
+    new = "# Privacy\nWe keep invoices for ten years."
+    reasons = flag_change("privacy-policy", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA)
+    assert [r.kind for r in reasons] == ["evidence-lost", "topic"]
+    assert reasons[0].old_quote == QUOTE and reasons[0].new_quote is None
+    assert flag_change("dpa", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA) == ()
+
+
+def test_changed_sentences_pair_old_and_new_wording() -> None:
+    old = "Intro. We never train on API data. Outro."
+    new = "Intro. We may train on API data. Outro."
+    (change,) = changed_sentences(diff_texts(old, new))
+    assert (change.old, change.new) == ("We never train on API data.", "We may train on API data.")

@@ -1,0 +1,140 @@
+"""The same store on a real PostgreSQL server: a throw-away cluster started by the test.
+
+Set CITEWATCH_TEST_PG to a postgresql+psycopg:// URL to use an existing server instead.
+Where no PostgreSQL is installed the tests skip, except in CI (CI=true), where they fail:
+.ci/run installs the Debian package so that this path is always exercised there.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; drop to the package's own user."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A URL of a live PostgreSQL database."""
+    if os.environ.get("CITEWATCH_TEST_PG"):
+        yield os.environ["CITEWATCH_TEST_PG"]
+        return
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run should have installed it")
+        pytest.skip("no PostgreSQL installed")
+    bindir = Path(bins[-1])
+    # Not pytest's tmp_path: its root is private to root, and the server runs as postgres.
+    data = Path(tempfile.mkdtemp(prefix="citewatch-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+    port = _free_port()
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "citewatch"]),
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-w",
+                "start",
+                "-l",
+                str(data / "log"),
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            [
+                str(bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "citewatch",
+                "citewatch",
+            ],
+            check=True,
+        )
+        yield f"postgresql+psycopg://citewatch@127.0.0.1:{port}/citewatch"
+    finally:
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_postgres_round_trip(pg_url: str) -> None:
+    store = Store.open(pg_url)
+    Store.open(pg_url).close()  # a second open finds the schema current
+    pk = store.source_state("tool", "policy", "http://127.0.0.1/p").pk
+    run = store.begin_run("catalog")
+
+    def entry(outcome: str, raw: bytes) -> FetchEntry:
+        return FetchEntry(
+            run,
+            pk,
+            "http://127.0.0.1/p",
+            None,
+            (),
+            200,
+            outcome,
+            None,
+            None,
+            "text/html",
+            raw,
+            datetime.now(UTC),
+            1,
+        )
+
+    store.record_fetch(
+        entry("new", b"<p>one</p>"), [(NewSnapshot(b"<p>one</p>", "one", "k", None, None), None)]
+    )
+    reason = NewFlagReason(
+        "tool", "no-training", "topic", "policy", "topic", "t", ((None, "We train."),), ("train",)
+    )
+    store.record_fetch(
+        entry("changed", b"<p>two</p>"),
+        [(NewSnapshot(b"<p>two</p>", "two", "k", None, None), NewChange(True, "words", (), 1, 1))],
+        [reason],
+    )
+    (change,) = store.changes()
+    assert store.snapshot(change.new_snapshot_id).text == "two"
+    (flag,) = store.flags("open")
+    assert flag.reasons[0].sentences == ((None, "We train."),)
+    store.resolve("tool", "no-training", "confirm", None, "still true", "ed")
+    assert store.flags("open") == []
+    store.close()
