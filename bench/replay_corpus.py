@@ -116,12 +116,14 @@ def _get(base: str, path: str) -> Any:
 
 
 def write_catalog(
-    folder: Path, sources: dict[str, Any], services: set[str] | None
+    folder: Path, sources: dict[str, Any], services: set[str] | None, documents: set[str] | None
 ) -> dict[str, tuple[str, str]]:
     """One tool per service citing each page; every criterion cites every page of its service."""
     by_service: dict[str, list[tuple[str, str, str, str]]] = {}
     for doc in sources["documents"]:
         if services and doc["service_slug"] not in services:
+            continue
+        if documents and f"{doc['service_slug']}/{doc['document_slug']}" not in documents:
             continue
         for page in doc["pages"]:
             sid = f"{doc['document_slug']}_{page['page']}"[:60]
@@ -165,13 +167,16 @@ def replay(args: argparse.Namespace) -> list[Observation]:
 
     corpus = Corpus.load(args.shared / "corpus")
     services = set(args.services.split(",")) if args.services else None
+    documents = set(args.documents.split(",")) if args.documents else None
     observations: list[Observation] = []
     with (
         ReplayServer(str(args.shared / "corpus"), port=0) as srv,
         tempfile.TemporaryDirectory() as tmp,
     ):
         base = srv.base_url
-        index = write_catalog(Path(tmp) / "catalog", _get(base, "/_control/sources.json"), services)
+        index = write_catalog(
+            Path(tmp) / "catalog", _get(base, "/_control/sources.json"), services, documents
+        )
         db = f"sqlite:///{tmp}/replay.db"
         seen: dict[tuple[str, str], int] = {}
         tick, ticks = 0, _get(base, "/_control/state")["ticks"]
@@ -224,6 +229,8 @@ def _observe(
             if src["outcome"] == "changed" and src["significant"]:
                 print(f"  alert without a new capture: {key}", file=sys.stderr)
             continue
+        # Step numbers count captures of the whole document: keep this page's own.
+        steps = tuple(n for n in steps if corpus.steps[(key[0], n)]["page"] == key[1])
         scored, real, substantive, scope, criteria = corpus.judge(key[0], steps)
         out.append(
             Observation(
@@ -285,6 +292,7 @@ def main() -> None:
     )
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--services", default="", help="comma list of service slugs (default: all)")
+    parser.add_argument("--documents", default="", help="comma list of service/document slugs")
     parser.add_argument("--skip-idle", action="store_true", help="crawl only when a page advanced")
     parser.add_argument("--max-ticks", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON only")

@@ -137,7 +137,7 @@ def build_context(
     )
     return ReportContext(
         generated_at=now or datetime.now(UTC),
-        title=f"citewatch — {Path(catalog.path).name}",
+        title=_title(catalog),
         since=since,
         tools=tuple(_tool_summary(t, ratings, open_keys, catalog) for t in catalog.tools),
         flags=flags,
@@ -145,6 +145,12 @@ def build_context(
         failures=failures,
         noise_count=sum(1 for c in records if not c.significant and not c.technical),
     )
+
+
+def _title(catalog: Catalog) -> str:
+    if len(catalog.tools) == 1:
+        return f"citewatch — {catalog.tools[0].name}"
+    return f"citewatch — {len(catalog.tools)} tools"
 
 
 def _tool_summary(

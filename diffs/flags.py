@@ -9,7 +9,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from diffs.anchors import locate
+from diffs.anchors import ALTERED_MIN_SCORE, canonical, locate
 from diffs.text import PAIR_CUTOFF, TextDiff
 from diffs.topics import Criterion, match_terms
 
@@ -104,10 +104,26 @@ def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
     return tuple(dict.fromkeys(out))  # de-duplicate, keep order
 
 
+def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
+    """The changed sentences whose old wording held (part of) the quote."""
+    q = canonical(quote)
+    return tuple(
+        c for c in changed if c.old and fuzz.partial_ratio(q, canonical(c.old)) >= ALTERED_MIN_SCORE
+    )
+
+
 def evidence_reasons(
-    rating: RatingRef, source: str, old_text: str, new_text: str
+    rating: RatingRef,
+    source: str,
+    old_text: str,
+    new_text: str,
+    changed: Sequence[SentenceChange] = (),
 ) -> tuple[Reason, ...]:
-    """Reasons for quotes of this source that were in the old text and are no longer intact."""
+    """Reasons for quotes of this source that were in the old text and are no longer intact.
+
+    The sentences shown are the page's own before/after wording around the quote, so the
+    word diff marks exactly what the page changed, not how the quote differs from a sentence.
+    """
     out: list[Reason] = []
     for quote in rating.quotes:
         if quote.source != source or locate(quote.text, old_text).status != "found":
@@ -115,37 +131,18 @@ def evidence_reasons(
         anchor = locate(quote.text, new_text)
         if anchor.status == "found":
             continue
+        shown = _touching(quote.text, changed) or (SentenceChange(quote.text, anchor.passage),)
         if anchor.status == "altered":
+            kind: ReasonKind = "evidence-altered"
             text = f"Evidence quote reworded ({anchor.score:.0f}% similar)."
-            out.append(
-                Reason(
-                    rating.tool,
-                    rating.criterion,
-                    source,
-                    "evidence",
-                    "evidence-altered",
-                    text,
-                    (SentenceChange(quote.text, anchor.passage),),
-                    (),
-                    quote.text,
-                    anchor.passage,
-                )
-            )
         else:
-            out.append(
-                Reason(
-                    rating.tool,
-                    rating.criterion,
-                    source,
-                    "evidence",
-                    "evidence-lost",
-                    "Evidence quote no longer found in the source.",
-                    (),
-                    (),
-                    quote.text,
-                    None,
-                )
+            kind, text = "evidence-lost", "Evidence quote no longer found in the source."
+        out.append(
+            Reason(
+                rating.tool, rating.criterion, source, "evidence", kind, text, shown, (),
+                quote.text, anchor.passage,
             )
+        )  # fmt: skip
     return tuple(out)
 
 
@@ -183,7 +180,7 @@ def flag_change(
     for rating in ratings:
         if source not in rating.sources:
             continue
-        out.extend(evidence_reasons(rating, source, old_text, new_text))
+        out.extend(evidence_reasons(rating, source, old_text, new_text, changed))
         criterion = criteria.get(rating.criterion)
         if criterion is not None:
             reason = topic_reason(rating, source, criterion, changed)

@@ -111,15 +111,66 @@ def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
         deleted.clear()
         inserted.clear()
 
-    for op in Indel.opcodes(a, b):
-        if op.tag == "equal":
+    opcodes = list(Indel.opcodes(a, b))
+    for k, op in enumerate(opcodes):
+        equal = a[op.src_start : op.src_end]
+        # A lone space between two edits belongs to the edit: "[-do not-]{+may+}" reads
+        # better than "[-do-]{+may+} [-not-]".
+        between_edits = 0 < k < len(opcodes) - 1 and "".join(equal).isspace()
+        if op.tag == "equal" and not between_edits:
             flush()
-            ops.append(WordOp("equal", "".join(a[op.src_start : op.src_end])))
+            ops.append(WordOp("equal", "".join(equal)))
+        elif op.tag == "equal":
+            deleted.extend(equal)
+            inserted.extend(equal)
         else:
             deleted.extend(a[op.src_start : op.src_end])
             inserted.extend(b[op.dest_start : op.dest_end])
     flush()
-    return tuple(ops)
+    return _semantic_cleanup(ops)
+
+
+def _semantic_cleanup(ops: list[WordOp]) -> tuple[WordOp, ...]:
+    """Fold an equality into its neighbouring edits when it is no longer than either of them.
+
+    diff-match-patch's rule: in "unless (a) Customer opted-out of training" -> "unless
+    Customer is or has opted-out of training", aligning the lone shared "opted-out" shreds the
+    sentence into fragments; one struck phrase and one inserted phrase read far better.
+    """
+    groups: list[tuple[str, str] | str] = []  # (deleted, inserted) edits and equal strings
+    for op in ops:
+        if op.tag == "equal":
+            groups.append(op.text)
+        elif groups and isinstance(groups[-1], tuple):
+            d, i = groups[-1]
+            groups[-1] = (d + op.text, i) if op.tag == "delete" else (d, i + op.text)
+        else:
+            groups.append((op.text, "") if op.tag == "delete" else ("", op.text))
+    changed = True
+    while changed:
+        changed = False
+        for k in range(1, len(groups) - 1):
+            before, eq, after = groups[k - 1], groups[k], groups[k + 1]
+            if (
+                isinstance(eq, str)
+                and isinstance(before, tuple)
+                and isinstance(after, tuple)
+                and len(eq) <= max(map(len, before))
+                and len(eq) <= max(map(len, after))
+            ):
+                groups[k - 1 : k + 2] = [(before[0] + eq + after[0], before[1] + eq + after[1])]
+                changed = True
+                break
+    out: list[WordOp] = []
+    for g in groups:
+        if isinstance(g, str):
+            out.append(WordOp("equal", g))
+        else:
+            if g[0]:
+                out.append(WordOp("delete", g[0]))
+            if g[1]:
+                out.append(WordOp("insert", g[1]))
+    return tuple(out)
 
 
 def _pair_blocks(

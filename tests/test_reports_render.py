@@ -302,7 +302,7 @@ def test_hostile_content_is_inert_in_markdown() -> None:
     assert "<img" not in text
     assert "\u202e" not in text
     assert "](javascript:" not in text
-    assert "&lt;~~script&gt;~~ **img src=x onerror=**" in text
+    assert "&lt;~~script&gt;alert(0)&lt;/script~~**img src=x onerror=alert(1)**" in text
     assert "\\`x\\`\\|y" in text
 
 
