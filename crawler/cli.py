@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +17,10 @@ from crawler.catalog import RATINGS, CatalogError, load_catalog, normalize_ratin
 from crawler.crawl import RunReport, SelectionError, run_crawl
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
-from crawler.ingest import settings_pairs
 from diffs.text import diff_texts
 from reports.terminal import render_diff
 from storage import NotFound, Store, StoreError, database_url
+from storage.records import ChangeRecord, FlagRecord
 
 
 @contextmanager
@@ -41,6 +41,17 @@ def _store(ctx: click.Context) -> Store:
         ctx.obj["store"] = store
         ctx.call_on_close(store.close)
     return store
+
+
+def settings_pairs(pairs: Sequence[str]) -> Mapping[str, str]:
+    """Parse `-s KEY=VALUE` options (ValueError names the bad one)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"-s expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value
+    return out
 
 
 def _since(value: str | None) -> datetime | None:
@@ -146,7 +157,7 @@ def changes(ctx: click.Context, since: str | None, show_all: bool, as_json: bool
         click.echo("no changes")
 
 
-def _change_json(c: Any) -> dict[str, Any]:
+def _change_json(c: ChangeRecord) -> dict[str, Any]:
     return {
         "id": c.id,
         "tool": c.tool_id,
@@ -189,7 +200,7 @@ def flags(ctx: click.Context, status: str, as_json: bool) -> None:
         click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
 
 
-def _flag_json(f: Any) -> dict[str, Any]:
+def _flag_json(f: FlagRecord) -> dict[str, Any]:
     return {
         "id": f.id,
         "tool": f.tool_id,

@@ -101,7 +101,7 @@ def run_crawl(
     picked = select_sources(catalog, tools, sources)
     started = datetime.now(UTC)
     run_id = store.begin_run(catalog.path)
-    states = [store.source_state(t.id, s.id, s.url) for t, s in picked]
+    states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
     requests = [
         FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
         for (t, s), st in zip(picked, states, strict=True)
@@ -124,8 +124,9 @@ def _record(
     state: SourceState,
     result: FetchResult,
 ) -> SourceOutcome:
-    previous = store.latest_snapshot(state.pk)
-    analysis = analyze(result, tool, source, catalog, previous, store.blob)
+    analysis = analyze(
+        result, tool, source, catalog, lambda: store.latest_snapshot(state.pk), store.blob
+    )
     recorded = store.record_fetch(
         fetch_entry(run_id, state.pk, result, analysis),
         analysis.versions,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crawler.catalog import Catalog, Source, Tool
@@ -63,10 +63,14 @@ def analyze(
     tool: Tool,
     source: Source,
     catalog: Catalog,
-    previous: SnapshotRecord | None,
+    load_previous: Callable[[], SnapshotRecord | None],
     load_raw: Callable[[str], bytes],
 ) -> Analysis:
-    """Decide outcome, new versions and flag reasons for one fetch (no writes)."""
+    """Decide outcome, new versions and flag reasons for one fetch (no writes).
+
+    The previous snapshot (a blob to decompress) is loaded only when there is a body to
+    compare: most fetches of a healthy catalog are 304s.
+    """
     if result.status == 304 and result.error is None:
         return Analysis("not-modified", None, None, (), None, ())
     if result.error is not None or result.body is None:
@@ -80,6 +84,7 @@ def analyze(
         return _failed(f"extraction failed: {exc}", "extract")
     key = extract_key(extraction.method, source)
     snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
+    previous = load_previous()
     if previous is None:
         return Analysis("new", None, None, ((snapshot, None),), None, ())
     chain, baseline = _technical_upgrade(previous, source, key, load_raw)
@@ -163,14 +168,3 @@ def flag_reasons(reasons: Sequence[Reason]) -> tuple[NewFlagReason, ...]:
         )
         for r in reasons
     )
-
-
-def settings_pairs(pairs: Sequence[str]) -> Mapping[str, str]:
-    """Parse `-s KEY=VALUE` options (ValueError names the bad one)."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"-s expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = value
-    return out

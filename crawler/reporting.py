@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.catalog import Catalog, load_catalog
+from crawler.catalog import Catalog, Tool, load_catalog
 from diffs.text import TextDiff, diff_texts
 from reports.context import (
     ChangedSentence,
@@ -40,8 +41,22 @@ def _catalog(store: Store, path: str | None) -> Catalog:
     return load_catalog(chosen)
 
 
-def _names(catalog: Catalog) -> tuple[dict[str, str], dict[str, str]]:
-    return {t.id: t.name for t in catalog.tools}, {c.id: c.label for c in catalog.criteria}
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """Display names from the catalog, looked up once per report; unknown ids show as is."""
+
+    tools: Mapping[str, str]
+    criteria: Mapping[str, str]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> _Names:
+        return cls({t.id: t.name for t in catalog.tools}, {c.id: c.label for c in catalog.criteria})
+
+    def tool(self, tool_id: str) -> str:
+        return self.tools.get(tool_id, tool_id)
+
+    def criterion(self, criterion_id: str) -> str:
+        return self.criteria.get(criterion_id, criterion_id)
 
 
 def _resolution(r: ReviewRecord) -> Resolution:
@@ -49,8 +64,7 @@ def _resolution(r: ReviewRecord) -> Resolution:
     return Resolution(action, r.rating, r.note, r.by, r.at)
 
 
-def _flag(f: FlagRecord, catalog: Catalog, ratings: dict[tuple[str, str], str]) -> ReportFlag:
-    tools, labels = _names(catalog)
+def _flag(f: FlagRecord, names: _Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
     reasons = tuple(
         FlagReason(
             r.change_id,
@@ -67,9 +81,9 @@ def _flag(f: FlagRecord, catalog: Catalog, ratings: dict[tuple[str, str], str]) 
     since_open = tuple(_resolution(r) for r in f.reviews)
     return ReportFlag(
         f.tool_id,
-        tools.get(f.tool_id, f.tool_id),
+        names.tool(f.tool_id),
         f.criterion_id,
-        labels.get(f.criterion_id, f.criterion_id),
+        names.criterion(f.criterion_id),
         ratings.get((f.tool_id, f.criterion_id), "unknown"),
         f.status,  # type: ignore[arg-type]
         f.severity,  # type: ignore[arg-type]
@@ -79,15 +93,13 @@ def _flag(f: FlagRecord, catalog: Catalog, ratings: dict[tuple[str, str], str]) 
     )
 
 
-def _change(
-    store: Store, c: ChangeRecord, tools: dict[str, str], flagged: tuple[str, ...]
-) -> ReportChange:
+def _change(store: Store, c: ChangeRecord, names: _Names, flagged: tuple[str, ...]) -> ReportChange:
     old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
     diff: TextDiff = diff_texts(old.text, new.text)
     return ReportChange(
         c.id,
         c.tool_id,
-        tools.get(c.tool_id, c.tool_id),
+        names.tool(c.tool_id),
         c.source_id,
         c.url,
         c.detected_at,
@@ -107,10 +119,10 @@ def build_context(
     store: Store, catalog: Catalog, since: datetime | None, now: datetime | None = None
 ) -> ReportContext:
     """Everything the report shows, read from the database and the catalog."""
-    tools, _labels = _names(catalog)
+    names = _Names.of(catalog)
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
     ratings.update(store.current_ratings())
-    flags = tuple(_flag(f, catalog, ratings) for f in store.flags())
+    flags = tuple(_flag(f, names, ratings) for f in store.flags())
     open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
     by_change: dict[int, list[str]] = {}
     for f in flags:
@@ -118,14 +130,14 @@ def build_context(
             by_change.setdefault(r.change_id, []).append(f.criterion_id)
     records = store.changes(since)
     changes = tuple(
-        _change(store, c, tools, tuple(dict.fromkeys(by_change.get(c.id, []))))
+        _change(store, c, names, tuple(dict.fromkeys(by_change.get(c.id, []))))
         for c in records
         if c.significant or c.technical
     )
     failures = tuple(
         ReportFailure(
             x.tool_id,
-            tools.get(x.tool_id, x.tool_id),
+            names.tool(x.tool_id),
             x.source_id,
             x.url,
             x.at,
@@ -139,7 +151,7 @@ def build_context(
         generated_at=now or datetime.now(UTC),
         title=_title(catalog),
         since=since,
-        tools=tuple(_tool_summary(t, ratings, open_keys, catalog) for t in catalog.tools),
+        tools=tuple(_tool_summary(t, ratings, open_keys, names) for t in catalog.tools),
         flags=flags,
         changes=changes,
         failures=failures,
@@ -154,16 +166,15 @@ def _title(catalog: Catalog) -> str:
 
 
 def _tool_summary(
-    tool: Any,
+    tool: Tool,
     ratings: dict[tuple[str, str], str],
     open_keys: set[tuple[str, str]],
-    catalog: Catalog,
+    names: _Names,
 ) -> ToolSummary:
-    _tools, labels = _names(catalog)
     states = tuple(
         RatingState(
             r.criterion,
-            labels.get(r.criterion, r.criterion),
+            names.criterion(r.criterion),
             ratings.get((tool.id, r.criterion), r.rating),
             r.summary,
             (tool.id, r.criterion) in open_keys,
@@ -175,10 +186,13 @@ def _tool_summary(
 
 
 def _json_default(value: Any) -> Any:
+    """JSON for the context: dataclasses as objects, diffs as their added/removed passages."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, TextDiff):
         return {"added": list(value.added_text()), "removed": list(value.removed_text())}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(type(value).__name__)
 
 
@@ -205,25 +219,9 @@ def write_reports(
         paths.append(target)
     if "json" in wanted:
         target = out / "report.json"
-        data = _as_dict(ctx)
         target.write_text(
-            json.dumps(data, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
+            json.dumps(ctx, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
         )
         paths.append(target)
     store.mark_reported((c.id for c in ctx.changes), ctx.generated_at)
     return paths
-
-
-def _as_dict(ctx: ReportContext) -> dict[str, Any]:
-    """The context as JSON-ready data (diffs summarized as added/removed passages)."""
-    shallow = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)}
-    data: dict[str, Any] = json.loads(json.dumps(shallow, default=_deep_default))
-    return data
-
-
-def _deep_default(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if isinstance(value, TextDiff):
-            return _json_default(value)
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    return _json_default(value)

@@ -94,9 +94,10 @@ def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
     for hunk in diff.hunks:
         for pair in hunk.pairs:
             old, new = sentences(pair.old), sentences(pair.new)
+            old_set, new_set = set(old), set(new)
             out.extend(
                 _pair_sentences(
-                    [s for s in old if s not in set(new)], [s for s in new if s not in set(old)]
+                    [s for s in old if s not in new_set], [s for s in new if s not in old_set]
                 )
             )
         out.extend(SentenceChange(None, s) for block in hunk.added for s in sentences(block))

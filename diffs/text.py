@@ -111,18 +111,10 @@ def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
         deleted.clear()
         inserted.clear()
 
-    opcodes = list(Indel.opcodes(a, b))
-    for k, op in enumerate(opcodes):
-        equal = a[op.src_start : op.src_end]
-        # A lone space between two edits belongs to the edit: "[-do not-]{+may+}" reads
-        # better than "[-do-]{+may+} [-not-]".
-        between_edits = 0 < k < len(opcodes) - 1 and "".join(equal).isspace()
-        if op.tag == "equal" and not between_edits:
+    for op in Indel.opcodes(a, b):
+        if op.tag == "equal":
             flush()
-            ops.append(WordOp("equal", "".join(equal)))
-        elif op.tag == "equal":
-            deleted.extend(equal)
-            inserted.extend(equal)
+            ops.append(WordOp("equal", "".join(a[op.src_start : op.src_end])))
         else:
             deleted.extend(a[op.src_start : op.src_end])
             inserted.extend(b[op.dest_start : op.dest_end])
@@ -133,6 +125,7 @@ def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
 def _semantic_cleanup(ops: list[WordOp]) -> tuple[WordOp, ...]:
     """Fold an equality into its neighbouring edits when it is no longer than either of them.
 
+    A lone space between two edits folds too: "[-do not-]{+may+}", not "[-do-]{+may+} [-not-]".
     diff-match-patch's rule: in "unless (a) Customer opted-out of training" -> "unless
     Customer is or has opted-out of training", aligning the lone shared "opted-out" shreds the
     sentence into fragments; one struck phrase and one inserted phrase read far better.
@@ -202,61 +195,37 @@ def _pair_blocks(
     return pairs, removed, added
 
 
+def _edit_spans(old: tuple[str, ...], new: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
+    """(old_start, old_end, new_start, new_end) of each run of non-equal opcodes.
+
+    Indel knows only delete and insert, so one rewrite arrives as touching delete + insert
+    opcodes; they form one span so that its blocks can be paired.
+    """
+    spans: list[tuple[int, int, int, int]] = []
+    for op in Indel.opcodes(old, new):
+        if op.tag == "equal":
+            continue
+        if spans and spans[-1][1] == op.src_start and spans[-1][3] == op.dest_start:
+            spans[-1] = (spans[-1][0], op.src_end, spans[-1][2], op.dest_end)
+        else:
+            spans.append((op.src_start, op.src_end, op.dest_start, op.dest_end))
+    return spans
+
+
 def diff_blocks(old: Sequence[str], new: Sequence[str]) -> TextDiff:
     """Diff two block sequences: LCS alignment of blocks, word detail inside rewrites."""
     old_t, new_t = tuple(old), tuple(new)
     hunks: list[Hunk] = []
-    for op in Indel.opcodes(old_t, new_t):
-        if op.tag == "equal":
-            continue
-        o = old_t[op.src_start : op.src_end]
-        n = new_t[op.dest_start : op.dest_end]
+    for o_start, o_end, n_start, n_end in _edit_spans(old_t, new_t):
+        o, n = old_t[o_start:o_end], new_t[n_start:n_end]
         if o and n:
             pairs, removed, added = _pair_blocks(o, n)
             tag: HunkTag = "replace"
         else:
             pairs, removed, added = (), o, n
             tag = "delete" if o else "insert"
-        hunks.append(
-            Hunk(
-                tag,
-                op.src_start,
-                op.src_end,
-                op.dest_start,
-                op.dest_end,
-                o,
-                n,
-                pairs,
-                removed,
-                added,
-            )
-        )
-    return TextDiff(old_t, new_t, _merge_adjacent(hunks))
-
-
-def _merge_adjacent(hunks: list[Hunk]) -> tuple[Hunk, ...]:
-    """Indel emits delete+insert for one rewrite; merge touching hunks so blocks can pair."""
-    merged: list[Hunk] = []
-    for hunk in hunks:
-        prev = merged[-1] if merged else None
-        if prev and prev.old_end == hunk.old_start and prev.new_end == hunk.new_start:
-            o, n = prev.old + hunk.old, prev.new + hunk.new
-            pairs, removed, added = _pair_blocks(o, n)
-            merged[-1] = Hunk(
-                "replace" if o and n else prev.tag,
-                prev.old_start,
-                hunk.old_end,
-                prev.new_start,
-                hunk.new_end,
-                o,
-                n,
-                pairs,
-                removed,
-                added,
-            )
-        else:
-            merged.append(hunk)
-    return tuple(merged)
+        hunks.append(Hunk(tag, o_start, o_end, n_start, n_end, o, n, pairs, removed, added))
+    return TextDiff(old_t, new_t, tuple(hunks))
 
 
 def diff_texts(old: str, new: str) -> TextDiff:

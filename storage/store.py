@@ -84,19 +84,12 @@ class Store(Queries):
 
     def source_state(self, tool_id: str, source_id: str, url: str) -> SourceState:
         """The source's row, created on first sight; a new URL resets the validators."""
+        return self.source_states([(tool_id, source_id, url)])[0]
+
+    def source_states(self, keys: Sequence[tuple[str, str, str]]) -> list[SourceState]:
+        """The rows of (tool, source, url) keys, in order, in one transaction."""
         with self.sessions.begin() as s:
-            row = s.scalars(
-                sa.select(SourceRow).filter_by(tool_id=tool_id, source_id=source_id)
-            ).one_or_none()
-            if row is None:
-                row = SourceRow(
-                    tool_id=tool_id, source_id=source_id, url=url, consecutive_failures=0
-                )
-                s.add(row)
-                s.flush()
-            elif row.url != url:
-                row.url, row.etag, row.last_modified = url, None, None
-            return _source_state(row)
+            return [_source_row(s, *key) for key in keys]
 
     def record_fetch(
         self,
@@ -161,6 +154,19 @@ class Store(Queries):
                 change_ids.append(row.id)
             previous = snap.id
         return snapshot_ids, change_ids
+
+
+def _source_row(s: Session, tool_id: str, source_id: str, url: str) -> SourceState:
+    row = s.scalars(
+        sa.select(SourceRow).filter_by(tool_id=tool_id, source_id=source_id)
+    ).one_or_none()
+    if row is None:
+        row = SourceRow(tool_id=tool_id, source_id=source_id, url=url, consecutive_failures=0)
+        s.add(row)
+        s.flush()
+    elif row.url != url:
+        row.url, row.etag, row.last_modified = url, None, None
+    return _source_state(row)
 
 
 def _source_state(row: SourceRow) -> SourceState:
