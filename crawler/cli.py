@@ -18,7 +18,6 @@ from crawler.crawl import RunReport, SelectionError, run_crawl
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
 from diffs.text import diff_texts
-from reports.terminal import render_diff
 from storage import NotFound, Store, StoreError, database_url
 from storage.records import ChangeRecord, FlagRecord
 
@@ -30,7 +29,14 @@ def _errors() -> Iterator[None]:
         yield
     except CatalogError as exc:
         raise click.ClickException(f"invalid catalog:\n{exc}") from exc
-    except (StoreError, NotFound, SelectionError, ExtractError, FetchError, ValueError) as exc:
+    except (
+        StoreError,
+        NotFound,
+        SelectionError,
+        ExtractError,
+        FetchError,
+        ValueError,
+    ) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -263,6 +269,8 @@ def review(
 @click.pass_context
 def diff(ctx: click.Context, change: int, color: bool | None) -> None:
     """Show one change in the terminal (word changes as [-old-]{+new+})."""
+    from reports.terminal import render_diff  # Jinja2 (via reports.render) only when needed
+
     with _errors():
         store = _store(ctx)
         c = store.change(change)
@@ -318,10 +326,15 @@ def report(
     ctx: click.Context, formats: str, out: str, since: str | None, catalog: str | None
 ) -> None:
     """Write the editors' report and reviewers' site."""
-    from crawler.reporting import write_reports
+    from crawler.reporting import ReportError, write_reports  # Jinja2 loads only when reporting
 
     with _errors():
-        paths = write_reports(_store(ctx), catalog, Path(out), formats.split(","), _since(since))
+        try:
+            paths = write_reports(
+                _store(ctx), catalog, Path(out), formats.split(","), _since(since)
+            )
+        except ReportError as exc:
+            raise click.ClickException(str(exc)) from exc
     for p in paths:
         click.echo(str(p))
 

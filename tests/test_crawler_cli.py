@@ -196,3 +196,13 @@ def test_extract_file_and_bad_setting(tmp_path: Path, db: str) -> None:
         cli, ["--db", db, "crawl", "examples/catalog", "-s", "NOEQUALS"], obj={}
     )
     assert bad.exit_code == 1 and "KEY=VALUE" in bad.output
+
+
+def test_report_errors_are_messages_not_tracebacks(db: str) -> None:
+    runner = CliRunner()
+    no_catalog = runner.invoke(cli, ["--db", db, "report"], obj={})
+    assert no_catalog.exit_code == 1 and "no catalog" in no_catalog.output
+    bad_format = runner.invoke(
+        cli, ["--db", db, "report", "--catalog", "examples/catalog", "--format", "pdf"], obj={}
+    )
+    assert bad_format.exit_code == 1 and "unknown format pdf" in bad_format.output
