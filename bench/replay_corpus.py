@@ -30,17 +30,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CRITERIA = (
-    "on-prem",
-    "private-cloud",
-    "eu-saas",
-    "hybrid",
-    "dpa",
-    "no-training",
-    "open-source",
-    "server-location",
-    "data-retention",
-)
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus_catalog import corpus_pages  # noqa: E402
+from corpus_catalog import write_catalog as bench_catalog  # noqa: E402
+
 CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False")
 
 
@@ -116,36 +110,30 @@ def _get(base: str, path: str) -> Any:
 
 
 def write_catalog(
-    folder: Path, sources: dict[str, Any], services: set[str] | None, documents: set[str] | None
+    folder: Path,
+    corpus: Path,
+    sources: dict[str, Any],
+    services: set[str] | None,
+    documents: set[str] | None,
 ) -> dict[str, tuple[str, str]]:
-    """One tool per service citing each page; every criterion cites every page of its service."""
-    by_service: dict[str, list[tuple[str, str, str, str]]] = {}
+    """One tool per service citing each page at the replay server's URL; every criterion
+    cites every page of its service, with evidence quotes from the page's first capture
+    (`bench/corpus_catalog.py`, shared with `bench/flags_offline.py`)."""
+    urls: dict[str, str] = {}
+    wanted: set[str] = set()
     for doc in sources["documents"]:
         if services and doc["service_slug"] not in services:
             continue
-        if documents and f"{doc['service_slug']}/{doc['document_slug']}" not in documents:
+        key = f"{doc['service_slug']}/{doc['document_slug']}"
+        if documents and key not in documents:
             continue
+        wanted.add(key)
         for page in doc["pages"]:
             sid = f"{doc['document_slug']}_{page['page']}"[:60]
-            by_service.setdefault(doc["service_slug"], []).append(
-                (sid, page["url"], doc["document_slug"], page["page"])
-            )
-    (folder / "tools").mkdir(parents=True)
-    index: dict[str, tuple[str, str]] = {}
-    for service, pages in by_service.items():
-        lines = [f"id: {service}", f"name: {service}", "sources:"]
-        for sid, url, doc_slug, page in pages:
-            lines += [f"  - id: {sid}", f"    url: {url}"]
-            index[f"{service}/{sid}"] = (f"{service}/{doc_slug}", page)
-        lines.append("ratings:")
-        for criterion in CRITERIA:
-            lines += [
-                f"  {criterion}:",
-                "    rating: unknown",
-                f"    sources: [{', '.join(s[0] for s in pages)}]",
-            ]
-        (folder / "tools" / f"{service}.yaml").write_text("\n".join(lines) + "\n")
-    return index
+            urls[f"{doc['service_slug']}/{sid}"] = page["url"]
+    pages = [p for p in corpus_pages(corpus, wanted) if f"{p.service}/{p.source_id}" in urls]
+    index = bench_catalog(folder, pages, urls)
+    return {key: (f"{p.service}/{p.document}", p.page) for key, p in index.items()}
 
 
 def crawl(catalog: Path, db: str) -> dict[str, Any]:
@@ -175,7 +163,11 @@ def replay(args: argparse.Namespace) -> list[Observation]:
     ):
         base = srv.base_url
         index = write_catalog(
-            Path(tmp) / "catalog", _get(base, "/_control/sources.json"), services, documents
+            Path(tmp) / "catalog",
+            args.shared / "corpus",
+            _get(base, "/_control/sources.json"),
+            services,
+            documents,
         )
         db = f"sqlite:///{tmp}/replay.db"
         seen: dict[tuple[str, str], int] = {}
@@ -314,6 +306,18 @@ def main() -> None:
         print(
             f"{doc:45} {f['raw_page_changes']:>5} {f['alerts']:>6} {f['substantive_changes']:>5} "
             f"{recall:>6} {f['false_alerts']:>5}"
+        )
+    by_service: dict[str, list[Observation]] = {}
+    for o in obs:
+        by_service.setdefault(o.doc.split("/")[0], []).append(o)
+    print(
+        f"\n{'service':12} {'subst':>5} {'criteria recall':>16} {'precision':>10} non-subst flags"
+    )
+    for service, rows in sorted(by_service.items()):
+        f = score(rows)
+        print(
+            f"{service:12} {f['substantive_changes']:>5} {f['criteria_recall']!s:>16} "
+            f"{f['criteria_precision']!s:>10} {f['flags_on_non_substantive']:>6}"
         )
     print(json.dumps(figures, indent=1))
 

@@ -17,6 +17,7 @@ from crawler.catalog import RATINGS, CatalogError, load_catalog, normalize_ratin
 from crawler.crawl import RunReport, SelectionError, run_crawl
 from crawler.extract import ExtractError
 from crawler.fetch import FetchError
+from crawler.review import resolve
 from diffs.text import diff_texts
 from storage import NotFound, Store, StoreError, database_url
 from storage.records import ChangeRecord, FlagRecord
@@ -254,8 +255,8 @@ def review(
         raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss")
     with _errors():
         rating = normalize_rating(new_rating) if new_rating else None
-        done = _store(ctx).resolve(
-            tool, criterion, action or "set", rating, note, by or getpass.getuser()
+        done = resolve(
+            _store(ctx), tool, criterion, action or "set", rating, note, by or getpass.getuser()
         )
     click.echo(
         f"{tool} / {criterion}: {done.action}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from crawler.catalog import Catalog, Source, Tool
 from crawler.fetch import FetchRequest, FetchResult, fetch_all
-from crawler.ingest import analyze, fetch_entry, flag_reasons
+from crawler.ingest import analyze, anchor_states, fetch_entry, flag_reasons, stored_anchors
 from storage import Store
 from storage.records import SourceState
 
@@ -125,12 +125,19 @@ def _record(
     result: FetchResult,
 ) -> SourceOutcome:
     analysis = analyze(
-        result, tool, source, catalog, lambda: store.latest_snapshot(state.pk), store.blob
+        result,
+        tool,
+        source,
+        catalog,
+        lambda: store.latest_snapshot(state.pk),
+        store.blob,
+        lambda: stored_anchors(store.anchors(tool.id, source.id)),
     )
     recorded = store.record_fetch(
         fetch_entry(run_id, state.pk, result, analysis),
         analysis.versions,
         flag_reasons(analysis.reasons),
+        anchor_states(analysis.evidence),
     )
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None

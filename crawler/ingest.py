@@ -9,10 +9,26 @@ from dataclasses import dataclass
 from crawler.catalog import Catalog, Source, Tool
 from crawler.extract import ExtractError, Extraction, extract
 from crawler.fetch import FetchResult
-from diffs.flags import Quote, RatingRef, Reason, flag_change
+from diffs.anchors import Anchor, AnchorStatus, Tracked
+from diffs.flags import (
+    Evidence,
+    Quote,
+    RatingRef,
+    Reason,
+    StoredAnchors,
+    first_evidence,
+    flag_change,
+)
 from diffs.significance import Significance, assess
 from diffs.text import TextDiff, diff_blocks, split_blocks
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot, SnapshotRecord
+from storage.records import (
+    AnchorState,
+    FetchEntry,
+    NewChange,
+    NewFlagReason,
+    NewSnapshot,
+    SnapshotRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +41,7 @@ class Analysis:
     versions: tuple[tuple[NewSnapshot, NewChange | None], ...]
     significant: bool | None
     reasons: tuple[Reason, ...]
+    evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
 
 
 def extract_key(method: str, source: Source) -> str:
@@ -54,6 +71,30 @@ def rating_refs(tool: Tool) -> tuple[RatingRef, ...]:
     )
 
 
+def anchor_states(evidence: Sequence[Evidence]) -> tuple[AnchorState, ...]:
+    """Followed quotes in storage's terms."""
+    return tuple(
+        AnchorState(
+            e.tool, e.criterion, e.source, e.tracked.anchor.quote, e.tracked.anchor.wording,
+            e.tracked.anchor.prefix, e.tracked.anchor.suffix, e.tracked.status,
+            e.tracked.score, e.tracked.passage,
+        )
+        for e in evidence
+    )  # fmt: skip
+
+
+def tracked(state: AnchorState) -> Tracked:
+    """A stored anchor as the anchoring code sees it."""
+    anchor = Anchor(state.quote, state.wording, state.prefix, state.suffix)
+    statuses: dict[str, AnchorStatus] = {"found": "found", "moved": "moved", "altered": "altered"}
+    return Tracked(anchor, statuses.get(state.status, "lost"), state.score, state.passage)
+
+
+def stored_anchors(states: Sequence[AnchorState]) -> StoredAnchors:
+    """One source's stored anchors keyed as flagging looks them up."""
+    return {(a.criterion_id, a.quote): tracked(a) for a in states}
+
+
 def _failed(error: str, kind: str) -> Analysis:
     return Analysis("failed", error, kind, (), None, ())
 
@@ -65,8 +106,9 @@ def analyze(
     catalog: Catalog,
     load_previous: Callable[[], SnapshotRecord | None],
     load_raw: Callable[[str], bytes],
+    load_anchors: Callable[[], StoredAnchors] = dict,
 ) -> Analysis:
-    """Decide outcome, new versions and flag reasons for one fetch (no writes).
+    """Decide outcome, new versions, flag reasons and evidence anchors for one fetch (no writes).
 
     The previous snapshot (a blob to decompress) is loaded only when there is a body to
     compare: most fetches of a healthy catalog are 304s.
@@ -86,22 +128,24 @@ def analyze(
     snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
     previous = load_previous()
     if previous is None:
-        return Analysis("new", None, None, ((snapshot, None),), None, ())
+        evidence = tuple(
+            e for r in rating_refs(tool) for e in first_evidence(r, source.id, extraction.text)
+        )
+        return Analysis("new", None, None, ((snapshot, None),), None, (), evidence)
     chain, baseline = _technical_upgrade(previous, source, key, load_raw)
     if extraction.text == baseline:
         return Analysis("unchanged", None, None, chain, None, ())
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
     verdict = assess(diff)
     change = _change(diff, verdict)
-    reasons: tuple[Reason, ...] = ()
-    if verdict.significant:
-        criteria = {c.id: c for c in catalog.criteria}
-        reasons = flag_change(
-            source.id, baseline, extraction.text, diff, rating_refs(tool), criteria
-        )
-    return Analysis(
-        "changed", None, None, (*chain, (snapshot, change)), verdict.significant, reasons
+    versions = (*chain, (snapshot, change))
+    if not verdict.significant:
+        return Analysis("changed", None, None, versions, False, ())
+    criteria = {c.id: c for c in catalog.criteria}
+    flagging = flag_change(
+        source.id, baseline, extraction.text, diff, rating_refs(tool), criteria, load_anchors()
     )
+    return Analysis("changed", None, None, versions, True, flagging.reasons, flagging.evidence)
 
 
 def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:

@@ -1,4 +1,9 @@
-"""Locating an evidence quote in a text: exact, fuzzy (altered) or lost."""
+"""Evidence anchors: a quote with the words around it, followed from one version to the next.
+
+A quote is re-located in four steps: exactly where it was (same words, same context:
+*found*), the same words elsewhere (*moved*: needs no editor), a fuzzy match with a score and
+the page's best candidate passage (*altered*), or nothing close enough (*lost*).
+"""
 
 from __future__ import annotations
 
@@ -11,23 +16,51 @@ from rapidfuzz import fuzz
 
 from diffs.topics import fold
 
-AnchorStatus = Literal["found", "altered", "lost"]
+AnchorStatus = Literal["found", "moved", "altered", "lost"]
 
 # partial_ratio of the quote against its best-aligned window of the text. 80 keeps a clause
 # with a word or two changed ("do not use" -> "may use") as "altered" with both wordings,
 # while an unrelated sentence sharing vocabulary scores 50-70 and counts as lost.
 ALTERED_MIN_SCORE = 80.0
+# Characters of context kept on each side: about ten words, enough to tell two occurrences
+# of a repeated phrase apart ("as described below" appears in many sections of a policy).
+CONTEXT_CHARS = 80
+# Context similarity (Indel ratio of the surrounding words, 0-100) at or above which the
+# quote is where it was. A reflowed heading or one edited neighbouring word keeps 80+; a
+# different section shares only common words and scores 30-55.
+SAME_PLACE_MIN_SCORE = 60.0
 
 _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
-    """Where a quote stands in a text."""
+    """A quote as it stands in one version: its wording and the context on each side."""
+
+    quote: str  # the catalog's quote (the anchor's name)
+    wording: str  # the wording the editor last accepted (the quote itself at first)
+    prefix: str = ""  # canonical text just before the wording
+    suffix: str = ""  # canonical text just after it
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """An anchor and what became of it at the last version compared: stored between crawls."""
+
+    anchor: Anchor
+    status: AnchorStatus
+    score: float
+    passage: str | None  # the page's current wording (the best candidate when altered)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where an anchor stands in a new version."""
 
     status: AnchorStatus
-    score: float  # 100 for an exact match
-    passage: str | None  # the text's wording at the best match (None when lost)
+    score: float  # 100 for the same words
+    passage: str | None  # the page's wording at the match (None when lost)
+    anchor: Anchor | None  # the anchor re-taken in the new text (None unless found/moved)
 
 
 def canonical(text: str) -> str:
@@ -35,21 +68,81 @@ def canonical(text: str) -> str:
     return _SPACE.sub(" ", fold(text)).strip()
 
 
-def locate(quote: str, text: str) -> Anchor:
-    """Find the quote in the text: exactly (modulo case and spacing), fuzzily, or not at all."""
-    q, t = canonical(quote), canonical(text)
-    if not q:
-        return Anchor("lost", 0.0, None)
-    if q in t:
-        return Anchor("found", 100.0, quote)
-    best = fuzz.partial_ratio_alignment(q, t, score_cutoff=ALTERED_MIN_SCORE)
+def _context(text: str, start: int, end: int) -> tuple[str, str]:
+    return text[max(0, start - CONTEXT_CHARS) : start].strip(), text[
+        end : end + CONTEXT_CHARS
+    ].strip()
+
+
+def anchor_in(quote: str, text: str, wording: str | None = None) -> Anchor | None:
+    """Anchor a quote (or its accepted wording) at its first exact place in a text."""
+    words = wording or quote
+    w, t = canonical(words), canonical(text)
+    at = t.find(w) if w else -1
+    if at < 0:
+        return None
+    prefix, suffix = _context(t, at, at + len(w))
+    return Anchor(quote, words, prefix, suffix)
+
+
+def _context_score(anchor: Anchor, prefix: str, suffix: str) -> float:
+    """How alike the surroundings are; a side the anchor has no context for is neutral."""
+    scores = [fuzz.ratio(a, b) for a, b in ((anchor.prefix, prefix), (anchor.suffix, suffix)) if a]
+    return sum(scores) / len(scores) if scores else 100.0
+
+
+def relocate(anchor: Anchor, text: str) -> Located:
+    """Follow an anchor into a new version of its page."""
+    w, t = canonical(anchor.wording), canonical(text)
+    if not w:
+        return Located("lost", 0.0, None, None)
+    best: tuple[float, int] | None = None
+    at = t.find(w)
+    while at >= 0:  # a repeated phrase: the occurrence whose surroundings match wins
+        score = _context_score(anchor, *_context(t, at, at + len(w)))
+        if best is None or score > best[0]:
+            best = (score, at)
+        at = t.find(w, at + 1)
+    if best is not None:
+        prefix, suffix = _context(t, best[1], best[1] + len(w))
+        status: AnchorStatus = "found" if best[0] >= SAME_PLACE_MIN_SCORE else "moved"
+        moved = Anchor(anchor.quote, anchor.wording, prefix, suffix)
+        return Located(status, 100.0, anchor.wording, moved)
+    return _fuzzy(w, t, text)
+
+
+def _fuzzy(w: str, t: str, text: str) -> Located:
+    """The best reworded candidate, in the page's own wording, or lost."""
+    best = fuzz.partial_ratio_alignment(w, t, score_cutoff=ALTERED_MIN_SCORE)
     if best is None:
-        return Anchor("lost", 0.0, None)
+        return Located("lost", 0.0, None, None)
     # Show the page's own wording when folding kept offsets (it does for nearly all text).
     spaced = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
     shown = spaced if len(spaced) == len(t) else t
     passage = _trim_to_sentence(_widen_to_words(shown, best.dest_start, best.dest_end))
-    return Anchor("altered", round(best.score, 1), passage)
+    return Located("altered", round(best.score, 1), passage, None)
+
+
+def track(anchor: Anchor, text: str) -> Tracked:
+    """Relocate an anchor and keep what to store: the new context when the words are there,
+    the accepted wording and context otherwise (so a reworded quote stays comparable)."""
+    loc = relocate(anchor, text)
+    return Tracked(loc.anchor or anchor, loc.status, loc.score, loc.passage)
+
+
+def accept(tracked: Tracked, text: str) -> Tracked:
+    """After an editor's review: the page's current wording becomes the anchored wording."""
+    if tracked.passage is None:
+        return tracked  # lost: nothing on the page to anchor to
+    fresh = anchor_in(tracked.anchor.quote, text, wording=tracked.passage)
+    if fresh is None:
+        return tracked
+    return Tracked(fresh, "found", 100.0, tracked.passage)
+
+
+def locate(quote: str, text: str) -> Located:
+    """Find a quote in a text without prior context: found (exactly), altered, or lost."""
+    return relocate(Anchor(quote, quote), text)
 
 
 def _widen_to_words(text: str, start: int, end: int) -> str:

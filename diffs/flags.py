@@ -9,7 +9,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from diffs.anchors import ALTERED_MIN_SCORE, canonical, locate
+from diffs.anchors import ALTERED_MIN_SCORE, Anchor, Tracked, anchor_in, canonical, track
 from diffs.text import PAIR_CUTOFF, TextDiff
 from diffs.topics import Criterion, match_terms
 
@@ -113,38 +113,103 @@ def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceCh
     )
 
 
-def evidence_reasons(
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where one evidence quote of one rating stands after a version: stored between crawls."""
+
+    tool: str
+    criterion: str
+    source: str
+    tracked: Tracked
+
+
+@dataclass(frozen=True, slots=True)
+class Flagging:
+    """What a change means for the ratings citing the source: reasons, and the quotes followed."""
+
+    reasons: tuple[Reason, ...]
+    evidence: tuple[Evidence, ...]
+
+
+# One source's anchors of one tool: (criterion, quote) -> what the last version left.
+StoredAnchors = Mapping[tuple[str, str], Tracked]
+
+
+def first_evidence(rating: RatingRef, source: str, text: str) -> tuple[Evidence, ...]:
+    """Anchor a rating's quotes of this source in its first version (lost: never on the page)."""
+    out = []
+    for quote in rating.quotes:
+        if quote.source != source:
+            continue
+        anchor = anchor_in(quote.text, text)
+        tracked = (
+            Tracked(anchor, "found", 100.0, quote.text)
+            if anchor is not None
+            else Tracked(Anchor(quote.text, quote.text), "lost", 0.0, None)
+        )
+        out.append(Evidence(rating.tool, rating.criterion, source, tracked))
+    return tuple(out)
+
+
+def follow_evidence(
     rating: RatingRef,
     source: str,
     old_text: str,
     new_text: str,
     changed: Sequence[SentenceChange] = (),
-) -> tuple[Reason, ...]:
-    """Reasons for quotes of this source that were in the old text and are no longer intact.
+    stored: StoredAnchors | None = None,
+) -> tuple[tuple[Evidence, ...], tuple[Reason, ...]]:
+    """Follow each quote of this source into the new text; a reason when it newly altered or lost.
 
-    The sentences shown are the page's own before/after wording around the quote, so the
-    word diff marks exactly what the page changed, not how the quote differs from a sentence.
+    A quote that merely moved needs no editor. A quote already altered (or lost) at the last
+    version is a new reason only when this change touches its current wording again. The
+    sentences shown are the page's own before/after wording around the quote, so the word
+    diff marks what the page changed.
     """
-    out: list[Reason] = []
+    states: list[Evidence] = []
+    reasons: list[Reason] = []
     for quote in rating.quotes:
-        if quote.source != source or locate(quote.text, old_text).status != "found":
-            continue  # a quote that never matched the page is not this change's doing
-        anchor = locate(quote.text, new_text)
-        if anchor.status == "found":
+        if quote.source != source:
             continue
-        shown = _touching(quote.text, changed) or (SentenceChange(quote.text, anchor.passage),)
-        if anchor.status == "altered":
-            kind: ReasonKind = "evidence-altered"
-            text = f"Evidence quote reworded ({anchor.score:.0f}% similar)."
-        else:
-            kind, text = "evidence-lost", "Evidence quote no longer found in the source."
-        out.append(
-            Reason(
-                rating.tool, rating.criterion, source, "evidence", kind, text, shown, (),
-                quote.text, anchor.passage,
-            )
-        )  # fmt: skip
-    return tuple(out)
+        before = (stored or {}).get((rating.criterion, quote.text))
+        if before is None:
+            anchor = anchor_in(quote.text, old_text)
+            if anchor is None:  # never on the page: not this change's doing
+                states.extend(first_evidence(RatingRef(*_one(rating, quote)), source, new_text))
+                continue
+            before = Tracked(anchor, "found", 100.0, quote.text)
+        after = track(before.anchor, new_text)
+        states.append(Evidence(rating.tool, rating.criterion, source, after))
+        if after.status in ("found", "moved"):
+            continue
+        if after.status == before.status and not _touching(before.passage or "", changed):
+            continue  # already flagged as it stands; this change was elsewhere on the page
+        reasons.append(_evidence_reason(rating, source, before, after, changed))
+    return tuple(states), tuple(reasons)
+
+
+def _one(rating: RatingRef, quote: Quote) -> tuple[str, str, str, tuple[str, ...], tuple[Quote]]:
+    return (rating.tool, rating.criterion, rating.rating, rating.sources, (quote,))
+
+
+def _evidence_reason(
+    rating: RatingRef,
+    source: str,
+    before: Tracked,
+    after: Tracked,
+    changed: Sequence[SentenceChange],
+) -> Reason:
+    wording = before.anchor.wording
+    shown = _touching(wording, changed) or (SentenceChange(wording, after.passage),)
+    if after.status == "altered":
+        kind: ReasonKind = "evidence-altered"
+        text = f"Evidence quote reworded ({after.score:.0f}% similar)."
+    else:
+        kind, text = "evidence-lost", "Evidence quote no longer found in the source."
+    return Reason(
+        rating.tool, rating.criterion, source, "evidence", kind, text, shown, (),
+        wording, after.passage,
+    )  # fmt: skip
 
 
 def topic_reason(
@@ -174,17 +239,26 @@ def flag_change(
     diff: TextDiff,
     ratings: Sequence[RatingRef],
     criteria: Mapping[str, Criterion],
-) -> tuple[Reason, ...]:
-    """Reasons to re-review every rating that cites the changed source (none: no doubt)."""
+    stored: StoredAnchors | None = None,
+) -> Flagging:
+    """Reasons to re-review every rating that cites the changed source (none: no doubt).
+
+    Severity: an evidence quote altered or lost, then a changed passage on the criterion's
+    topic. A change that touches neither is reported as a change, not flagged.
+    ``stored`` holds this source's anchors as the last version left them.
+    """
     changed = changed_sentences(diff)
-    out: list[Reason] = []
+    reasons: list[Reason] = []
+    evidence: list[Evidence] = []
     for rating in ratings:
         if source not in rating.sources:
             continue
-        out.extend(evidence_reasons(rating, source, old_text, new_text, changed))
+        states, found = follow_evidence(rating, source, old_text, new_text, changed, stored)
+        evidence.extend(states)
+        reasons.extend(found)
         criterion = criteria.get(rating.criterion)
         if criterion is not None:
             reason = topic_reason(rating, source, criterion, changed)
             if reason is not None:
-                out.append(reason)
-    return tuple(out)
+                reasons.append(reason)
+    return Flagging(tuple(reasons), tuple(evidence))

@@ -1,4 +1,4 @@
-"""SQLAlchemy models: runs, sources, fetches, blobs, snapshots, changes, flags and reviews."""
+"""SQLAlchemy models: runs, sources, fetches, blobs, snapshots, changes, flags, reviews, anchors."""
 
 from __future__ import annotations
 
@@ -164,3 +164,27 @@ class Review(Base):
     note: Mapped[str] = mapped_column(sa.Text())
     by: Mapped[str] = mapped_column(sa.String(200))
     at: Mapped[datetime] = mapped_column(When)
+
+
+class AnchorRow(Base):
+    """Where an evidence quote of a rating stands in its source's latest version."""
+
+    __tablename__ = "anchors"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "tool_id", "criterion_id", "source_id", "quote_sha", name="uq_anchors_quote"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tool_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    criterion_id: Mapped[str] = mapped_column(sa.String(200))
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    quote_sha: Mapped[str] = mapped_column(sa.String(64))  # quotes can outgrow an index key
+    quote: Mapped[str] = mapped_column(sa.Text())  # as the catalog has it
+    wording: Mapped[str] = mapped_column(sa.Text())  # as the editor last accepted it
+    prefix: Mapped[str] = mapped_column(sa.Text())
+    suffix: Mapped[str] = mapped_column(sa.Text())
+    status: Mapped[str] = mapped_column(sa.String(16))  # found | moved | altered | lost
+    score: Mapped[float] = mapped_column(sa.Float())
+    passage: Mapped[str | None] = mapped_column(sa.Text())  # the page's current wording
+    updated_at: Mapped[datetime] = mapped_column(When)

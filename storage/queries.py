@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import blobs
+from storage.anchors import get_anchors, put_anchors
 from storage.models import (
     Blob,
     Change,
@@ -21,6 +22,7 @@ from storage.models import (
     SourceRow,
 )
 from storage.records import (
+    AnchorState,
     ChangeRecord,
     FailureRecord,
     FlagRecord,
@@ -70,6 +72,13 @@ class Queries:
                 .limit(1)
             ).first()
             return None if row is None else self._snapshot_record(s, row)
+
+    def current_text(self, tool_id: str, source_id: str) -> str | None:
+        """The newest text of a tool's source (None before its first good fetch)."""
+        with self.sessions() as s:
+            pk = s.scalar(sa.select(SourceRow.id).filter_by(tool_id=tool_id, source_id=source_id))
+        latest = None if pk is None else self.latest_snapshot(pk)
+        return None if latest is None else latest.text
 
     def snapshots(self, source_pk: int) -> list[SnapshotRecord]:
         """Every version of a source, oldest first."""
@@ -166,10 +175,28 @@ class Queries:
                 out[(r.tool_id, r.criterion_id)] = r.rating
         return out
 
+    def anchors(
+        self, tool_id: str, source_id: str | None = None, criterion_id: str | None = None
+    ) -> list[AnchorState]:
+        """Where a tool's evidence quotes stand (optionally of one source or criterion)."""
+        with self.sessions() as s:
+            return get_anchors(s, tool_id, source_id, criterion_id)
+
     def resolve(
-        self, tool_id: str, criterion_id: str, action: str, rating: str | None, note: str, by: str
+        self,
+        tool_id: str,
+        criterion_id: str,
+        action: str,
+        rating: str | None,
+        note: str,
+        by: str,
+        refresh: Sequence[AnchorState] = (),
     ) -> ReviewRecord:
-        """Close the rating's open flag with an editor's decision, kept as history."""
+        """Close the rating's open flag with an editor's decision, kept as history.
+
+        ``refresh``: the rating's anchors re-taken in the current text, written in the same
+        transaction so that the next change is compared with what the editor accepted.
+        """
         at = datetime.now(UTC)
         with self.sessions.begin() as s:
             flag = s.scalars(
@@ -189,6 +216,7 @@ class Queries:
                 at=at,
             )
             s.add(review)
+            put_anchors(s, refresh, at)
             s.flush()
             return _review_record(review)
 

@@ -76,6 +76,22 @@ class NewFlagReason:
 
 
 @dataclass(frozen=True, slots=True)
+class AnchorState:
+    """Where an evidence quote of a rating stands in its source (stored between crawls)."""
+
+    tool_id: str
+    criterion_id: str
+    source_id: str
+    quote: str
+    wording: str
+    prefix: str
+    suffix: str
+    status: str  # found | moved | altered | lost
+    score: float
+    passage: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class FetchEntry:
     """One fetch attempt to log, whatever its outcome."""
 

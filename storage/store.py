@@ -12,10 +12,12 @@ from alembic.config import Config
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import blobs
+from storage.anchors import put_anchors
 from storage.engine import make_engine
 from storage.models import Blob, Change, CrawlRun, Fetch, Flag, FlagReason, Snapshot, SourceRow
 from storage.queries import Queries
 from storage.records import (
+    AnchorState,
     FetchEntry,
     NewChange,
     NewFlagReason,
@@ -96,12 +98,14 @@ class Store(Queries):
         entry: FetchEntry,
         versions: Sequence[tuple[NewSnapshot, NewChange | None]] = (),
         reasons: Sequence[NewFlagReason] = (),
+        anchors: Sequence[AnchorState] = (),
     ) -> Recorded:
         """Write a fetch, the snapshots and changes it produced and its flags, atomically.
 
         ``versions`` is a chain: each snapshot's change is relative to the one before it
         (the first relative to the source's latest snapshot). Flag reasons attach to the
         last change; an open flag of the same rating grows instead of a second one opening.
+        ``anchors`` are where the evidence quotes of the source now stand.
         """
         at = now()
         with self.sessions.begin() as s:
@@ -113,6 +117,7 @@ class Store(Queries):
             flag_ids: list[int] = []
             if reasons and change_ids:
                 flag_ids = [_add_reason(s, r, change_ids[-1], at) for r in reasons]
+            put_anchors(s, anchors, at)
             _update_source(s, entry, at)
         return Recorded(fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids))
 

@@ -475,7 +475,9 @@ def test_default_taxonomy_has_the_seed_criteria_in_three_languages() -> None:
         ("no-training", "Sie können der Nutzung für Trainingszwecke widersprechen."),
         ("no-training", "Nous n’utilisons pas vos données pour l’entraînement de nos modèles."),
         ("no-training", "unless Customer has opted-out of training"),
-        ("data-retention", "Wir löschen Ihre Daten nach 30 Tagen."),
+        ("data-retention", "Ihre Daten werden nach 30 Tagen automatisch gelöscht."),
+        ("data-retention", "Inputs are deleted after 30 days."),
+        ("data-retention", "Les journaux sont automatiquement supprimés après 30 jours."),
         ("data-retention", "Zero data retention is available on request."),
         ("server-location", "Les données sont stockées dans des centres de données en France."),
         ("server-location", "Daten werden außerhalb der EU verarbeitet."),
@@ -492,6 +494,23 @@ def test_default_taxonomy_has_the_seed_criteria_in_three_languages() -> None:
 def test_default_vocabulary_matches_real_wording(criterion: str, passage: str) -> None:
     terms = next(c for c in default_taxonomy() if c.id == criterion).terms()
     assert match_terms(passage, terms)[0], (criterion, passage)
+
+
+@pytest.mark.parametrize(
+    ("criterion", "passage"),
+    [
+        # The erasure right is in every policy: deleting is about retention only with a period.
+        ("data-retention", "You can delete your account at any time."),
+        ("data-retention", "Sie können die Löschung Ihrer Daten verlangen."),
+        ("data-retention", "Vous pouvez supprimer votre compte à tout moment."),
+        # A company's seat or governing law is not where data is stored.
+        ("server-location", "Perplexity AI, Inc. is located in San Francisco, United States."),
+        ("no-training", "The retrained staff will answer your request."),
+    ],
+)
+def test_default_vocabulary_ignores_near_misses(criterion: str, passage: str) -> None:
+    terms = next(c for c in default_taxonomy() if c.id == criterion).terms()
+    assert not match_terms(passage, terms)[0], (criterion, passage)
 
 
 def test_default_vocabulary_stays_quiet_on_boilerplate() -> None:

@@ -1,4 +1,4 @@
-"""`citewatch demo` as a new user runs it, then a review closes the flag (real subprocesses)."""
+"""`citewatch demo` as a new user runs it: flag, review, re-opened flag (real subprocesses)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,16 +32,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, f"sqlite:///{out / 'citewatch.db'}"
 
 
+def flags(db: str, status: str = "open") -> list[dict[str, Any]]:
+    """`citewatch flags --json` as data."""
+    done = citewatch("--db", db, "flags", "--status", status, "--json")
+    assert done.returncode == 0, done.stderr
+    out: list[dict[str, Any]] = json.loads(done.stdout)
+    return out
+
+
 def test_demo_flags_training_change_and_ignores_noise(demo: tuple[Path, str]) -> None:
     out, db = demo
     changes = json.loads(citewatch("--db", db, "changes", "--all", "--json").stdout)
-    noise = [c for c in changes if not c["significant"]]
-    significant = [c for c in changes if c["significant"]]
-    assert {c["source"] for c in noise} == {"privacy-policy", "dpa"}  # v2: noise only
-    assert {c["source"] for c in significant} == {"privacy-policy", "dpa"}  # v3
-    (flag,) = json.loads(citewatch("--db", db, "flags", "--json").stdout)
-    assert (flag["tool"], flag["criterion"]) == ("mistral-api", "no-training")
-    sentences = [s for r in flag["reasons"] for s in r["sentences"]]
+    noise = [c["source"] for c in changes if not c["significant"]]
+    significant = [c["source"] for c in changes if c["significant"]]
+    assert sorted(noise) == ["dpa", "privacy-policy"]  # v2: noise only
+    assert sorted(significant) == ["dpa", "privacy-policy", "privacy-policy"]  # v3, v4
+    # v3's flag, confirmed by the demo's editor between v3 and v4.
+    (closed,) = flags(db, "resolved")
+    assert (closed["tool"], closed["criterion"]) == ("mistral-api", "no-training")
+    sentences = [s for r in closed["reasons"] for s in r["sentences"]]
     assert any(
         s["old"] and "Le Chat Team" in s["old"] and "Le Chat Team" not in (s["new"] or "")
         for s in sentences
@@ -48,8 +58,23 @@ def test_demo_flags_training_change_and_ignores_noise(demo: tuple[Path, str]) ->
     md = (out / "report" / "report.md").read_text(encoding="utf-8")
     assert "No training on customer data" in md and "~~" in md  # struck-out words shown
     assert "2 noise-only change(s) suppressed" in md
+    assert "demo-editor · confirm" in md  # the resolution is in the report
     html = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "<del" in html and "Le Chat Team" in html
+
+
+def test_a_later_change_reopens_review_against_the_accepted_wording(
+    demo: tuple[Path, str],
+) -> None:
+    _, db = demo
+    (reopened,) = flags(db)
+    assert (reopened["criterion"], reopened["severity"]) == ("no-training", "evidence")
+    (evidence,) = [r for r in reopened["reasons"] if r["kind"] == "evidence-altered"]
+    # The anchor was refreshed when the editor confirmed: v4 is compared with v3's wording
+    # (without "Le Chat Team"), not with the catalog's original quote.
+    assert "Le Chat Team" not in evidence["old_quote"]
+    assert "or the paid version of our APIs" in evidence["old_quote"]
+    assert "or the paid version" not in evidence["new_quote"]
 
 
 def test_review_closes_the_flag_and_report_shows_it(demo: tuple[Path, str]) -> None:
@@ -60,17 +85,18 @@ def test_review_closes_the_flag_and_report_shows_it(demo: tuple[Path, str]) -> N
         "review",
         "mistral-api",
         "no-training",
-        "--confirm",
+        "--set",
+        "no",
         "--note",
-        "API path unchanged",
+        "The paid API may now train unless opted out",
         "--by",
         "editor",
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(citewatch("--db", db, "flags", "--json").stdout) == []
-    resolved = json.loads(citewatch("--db", db, "flags", "--status", "resolved", "--json").stdout)
-    assert [f["criterion"] for f in resolved] == ["no-training"]
+    assert flags(db) == []
+    assert [f["criterion"] for f in flags(db, "resolved")] == ["no-training", "no-training"]
     report = citewatch("--db", db, "report", "--out", str(out / "after"), "--format", "html")
     assert report.returncode == 0, report.stderr
     tool_page = (out / "after" / "tools" / "mistral-api.html").read_text(encoding="utf-8")
-    assert "API path unchanged" in tool_page and "editor" in tool_page
+    assert "may now train unless opted out" in tool_page and "editor" in tool_page
+    assert "demo-editor" in tool_page  # the earlier resolution stays in the history

@@ -93,7 +93,7 @@ OLD = f"# Privacy\nWe {QUOTE[3:]}, except for Le Chat Team.\nWe keep invoices fo
 def test_flag_change(new: str, expected: list[tuple[str, str]]) -> None:
     reasons = flag_change(
         "privacy-policy", OLD, new, diff_texts(OLD, new), [RATING, RETAIN], CRITERIA
-    )
+    ).reasons
     assert [(r.criterion, r.kind) for r in reasons] == expected
     for r in reasons:
         assert r.sentences, "every reason carries the sentences that changed"
@@ -101,10 +101,12 @@ def test_flag_change(new: str, expected: list[tuple[str, str]]) -> None:
 
 def test_lost_quote_and_uncited_source() -> None:
     new = "# Privacy\nWe keep invoices for ten years."
-    reasons = flag_change("privacy-policy", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA)
+    reasons = flag_change(
+        "privacy-policy", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA
+    ).reasons
     assert [r.kind for r in reasons] == ["evidence-lost", "topic"]
     assert reasons[0].old_quote == QUOTE and reasons[0].new_quote is None
-    assert flag_change("dpa", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA) == ()
+    assert flag_change("dpa", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA).reasons == ()
 
 
 def test_changed_sentences_pair_old_and_new_wording() -> None:

@@ -16,10 +16,22 @@ from pathlib import Path
 from crawler.catalog import load_catalog
 from crawler.crawl import RunReport, run_crawl
 from crawler.reporting import write_reports
+from crawler.review import resolve
 from storage import Store
 
 # Crawl settings for a local demo: no politeness delay is owed to our own loopback server.
 DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
+
+
+@dataclass(frozen=True, slots=True)
+class EditorReview:
+    """A review the demo's editor makes before a step, as `citewatch review` would."""
+
+    tool: str
+    criterion: str
+    action: str
+    note: str
+    by: str = "demo-editor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +40,23 @@ class Step:
 
     version: str
     title: str
+    review_first: EditorReview | None = None
 
 
 STEPS = (
     Step("v1", "first crawl: every cited page is new"),
     Step("v2", "noise only: build ids, a nonce, a relative date, the cookie banner"),
     Step("v3", "the privacy policy changes its training clause"),
+    Step(
+        "v4",
+        "the privacy policy now lets the paid API train models unless you opt out",
+        EditorReview(
+            "mistral-api",
+            "no-training",
+            "confirm",
+            "Le Chat Team is a consumer plan; the paid API path is still excluded.",
+        ),
+    ),
 )
 
 
@@ -128,8 +151,16 @@ def _summary(step: Step, report: RunReport) -> str:
     )
 
 
+def _review(store: Store, r: EditorReview) -> str:
+    done = resolve(store, r.tool, r.criterion, r.action, None, r.note, r.by)
+    return (
+        f"review: {r.by} ran `citewatch review {r.tool} {r.criterion} --{r.action}"
+        f" --note ...`: flag closed at {done.at:%H:%M:%S}, evidence re-anchored to today's text"
+    )
+
+
 def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> Path:
-    """Crawl three versions of the demo pages, then write the report; returns its index."""
+    """Crawl the demo's versions (an editor reviews in between), write the report; its index."""
     out.mkdir(parents=True, exist_ok=True)
     db = out / "citewatch.db"
     for leftover in (db, db.with_name("citewatch.db-wal"), db.with_name("citewatch.db-shm")):
@@ -142,6 +173,8 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
             catalog_dir = write_catalog(base, out)
             catalog = load_catalog(catalog_dir)
             for step in STEPS:
+                if step.review_first is not None:
+                    echo(_review(store, step.review_first))
                 site.version = step.version
                 echo(_summary(step, run_crawl(store, catalog, settings=DEMO_SETTINGS)))
         paths = write_reports(store, str(catalog_dir), out / "report", ["html", "md", "json"], None)
@@ -152,7 +185,7 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
     echo(f"Markdown report:            {paths[1].resolve()}")
     echo(f"Explore further:  citewatch --db {url} flags")
     echo(
-        f"Resolve the flag: citewatch --db {url} review mistral-api no-training "
-        "--confirm --note '…'"
+        f"Resolve the re-opened flag: citewatch --db {url} review mistral-api no-training "
+        "--set no --note '…'"
     )
     return paths[0]

@@ -1,0 +1,144 @@
+"""The benchmark catalog built from the corpus, shared by the offline and the replay benchmarks.
+
+One tool per service; every criterion of the built-in taxonomy cites every page of its
+service. Evidence quotes are taken from each page's **first** capture, the way an editor
+quotes the page they rated: for every criterion, the sentences of that first text that speak
+about it (its topic vocabulary), at most ``QUOTES_PER_PAGE`` per page, preferring sentences
+with more distinct topic terms. The rule is mechanical on purpose: no quote was chosen
+knowing what changed later.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from crawler.extract import ExtractError, extract
+from crawler.taxonomy import default_taxonomy
+from diffs.flags import sentences
+from diffs.topics import match_terms
+
+# An editor cites a handful of statements per page for a rating, not every mention.
+QUOTES_PER_PAGE = 3
+# Shorter "sentences" are headings and menu items ("Training", "Data retention"): not claims.
+MIN_QUOTE_WORDS = 8
+MAX_QUOTE_CHARS = 400
+# Editors quote statements: a sentence that ends like one, with no table-cell separators and
+# words made of letters (not icon-font class names such as "fa-envelope alpaca-fa-regular").
+_STATEMENT_END = tuple('.;:!?)"”’')
+MIN_LETTER_WORDS = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of one corpus document, as the benchmark catalog cites it."""
+
+    service: str
+    document: str
+    page: str
+    url: str
+    first_text: str
+
+    @property
+    def source_id(self) -> str:
+        """The catalog source id of this page."""
+        return f"{self.document}_{self.page}"[:60]
+
+
+def first_text(doc_dir: Path, archive: str, url: str) -> str:
+    """The extracted text of the first capture of a page ('' when it does not extract)."""
+    with tarfile.open(doc_dir / archive, "r|xz") as tf:
+        for member in tf:
+            fh = tf.extractfile(member)
+            if fh is None:
+                continue
+            try:
+                return extract(fh.read(), content_type="text/html", url=url).text
+            except ExtractError:
+                return ""
+    return ""
+
+
+def corpus_pages(corpus: Path, documents: Iterable[str] | None = None) -> list[Page]:
+    """Every page of the corpus (or of the given service/document keys) with its first text."""
+    wanted = set(documents) if documents else None
+    out = []
+    for manifest in sorted(corpus.glob("*/*/manifest.json")):
+        data = json.loads(manifest.read_text())
+        key = f"{data['service_slug']}/{data['document_slug']}"
+        if wanted is not None and key not in wanted:
+            continue
+        for page in data["pages"]:
+            url = page["urls"][0]
+            text = first_text(manifest.parent, page["captures_archive"], url)
+            out.append(Page(data["service_slug"], data["document_slug"], page["page"], url, text))
+    return out
+
+
+def is_statement(sentence: str) -> bool:
+    """Whether a sentence reads as a statement an editor would quote."""
+    words = sentence.split()
+    if len(words) < MIN_QUOTE_WORDS or len(sentence) > MAX_QUOTE_CHARS or "|" in sentence:
+        return False
+    if not sentence.endswith(_STATEMENT_END):
+        return False
+    lettered = sum(1 for w in words if w.strip(".,;:()\"“”’'").isalpha())
+    return lettered >= MIN_LETTER_WORDS * len(words)
+
+
+def evidence_quotes(text: str, terms: tuple[str, ...]) -> list[str]:
+    """The sentences of a text that speak about a criterion, most topic terms first."""
+    scored = []
+    for position, sentence in enumerate(dict.fromkeys(sentences(text))):
+        if not is_statement(sentence):
+            continue
+        hits = match_terms(sentence, terms)[0]
+        if hits:
+            scored.append((-len(hits), position, sentence))
+    return [s for _, _, s in sorted(scored)[:QUOTES_PER_PAGE]]
+
+
+def write_catalog(
+    folder: Path, pages: Iterable[Page], urls: Mapping[str, str] | None = None
+) -> dict[str, Page]:
+    """Write the catalog folder; returns the pages by "service/source_id".
+
+    ``urls`` maps "service/source_id" to the URL to crawl (the replay server's), else the
+    page's own URL is written.
+    """
+    criteria = default_taxonomy()
+    by_service: dict[str, list[Page]] = {}
+    for page in pages:
+        by_service.setdefault(page.service, []).append(page)
+    (folder / "tools").mkdir(parents=True, exist_ok=True)
+    index: dict[str, Page] = {}
+    for service, group in by_service.items():
+        sources = []
+        for p in group:
+            index[f"{service}/{p.source_id}"] = p
+            url = (urls or {}).get(f"{service}/{p.source_id}", p.url)
+            sources.append({"id": p.source_id, "url": url})
+        ratings = {}
+        for criterion in criteria:
+            evidence = [
+                {"source": p.source_id, "quote": q}
+                for p in group
+                for q in evidence_quotes(p.first_text, criterion.terms())
+            ]
+            rating: dict[str, object] = {
+                "rating": "unknown",
+                "sources": [p.source_id for p in group],
+            }
+            if evidence:
+                rating["evidence"] = evidence
+            ratings[criterion.id] = rating
+        tool = {"id": service, "name": service, "sources": sources, "ratings": ratings}
+        (folder / "tools" / f"{service}.yaml").write_text(
+            yaml.safe_dump(tool, allow_unicode=True, sort_keys=False)
+        )
+    return index

@@ -1,0 +1,180 @@
+"""Flag quality on the real capture history, offline: which ratings each change puts in doubt.
+
+Every capture of every corpus page goes, in recording order, through the same decision code
+a crawl uses (`crawler.ingest.analyze`: extract, diff, assess, flag) with the benchmark
+catalog of `bench/corpus_catalog.py` (every criterion cites every page of its service;
+evidence quotes from each page's first capture). Over the labelled substantive changes it
+prints, per service and overall: criteria recall, criteria precision, and the flags raised
+on changes that are not substantive (targets: >= 0.9, >= 0.7, 0).
+
+    .venv/bin/python bench/flags_offline.py [--corpus ../shared/corpus] [-v]
+
+`bench/replay_corpus.py` measures the same through real `citewatch crawl` runs (31 min).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus_catalog import corpus_pages, write_catalog
+
+from crawler.catalog import load_catalog
+from crawler.fetch import FetchResult
+from crawler.ingest import analyze, anchor_states, stored_anchors
+from storage.records import AnchorState, SnapshotRecord
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the pipeline decided for one capture of one page."""
+
+    doc: str
+    step: int
+    significant: bool
+    flags: tuple[tuple[str, str], ...]  # (criterion, kind)
+    words: str
+
+
+def _same(value: SnapshotRecord | None) -> SnapshotRecord | None:
+    return value
+
+
+def replay_page(job: tuple[str, str, str, str, str, str]) -> list[Seen]:
+    """Analyze every capture of one page in order, as successive crawls would (a worker)."""
+    catalog_dir, doc_dir, doc, archive, service, source_id = job
+    catalog = load_catalog(catalog_dir)
+    tool = next(t for t in catalog.tools if t.id == service)
+    source = next(s for s in tool.sources if s.id == source_id)
+    steps = json.loads((Path(doc_dir) / "manifest.json").read_text())["steps"]
+    by_member = {s["capture_member"]: s for s in steps if s["capture_archive"] == archive}
+    previous: SnapshotRecord | None = None
+    anchors: dict[tuple[str, str], AnchorState] = {}
+    out: list[Seen] = []
+    when = datetime.now(UTC)
+    with tarfile.open(Path(doc_dir) / archive, "r|xz") as tf:
+        for member in tf:
+            fh = tf.extractfile(member)
+            if fh is None:
+                continue
+            body, step = fh.read(), by_member[member.name]
+            result = FetchResult(
+                source_id, step["url"], step["url"], (), 200, "text/html", None, None,
+                body, None, None, None, when, 0,
+            )  # fmt: skip
+            analysis = analyze(
+                result, tool, source, catalog, partial(_same, previous), lambda _: b"",
+                partial(stored_anchors, list(anchors.values())),
+            )  # fmt: skip
+            for a in anchor_states(analysis.evidence):
+                anchors[(a.criterion_id, a.quote)] = a
+            for snap, _change in analysis.versions:
+                previous = SnapshotRecord(
+                    0, 0, when, "", "", snap.text, snap.extract_key, snap.content_type,
+                    snap.final_url, snap.technical,
+                )  # fmt: skip
+            flags = tuple(sorted({(r.criterion, r.kind) for r in analysis.reasons}))
+            words = "; ".join(f"{r.criterion}:{r.kind}:{','.join(r.matched_terms)}"
+                              for r in analysis.reasons)  # fmt: skip
+            out.append(Seen(doc, step["step"], bool(analysis.significant), flags, words))
+    return out
+
+
+@dataclass(slots=True)
+class Score:
+    """Flag quality over a set of captures."""
+
+    substantive: int = 0
+    labelled: int = 0
+    raised: int = 0
+    hits: int = 0
+    non_substantive_flags: int = 0
+    non_substantive_flagged_changes: int = 0
+
+    def row(self, name: str) -> str:
+        """One printed line."""
+        recall = (
+            f"{self.hits}/{self.labelled}={self.hits / self.labelled:.2f}" if self.labelled else "-"
+        )
+        prec = f"{self.hits}/{self.raised}={self.hits / self.raised:.2f}" if self.raised else "-"
+        return (
+            f"{name:<12} {self.substantive:>6} {recall:>14} {prec:>14} "
+            f"{self.non_substantive_flags:>6} ({self.non_substantive_flagged_changes} changes)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the catalog, replay every page, print the per-service table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every wrong flag")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    labels = {x["version_sha"]: x for x in json.loads((args.corpus / "labels.json").read_text())}
+    pages = corpus_pages(args.corpus)
+    with tempfile.TemporaryDirectory() as tmp:
+        index = write_catalog(Path(tmp), pages)
+        jobs = []
+        for key, page in index.items():
+            doc = f"{page.service}/{page.document}"
+            manifest = json.loads((args.corpus / doc / "manifest.json").read_text())
+            archive = next(p for p in manifest["pages"] if p["page"] == page.page)
+            jobs.append((tmp, str(args.corpus / doc), doc, archive["captures_archive"],
+                         page.service, key.split("/", 1)[1]))  # fmt: skip
+        with Pool(args.workers) as pool:
+            seen = {(s.doc, s.step): s for got in pool.map(replay_page, jobs) for s in got}
+    scores: dict[str, Score] = {}
+    wrong: list[str] = []
+    for manifest in sorted(args.corpus.glob("*/*/manifest.json")):
+        data = json.loads(manifest.read_text())
+        doc = f"{data['service_slug']}/{data['document_slug']}"
+        score = scores.setdefault(data["service_slug"], Score())
+        for step in data["steps"]:
+            s = seen.get((doc, step["step"]))
+            if s is None or not step["scored"]:
+                continue
+            label = labels.get(step["version_sha"] or "") if step["real_change"] else None
+            criteria = {c for c, _ in s.flags}
+            if label and label["substantive"]:
+                truth = set(label["criteria"])
+                score.substantive += 1
+                score.labelled += len(truth)
+                score.raised += len(criteria)
+                score.hits += len(truth & criteria)
+                if criteria != truth:
+                    wrong.append(f"  {doc}#{step['step']} missed={sorted(truth - criteria)} "
+                                 f"extra={sorted(criteria - truth)} | {s.words[:300]}")  # fmt: skip
+            elif criteria:
+                score.non_substantive_flags += len(criteria)
+                score.non_substantive_flagged_changes += 1
+                wrong.append(f"  {doc}#{step['step']} NON-SUBSTANTIVE flags={sorted(criteria)} "
+                             f"| {s.words[:300]}")  # fmt: skip
+    total = Score()
+    print(f"{'service':<12} {'subst':>6} {'recall':>14} {'precision':>14}  non-substantive flags")
+    for service, score in sorted(scores.items()):
+        print(score.row(service))
+        for name in Score.__slots__:
+            setattr(total, name, getattr(total, name) + getattr(score, name))
+    print(total.row("OVERALL"))
+    print(f"\nwall={time.perf_counter() - started:.1f}s")
+    if args.verbose:
+        print("\n".join(wrong))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
