@@ -103,6 +103,22 @@ def evidence_quotes(text: str, terms: tuple[str, ...]) -> list[str]:
     return [s for _, _, s in sorted(scored)[:QUOTES_PER_PAGE]]
 
 
+# The catalog `kind:` an editor would give each corpus document.
+KINDS = {
+    "privacy-policy": "privacy-policy",
+    "data-processor-agreement": "dpa",
+    "terms-of-service": "terms",
+    "commercial-terms": "terms",
+    "developer-terms": "terms",
+    "acceptable-use-policy": "terms",
+}
+
+
+def source_kind(document: str) -> str:
+    """The source kind of a corpus document slug ("other" for cookie policies, imprints)."""
+    return KINDS.get(document, "other")
+
+
 def write_catalog(
     folder: Path, pages: Iterable[Page], urls: Mapping[str, str] | None = None
 ) -> dict[str, Page]:
@@ -122,7 +138,7 @@ def write_catalog(
         for p in group:
             index[f"{service}/{p.source_id}"] = p
             url = (urls or {}).get(f"{service}/{p.source_id}", p.url)
-            sources.append({"id": p.source_id, "url": url})
+            sources.append({"id": p.source_id, "url": url, "kind": source_kind(p.document)})
         ratings = {}
         for criterion in criteria:
             evidence = [

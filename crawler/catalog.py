@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from cssselect import GenericTranslator, SelectorError
 
 from crawler.catalog_yaml import (
+    SOURCE_KINDS,
     CatalogError,
     CatalogErrors,
     Scope,
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 RATINGS = ("yes", "partial", "no", "unknown")
-SOURCE_KINDS = ("privacy-policy", "dpa", "terms", "docs", "help", "other")
 # The directory's own symbols; "⚠" without the emoji variation selector is typed by many editors.
 RATING_SYMBOLS = {"✅": "yes", "⚠️": "partial", "⚠": "partial", "❌": "no", "?": "unknown"}
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -143,7 +143,14 @@ def analyze(
         return Analysis("changed", None, None, versions, False, ())
     criteria = {c.id: c for c in catalog.criteria}
     flagging = flag_change(
-        source.id, baseline, extraction.text, diff, rating_refs(tool), criteria, load_anchors()
+        source.id,
+        baseline,
+        extraction.text,
+        diff,
+        rating_refs(tool),
+        criteria,
+        load_anchors(),
+        source.kind,
     )
     return Analysis("changed", None, None, versions, True, flagging.reasons, flagging.evidence)
 

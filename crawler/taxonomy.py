@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.catalog_yaml import (
+    SOURCE_KINDS,
     CatalogError,
     CatalogErrors,
     Scope,
@@ -31,7 +32,7 @@ from diffs.topics import Criterion
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]+)?$")
 _TAXONOMY_KEYS = ("criteria", "include_defaults")
-_CRITERION_KEYS = ("id", "label", "description", "topics")
+_CRITERION_KEYS = ("id", "label", "description", "topics", "source_kinds")
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +101,12 @@ def _criterion(scope: Scope, value: Any) -> Criterion | None:
                     f"topics.{lang}", f"term {term!r} has a bare * (it would match anything)"
                 )
         topics[lang] = found
+    kinds = strings_field(scope, data, "source_kinds")
+    for kind in kinds:
+        if kind not in SOURCE_KINDS:
+            scope.error(
+                "source_kinds", f"{kind!r} is not a source kind ({', '.join(SOURCE_KINDS)})"
+            )
     if not (criterion_id and label):
         return None
-    return Criterion(criterion_id, label, description, topics)
+    return Criterion(criterion_id, label, description, topics, kinds)

@@ -212,10 +212,20 @@ def _evidence_reason(
     )  # fmt: skip
 
 
+# Sentences shown for a change that concerns a criterion by the kind of its source: enough
+# to read what moved; the full diff is one click away.
+KIND_SENTENCES = 6
+
+
 def topic_reason(
-    rating: RatingRef, source: str, criterion: Criterion, changed: Sequence[SentenceChange]
+    rating: RatingRef,
+    source: str,
+    criterion: Criterion,
+    changed: Sequence[SentenceChange],
+    kind: str = "other",
 ) -> Reason | None:
-    """A reason when changed sentences (old or new wording) speak about the criterion."""
+    """A reason when changed sentences (old or new wording) speak about the criterion, or when
+    the source is of a kind the criterion rests on as a whole (a DPA for "dpa")."""
     terms = criterion.terms()
     hits: list[SentenceChange] = []
     words: list[str] = []
@@ -224,9 +234,13 @@ def topic_reason(
         if found_words:
             hits.append(change)
             words.extend(w for w in found_words if w not in words)
-    if not hits:
+    if hits:
+        text = f"Changed text speaks about {criterion.label}: " + ", ".join(words) + "."
+    elif kind in criterion.kinds and changed:
+        hits = list(changed[:KIND_SENTENCES])
+        text = f"The {kind} itself changed, and {criterion.label} rests on it as a whole."
+    else:
         return None
-    text = f"Changed text speaks about {criterion.label}: " + ", ".join(words) + "."
     return Reason(
         rating.tool, rating.criterion, source, "topic", "topic", text, tuple(hits), tuple(words)
     )
@@ -240,12 +254,14 @@ def flag_change(
     ratings: Sequence[RatingRef],
     criteria: Mapping[str, Criterion],
     stored: StoredAnchors | None = None,
+    kind: str = "other",
 ) -> Flagging:
     """Reasons to re-review every rating that cites the changed source (none: no doubt).
 
     Severity: an evidence quote altered or lost, then a changed passage on the criterion's
     topic. A change that touches neither is reported as a change, not flagged.
-    ``stored`` holds this source's anchors as the last version left them.
+    ``stored`` holds this source's anchors as the last version left them; ``kind`` is the
+    source's kind (catalog `kind:`).
     """
     changed = changed_sentences(diff)
     reasons: list[Reason] = []
@@ -258,7 +274,7 @@ def flag_change(
         reasons.extend(found)
         criterion = criteria.get(rating.criterion)
         if criterion is not None:
-            reason = topic_reason(rating, source, criterion, changed)
+            reason = topic_reason(rating, source, criterion, changed, kind)
             if reason is not None:
                 reasons.append(reason)
     return Flagging(tuple(reasons), tuple(evidence))

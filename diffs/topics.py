@@ -22,6 +22,8 @@ class Criterion:
     label: str
     description: str = ""
     topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Source kinds whose every significant change concerns the criterion (the DPA for "dpa").
+    kinds: tuple[str, ...] = ()
 
     def terms(self) -> tuple[str, ...]:
         """Every topic term of every language, in a stable order."""

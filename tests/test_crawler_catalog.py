@@ -442,6 +442,12 @@ TAXONOMY_ERRORS = [
     ("duplicate id", "- id: x\n  label: L\n- id: x\n  label: M\n", "criterion x", "id"),
     ("not a list", "criteria: x\n", "taxonomy", "criteria"),
     ("unknown top key", "criteria: []\nextra: 1\n", "taxonomy", "extra"),
+    (
+        "unknown source kind",
+        "criteria:\n- id: x\n  label: L\n  source_kinds: [contract]\n",
+        "criterion x",
+        "source_kinds",
+    ),
 ]
 
 

@@ -114,3 +114,29 @@ def test_changed_sentences_pair_old_and_new_wording() -> None:
     new = "Intro. We may train on API data. Outro."
     (change,) = changed_sentences(diff_texts(old, new))
     assert (change.old, change.new) == ("We never train on API data.", "We may train on API data.")
+
+
+DPA = Criterion("dpa", "DPA", topics={"en": ("processor",)}, kinds=("dpa",))
+DPA_RATING = RatingRef("mistral-api", "dpa", "yes", ("dpa", "privacy-policy"))
+SUBPROCESSORS = "# Subprocessors\n- Azure - Hosting - EEA"
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "expected"),
+    [
+        ("dpa", "dpa", ["dpa"]),  # the DPA itself changed: the criterion rests on it
+        ("privacy-policy", "privacy-policy", []),  # same words elsewhere: no topic, no flag
+    ],
+    ids=["dpa-kind", "other-kind"],
+)
+def test_source_kind_puts_the_whole_document_on_topic(
+    source: str, kind: str, expected: list[str]
+) -> None:
+    new = SUBPROCESSORS + "\n- CoreWeave - Inference provider - EEA"
+    flagging = flag_change(
+        source, SUBPROCESSORS, new, diff_texts(SUBPROCESSORS, new), [DPA_RATING], {"dpa": DPA},
+        kind=kind,
+    )  # fmt: skip
+    assert [r.criterion for r in flagging.reasons] == expected
+    for r in flagging.reasons:
+        assert r.sentences and "CoreWeave" in (r.sentences[0].new or "")
