@@ -118,7 +118,8 @@ def _feed(
     timelines: dict[tuple[str, str], str],
 ) -> str:
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    _add(feed, "id", f"urn:uuid:{uuid.uuid5(_NAMESPACE, 'feed:' + link.path)}")
+    # Path and title: stable across reports, and two catalogs' feeds do not share an id.
+    _add(feed, "id", f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'feed:{link.path}:{link.title}')}")
     _add(feed, "title", link.title)
     updated = max((e.detected_at for e in entries), default=ctx.generated_at)
     _add(feed, "updated", iso(updated))
