@@ -142,8 +142,11 @@ def _print_run(report: RunReport) -> None:
 @click.option("--since", default=None, help="ISO date or time.")
 @click.option("--all", "show_all", is_flag=True, help="Include noise-only and technical changes.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, formula-safe (see README).")
 @click.pass_context
-def changes(ctx: click.Context, since: str | None, show_all: bool, as_json: bool) -> None:
+def changes(
+    ctx: click.Context, since: str | None, show_all: bool, as_json: bool, as_csv: bool
+) -> None:
     """Detected changes (significant ones unless --all)."""
     with _errors():
         rows = [
@@ -151,6 +154,12 @@ def changes(ctx: click.Context, since: str | None, show_all: bool, as_json: bool
             for c in _store(ctx).changes(_since(since))
             if show_all or (c.significant and not c.technical)
         ]
+    if as_csv:
+        from crawler.history import change_entries
+        from reports.export import changes_csv
+
+        click.echo(changes_csv(change_entries(_store(ctx), rows)), nl=False)
+        return
     if as_json:
         click.echo(json.dumps([_change_json(c) for c in rows], ensure_ascii=False))
         return
@@ -310,7 +319,7 @@ def extract(target: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> N
     "formats",
     default="html,md",
     show_default=True,
-    help="Comma list of html, md, json.",
+    help="Comma list of html, md, json, csv (changes.csv: the whole change history).",
 )
 @click.option(
     "--out", "out", default="citewatch-report", show_default=True, type=click.Path(file_okay=False)

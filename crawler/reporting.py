@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.catalog import Catalog, Tool, load_catalog
+from crawler.history import build_history
 from diffs.text import TextDiff, diff_texts
 from reports.context import (
     ChangedSentence,
@@ -23,11 +24,13 @@ from reports.context import (
     Resolution,
     ToolSummary,
 )
-from reports.render import render_markdown, write_site
+from reports.export import changes_csv
+from reports.render import render_markdown
+from reports.site import write_site
 from storage import Store
 from storage.records import ChangeRecord, FlagRecord, ReviewRecord
 
-FORMATS = ("html", "md", "json")
+FORMATS = ("html", "md", "json", "csv")
 
 
 class ReportError(Exception):
@@ -207,12 +210,15 @@ def write_reports(
     unknown = [f for f in formats if f.strip() not in FORMATS]
     if unknown:
         raise ReportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
-    ctx = build_context(store, _catalog(store, catalog_path), since)
+    catalog = _catalog(store, catalog_path)
+    ctx = build_context(store, catalog, since)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     wanted = {f.strip() for f in formats}
-    if "html" in wanted:
-        paths.append(write_site(ctx, out))
+    # The site and the CSV cover the whole history (timelines, feeds), not only the period.
+    history = build_history(store, catalog) if wanted & {"html", "csv"} else None
+    if "html" in wanted and history is not None:
+        paths.append(write_site(ctx, out, history, store.blob))
     if "md" in wanted:
         target = out / "report.md"
         target.write_text(render_markdown(ctx), encoding="utf-8")
@@ -222,6 +228,10 @@ def write_reports(
         target.write_text(
             json.dumps(ctx, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        paths.append(target)
+    if "csv" in wanted and history is not None:
+        target = out / "changes.csv"
+        target.write_text(changes_csv(history.changes), encoding="utf-8", newline="")
         paths.append(target)
     store.mark_reported((c.id for c in ctx.changes), ctx.generated_at)
     return paths

@@ -12,7 +12,8 @@ from reports.context import (
     ToolFlags,
     ToolSummary,
 )
-from reports.render import render_markdown, render_site, write_site
+from reports.render import render_markdown
+from reports.site import render_site, write_site
 
 __all__ = [
     "ChangedSentence",

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -225,39 +222,3 @@ def environment() -> Environment:
 def render_markdown(ctx: ReportContext) -> str:
     """The editors' report as Markdown."""
     return _ENV.get_template("report.md").render(report=ctx)
-
-
-def render_site(ctx: ReportContext) -> dict[str, str]:
-    """The reviewers' site: relative file path -> HTML."""
-    site = {"index.html": _ENV.get_template("index.html").render(report=ctx)}
-    change_page = _ENV.get_template("change.html")
-    for change in ctx.changes:
-        site[f"changes/{change.id}.html"] = change_page.render(report=ctx, change=change)
-    tool_page = _ENV.get_template("tool.html")
-    for tool in ctx.tools:
-        site[f"tools/{slug(tool.id)}.html"] = tool_page.render(report=ctx, tool=tool)
-    return site
-
-
-def write_site(ctx: ReportContext, out_dir: Path) -> Path:
-    """Write the site under out_dir, each file atomically; return the index path."""
-    root = out_dir.resolve()
-    for rel, html in render_site(ctx).items():
-        target = (root / rel).resolve()
-        if not target.is_relative_to(root):
-            raise ValueError(f"report path escapes the output folder: {rel}")
-        _write_atomic(target, html)
-    return root / "index.html"
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a page."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -29,6 +29,7 @@ from storage.records import (
     ReasonRecord,
     ReviewRecord,
     SnapshotRecord,
+    SourceState,
 )
 
 
@@ -87,6 +88,23 @@ class Queries:
                 sa.select(Snapshot).filter_by(source_pk=source_pk).order_by(Snapshot.id)
             ).all()
             return [self._snapshot_record(s, r) for r in rows]
+
+    def sources(self) -> list[SourceState]:
+        """Every known source row, read only (reports must not create or reset rows)."""
+        with self.sessions() as s:
+            rows = s.scalars(sa.select(SourceRow).order_by(SourceRow.id)).all()
+            return [
+                SourceState(
+                    r.id,
+                    r.tool_id,
+                    r.source_id,
+                    r.url,
+                    r.etag,
+                    r.last_modified,
+                    r.consecutive_failures,
+                )
+                for r in rows
+            ]
 
     def _snapshot_record(self, s: Session, row: Snapshot) -> SnapshotRecord:
         text_blob = s.get_one(Blob, row.text_sha)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +121,16 @@ def http_server() -> Iterator[LocalServer]:
     """A fresh scripted HTTP server on 127.0.0.1 for one test."""
     with LocalServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report folder of one real `citewatch demo` run (a subprocess), shared read-only."""
+    out = tmp_path_factory.mktemp("demo-site")
+    venv_cli = Path(__file__).resolve().parents[1] / ".venv/bin/citewatch"
+    cli = shutil.which("citewatch") or str(venv_cli)
+    done = subprocess.run(
+        [cli, "demo", "--out", str(out)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "report"

@@ -1,0 +1,184 @@
+"""Atom feeds (RFC 4287) of alerting changes: one per catalog, per tool and per criterion.
+
+Entries are the significant, non-technical changes: noise and re-extractions never reach a
+feed. Feeds are built with lxml, so every page-derived string is escaped by the serializer;
+entry content is escaped HTML (type="html") made by the same escaping filters as the site.
+Ids are urn:uuid (UUID 5) from the change's identity, stable from one report to the next.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+# lxml ships no type stubs (see crawler/extract.py); elements are typed as Any here.
+from lxml import etree  # type: ignore[import-untyped]
+from markupsafe import Markup
+
+from reports.context import ReportChange, ReportContext
+from reports.history import ChangeEntry, SiteHistory
+from reports.paths import timeline_path
+from reports.render import iso, neutralize, safe_href, slug, words_html
+
+Element = Any
+ATOM = "http://www.w3.org/2005/Atom"
+# A fixed namespace for citewatch's UUID 5 ids (itself uuid5(NAMESPACE_URL, "citewatch")).
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://citewatch.invalid/atom")
+# Non-characters XML 1.0 forbids even when escaped; neutralize() already covers controls.
+_NOT_XML = re.compile("[\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A feed as pages link to it: <link rel="alternate"> and a visible link."""
+
+    title: str
+    path: str  # relative to the site root
+
+
+def catalog_feed(ctx: ReportContext) -> FeedLink:
+    """The feed of every tool of the catalog."""
+    return FeedLink(f"{ctx.title}: all changes", "feeds/all.atom")
+
+
+def tool_feed(tool_id: str, tool_name: str) -> FeedLink:
+    """The feed of one tool."""
+    return FeedLink(f"{tool_name}: changes", f"feeds/tool-{slug(tool_id)}.atom")
+
+
+def criterion_feed(criterion_id: str, label: str) -> FeedLink:
+    """The feed of one criterion, across tools: changes that flagged it."""
+    return FeedLink(f"{label}: flagged changes", f"feeds/criterion-{slug(criterion_id)}.atom")
+
+
+def _entry_of(c: ReportChange) -> ChangeEntry:
+    return ChangeEntry(
+        c.id,
+        c.tool_id,
+        c.tool_name,
+        c.source_id,
+        c.url,
+        c.detected_at,
+        c.significant,
+        c.technical,
+        c.reason,
+        c.added_count,
+        c.removed_count,
+        c.old_snapshot_id,
+        c.new_snapshot_id,
+        c.flags,
+    )
+
+
+def alerting_changes(ctx: ReportContext, history: SiteHistory) -> tuple[ChangeEntry, ...]:
+    """Every known change that alerts (the report's and the history's), newest first."""
+    known = {c.id: _entry_of(c) for c in ctx.changes}
+    known.update((c.id, c) for c in history.changes)
+    alerting = (c for c in known.values() if c.alerting)
+    return tuple(sorted(alerting, key=lambda c: (c.detected_at, c.id), reverse=True))
+
+
+def render_feeds(ctx: ReportContext, history: SiteHistory) -> dict[str, str]:
+    """Every feed of the site: relative path -> Atom XML."""
+    entries = alerting_changes(ctx, history)
+    labels = {r.criterion_id: r.criterion_label for t in ctx.tools for r in t.ratings}
+    labels.update((f.criterion_id, f.criterion_label) for f in ctx.flags)
+    feeds = {catalog_feed(ctx): entries}
+    for tool in ctx.tools:
+        feeds[tool_feed(tool.id, tool.name)] = tuple(e for e in entries if e.tool_id == tool.id)
+    for criterion_id, label in labels.items():
+        link = criterion_feed(criterion_id, label)
+        feeds[link] = tuple(e for e in entries if criterion_id in e.flags)
+    # An entry without a change page in this report links to its source's timeline instead.
+    timelines = {
+        (t.tool_id, t.source_id): "../" + timeline_path(t.tool_id, t.source_id)
+        for t in history.timelines
+    }
+    return {link.path: _feed(ctx, link, items, labels, timelines) for link, items in feeds.items()}
+
+
+def _text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", neutralize(value))
+
+
+def _add(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
+    element = etree.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _text(v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = _text(text)
+    return element
+
+
+def _feed(
+    ctx: ReportContext,
+    link: FeedLink,
+    entries: tuple[ChangeEntry, ...],
+    labels: dict[str, str],
+    timelines: dict[tuple[str, str], str],
+) -> str:
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    # Path and title: stable across reports, and two catalogs' feeds do not share an id.
+    _add(feed, "id", f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'feed:{link.path}:{link.title}')}")
+    _add(feed, "title", link.title)
+    updated = max((e.detected_at for e in entries), default=ctx.generated_at)
+    _add(feed, "updated", iso(updated))
+    _add(_add(feed, "author"), "name", "citewatch")
+    _add(feed, "generator", "citewatch")
+    _add(feed, "link", rel="self", href=link.path.removeprefix("feeds/"))
+    _add(feed, "link", rel="alternate", type="text/html", href="../index.html")
+    pages = {c.id: f"../changes/{c.id}.html" for c in ctx.changes}
+    for entry in entries:
+        page = pages.get(entry.id) or timelines.get((entry.tool_id, entry.source_id))
+        _entry(feed, ctx, entry, page, labels)
+    body: str = etree.tostring(feed, encoding="unicode", pretty_print=True)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + body
+
+
+def _entry(
+    feed: Element,
+    ctx: ReportContext,
+    change: ChangeEntry,
+    page: str | None,
+    labels: dict[str, str],
+) -> None:
+    item = _add(feed, "entry")
+    key = f"change:{change.tool_id}:{change.source_id}:{change.id}:{iso(change.detected_at)}"
+    _add(item, "id", f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}")
+    flagged = ", ".join(labels.get(f, f) for f in change.flags)
+    title = f"{change.tool_name} — {change.source_id}: change {change.id}"
+    _add(item, "title", title + (f"; re-review: {flagged}" if flagged else ""))
+    _add(item, "updated", iso(change.detected_at))
+    _add(item, "published", iso(change.detected_at))
+    if page is not None:
+        _add(item, "link", rel="alternate", type="text/html", href=page)
+    source_href = safe_href(change.url)
+    if source_href is not None:
+        _add(item, "link", rel="related", href=source_href)
+    _add(item, "summary", change.reason)
+    _add(item, "content", str(_content(ctx, change, labels)), type="html")
+
+
+def _content(ctx: ReportContext, change: ChangeEntry, labels: dict[str, str]) -> Markup:
+    """The entry body as HTML: what changed and, per flagged rating, the changed sentences."""
+    href = safe_href(change.url)
+    source = Markup('<a href="{}">{}</a>').format(href, change.url) if href else change.url
+    parts = [
+        Markup("<p>{} (+{} / −{} blocks) — {}</p>").format(
+            change.reason, change.added, change.removed, source
+        )
+    ]
+    for flag in ctx.flags:
+        for reason in flag.reasons:
+            if reason.change_id != change.id:
+                continue
+            parts.append(
+                Markup("<p><strong>{}</strong>: {}</p>").format(
+                    labels.get(flag.criterion_id, flag.criterion_id), reason.text
+                )
+            )
+            parts.extend(
+                Markup("<blockquote>{}</blockquote>").format(words_html(s.words))
+                for s in reason.sentences
+            )
+    return Markup("").join(parts)
