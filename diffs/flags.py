@@ -215,6 +215,18 @@ def _evidence_reason(
 # Sentences shown for a change that concerns a criterion by the kind of its source: enough
 # to read what moved; the full diff is one click away.
 KIND_SENTENCES = 6
+# A change concerns a whole-document criterion only when it changes a statement, not a
+# label: in the dev corpus, the menu items, buttons, icon names and chat-widget lines that
+# changed on DPA pages have 1-5 words; the shortest substantive DPA change is a 6-word
+# subprocessor row ("CoreWeave Inference provider EEA Cloud infrastructure").
+MIN_STATEMENT_WORDS = 6
+
+
+def _statements(changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
+    """The changed sentences that state something (long enough not to be a label)."""
+    return tuple(
+        c for c in changed if any(len(t.split()) >= MIN_STATEMENT_WORDS for t in c.texts())
+    )
 
 
 def topic_reason(
@@ -236,8 +248,8 @@ def topic_reason(
             words.extend(w for w in found_words if w not in words)
     if hits:
         text = f"Changed text speaks about {criterion.label}: " + ", ".join(words) + "."
-    elif kind in criterion.kinds and changed:
-        hits = list(changed[:KIND_SENTENCES])
+    elif kind in criterion.kinds and (statements := _statements(changed)):
+        hits = list(statements[:KIND_SENTENCES])
         text = f"The {kind} itself changed, and {criterion.label} rests on it as a whole."
     else:
         return None

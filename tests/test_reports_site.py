@@ -139,7 +139,7 @@ def test_demo_site_has_timelines_raw_files_and_csv(demo_report: Path, tmp_path: 
     timelines = sorted(p.name for p in (demo_report / "sources" / "mistral-api").iterdir())
     assert len(timelines) == 9 and "privacy-policy.html" in timelines
     policy = (demo_report / "sources/mistral-api/privacy-policy.html").read_text("utf-8")
-    assert policy.count('<th scope="row"><time') == 3  # v1, v2 (noise), v3
+    assert policy.count('<th scope="row"><time') == 4  # v1, v2 (noise), v3, v4
     assert "noise only" in policy and 'href="../../changes/3.html"' in policy
     raw = list((demo_report / "raw").iterdir())
     assert raw and all(p.name.endswith(".html.txt") for p in raw)
