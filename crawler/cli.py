@@ -378,6 +378,23 @@ def _print_notified(done: NotifyReport, err: bool = False) -> None:
         click.echo("nothing to notify", err=err)
 
 
+def _print_outbox(store: Store) -> None:
+    from storage.outbox import Outbox
+
+    rows = Outbox(store.sessions).deliveries()
+    for d in rows:
+        if d.sent_at is not None:
+            state = f"sent {d.sent_at:%Y-%m-%d %H:%M} UTC"
+        else:
+            state = f"PENDING — last error: {d.last_error}" if d.last_error else "pending"
+        click.echo(
+            f"notification {d.notification_id} → {d.label}: {state} "
+            f"({d.attempts} attempt(s)) — {d.message.subject}"
+        )
+    if not rows:
+        click.echo("no notifications yet")
+
+
 @cli.command()
 @click.option(
     "--settings",
@@ -400,14 +417,23 @@ def _print_notified(done: NotifyReport, err: bool = False) -> None:
     type=click.Path(dir_okay=False),
     help="Write the email that would be sent to this .eml file (and .txt); send, mark nothing.",
 )
+@click.option("--status", is_flag=True, help="List every delivery (attempts, error, sent).")
 @click.pass_context
 def notify(
-    ctx: click.Context, settings_file: str | None, catalog: str | None, dry_run: str | None
+    ctx: click.Context,
+    settings_file: str | None,
+    catalog: str | None,
+    dry_run: str | None,
+    status: bool,
 ) -> None:
     """Send what is new since the last notification, and retry failed deliveries."""
     from crawler.notify import notify_pending, preview_email
     from crawler.notify_settings import NotifySettings
 
+    if status:
+        with _errors():
+            _print_outbox(_store(ctx))
+        return
     if settings_file is None and dry_run is None:
         raise click.UsageError("give --settings FILE (or $CITEWATCH_NOTIFY), or --dry-run FILE")
     settings = _notify_settings(settings_file) if settings_file else NotifySettings("", None, ())

@@ -364,6 +364,10 @@ def test_notify_command_dry_run_and_send(
     assert up.exit_code == 0, up.output
     assert "sent" in up.output
     assert len(smtp.inbox.messages) == 1  # ... and marks nothing: the real send had it all
+    status = runner.invoke(cli, ["--db", db, "notify", "--status"], obj={})
+    assert status.exit_code == 0
+    assert "via 127.0.0.1" in status.output and "sent" in status.output
+    assert "(2 attempt(s))" in status.output
 
 
 def test_crawl_with_notify_sends_what_the_crawl_raised(
