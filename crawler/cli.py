@@ -369,30 +369,8 @@ def _notify_settings(path: str) -> NotifySettings:
 
 
 def _print_notified(done: NotifyReport, err: bool = False) -> None:
-    if done.queued is not None:
-        click.echo(f"notification {done.queued} queued: {done.subject}", err=err)
-    for o in done.outcomes:
-        state = "sent" if o.sent else f"FAILED (attempt {o.attempts}, kept for retry): {o.error}"
-        click.echo(f"notification {o.notification_id} → {o.channel}: {state}", err=err)
-    if done.queued is None and not done.outcomes:
-        click.echo("nothing to notify", err=err)
-
-
-def _print_outbox(store: Store) -> None:
-    from storage.outbox import Outbox
-
-    rows = Outbox(store.sessions).deliveries()
-    for d in rows:
-        if d.sent_at is not None:
-            state = f"sent {d.sent_at:%Y-%m-%d %H:%M} UTC"
-        else:
-            state = f"PENDING — last error: {d.last_error}" if d.last_error else "pending"
-        click.echo(
-            f"notification {d.notification_id} → {d.label}: {state} "
-            f"({d.attempts} attempt(s)) — {d.message.subject}"
-        )
-    if not rows:
-        click.echo("no notifications yet")
+    for line in done.lines():
+        click.echo(line, err=err)
 
 
 @cli.command()
@@ -427,12 +405,12 @@ def notify(
     status: bool,
 ) -> None:
     """Send what is new since the last notification, and retry failed deliveries."""
-    from crawler.notify import notify_pending, preview_email
+    from crawler.notify import notify_pending, outbox_lines, preview_email
     from crawler.notify_settings import NotifySettings
 
     if status:
         with _errors():
-            _print_outbox(_store(ctx))
+            click.echo("\n".join(outbox_lines(_store(ctx))))
         return
     if settings_file is None and dry_run is None:
         raise click.UsageError("give --settings FILE (or $CITEWATCH_NOTIFY), or --dry-run FILE")

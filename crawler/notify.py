@@ -60,6 +60,16 @@ class NotifyReport:
         """Deliveries that will be retried next time."""
         return tuple(o for o in self.outcomes if not o.sent)
 
+    def lines(self) -> tuple[str, ...]:
+        """For people: the message queued, then one line per delivery tried."""
+        out = [f"notification {self.queued} queued: {self.subject}"] if self.queued else []
+        for o in self.outcomes:
+            state = (
+                "sent" if o.sent else f"FAILED (attempt {o.attempts}, kept for retry): {o.error}"
+            )
+            out.append(f"notification {o.notification_id} → {o.channel}: {state}")
+        return tuple(out) or ("nothing to notify",)
+
 
 def pending(
     store: Store, catalog: Catalog, settings: NotifySettings, now: datetime | None = None
@@ -153,3 +163,18 @@ def preview_email(
     write_email(message, settings, target, at)
     target.with_suffix(".txt").write_text(message.text, encoding="utf-8")
     return target, todo.digest.raised
+
+
+def outbox_lines(store: Store) -> tuple[str, ...]:
+    """For people: every delivery of every message, sent or pending with its last error."""
+    out: list[str] = []
+    for d in Outbox(store.sessions).deliveries():
+        if d.sent_at is not None:
+            state = f"sent {d.sent_at:%Y-%m-%d %H:%M} UTC"
+        else:
+            state = f"PENDING — last error: {d.last_error}" if d.last_error else "pending"
+        out.append(
+            f"notification {d.notification_id} → {d.label}: {state} "
+            f"({d.attempts} attempt(s)) — {d.message.subject}"
+        )
+    return tuple(out) or ("no notifications yet",)
