@@ -78,7 +78,8 @@ def pending(
     outbox = Outbox(store.sessions)
     seen_changes, seen_reasons = outbox.covered("change"), outbox.covered("reason")
     seen_fetches = outbox.covered("fetch")
-    fresh = [c for c in store.changes() if c.id not in seen_changes]
+    records = store.changes()
+    fresh = [c for c in records if c.id not in seen_changes]
     reasons = [(f, r) for f in store.flags() for r in f.reasons if r.id not in seen_reasons]
     broken = {
         key: ids
@@ -95,11 +96,15 @@ def pending(
         frozenset(broken),
         tuple(noise.items()),
     )
-    ctx = build_context(store, catalog, None, now)
+    # Diff only the changes not told yet (a scheduler calls this every cycle for months);
+    # the published site has a page for every significant or technical change.
+    at = now or datetime.now(UTC)
+    ctx = build_context(store, catalog, min((c.detected_at for c in fresh), default=at), at)
+    pages = frozenset(c.id for c in records if c.significant or c.technical)
     items: list[tuple[ItemKind, int]] = [("change", c.id) for c in fresh]
     items.extend(("reason", r.id) for _, r in reasons)
     items.extend(("fetch", fetch_id) for ids in broken.values() for fetch_id in ids)
-    return Pending(build_digest(ctx, scope, settings.site_url), tuple(items))
+    return Pending(build_digest(ctx, scope, settings.site_url, pages), tuple(items))
 
 
 def deliver(store: Store, settings: NotifySettings, now: datetime) -> tuple[DeliveryOutcome, ...]:

@@ -160,8 +160,16 @@ def _flags(ctx: ReportContext, scope: DigestScope) -> tuple[list[DigestFlag], in
     return shown, still_open
 
 
-def build_digest(ctx: ReportContext, scope: DigestScope, site_url: str = "") -> Digest:
-    """The digest of a report context, restricted to what the scope says is new."""
+def build_digest(
+    ctx: ReportContext,
+    scope: DigestScope,
+    site_url: str = "",
+    pages: frozenset[int] | None = None,
+) -> Digest:
+    """The digest of a report context, restricted to what the scope says is new.
+
+    `pages` are the changes the linked site has a page for (default: the context's).
+    """
     flags, still_open = _flags(ctx, scope)
     cited = {r.reason.change_id for d in flags for r in d.reasons}
     changes = [
@@ -193,7 +201,8 @@ def build_digest(ctx: ReportContext, scope: DigestScope, site_url: str = "") -> 
     shown.sort(
         key=lambda t: (min((d.rank for d in t.flags), default=UNKNOWN_RANK + 1), order[t.tool_id])
     )
-    pages = frozenset(c.id for c in ctx.changes)
+    if pages is None:
+        pages = frozenset(c.id for c in ctx.changes)
     return Digest(
         ctx.title, ctx.generated_at, scope.since, tuple(shown), still_open, site_url, pages
     )

@@ -268,6 +268,8 @@ def test_a_flag_that_grew_is_sent_again_with_only_its_new_reason_new(
     text = second.get_content()
     assert "new reasons since the last message" in text
     assert text.count("* NEW:") == 1 and text.count("* reported before:") == 1
+    # only the new change was diffed for the digest, yet the older one keeps its site link
+    assert "changes/1.html" in text and "changes/2.html" in text
 
 
 def test_nothing_raised_sends_nothing(smtp: SmtpServer, setup: tuple[Store, Catalog]) -> None:

@@ -246,6 +246,14 @@ def test_hostile_page_text_is_inert_in_the_html_email() -> None:
     assert "&lt;<del" in html and "img src=x onerror=alert(1)</ins>&gt;" in html
 
 
+def test_hostile_page_text_is_inert_in_json() -> None:
+    text = render_json(_hostile_digest())
+    assert "\u202e" not in text and "\\u202e" not in text  # neither raw nor escaped
+    data = json.loads(text)
+    reason = data["tools"][0]["ratings_to_review"][0]["reasons"][0]
+    assert reason["text"] == "\ufffdgnp.exe"
+
+
 def test_subject_is_one_clean_line() -> None:
     digest = _hostile_digest()
     flag = digest.tools[0].flags[0].flag
