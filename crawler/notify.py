@@ -113,6 +113,8 @@ def deliver(store: Store, settings: NotifySettings, now: datetime) -> tuple[Deli
     by_key = {s.channel.key: s for s in senders(settings)}
     outcomes: list[DeliveryOutcome] = []
     for d in outbox.deliveries(pending=True):
+        if not outbox.claim(d, now):
+            continue  # another notify run is sending this one
         sender = by_key.get(d.channel)
         error: str | None = None
         try:
@@ -122,7 +124,7 @@ def deliver(store: Store, settings: NotifySettings, now: datetime) -> tuple[Deli
         except DeliveryError as exc:
             error = str(exc)
             log.warning("notification %d via %s failed: %s", d.notification_id, d.label, error)
-        outbox.record_attempt(d.id, now, error)
+        outbox.record_result(d.id, now, error)
         outcomes.append(
             DeliveryOutcome(d.notification_id, d.label, error is None, error, d.attempts + 1)
         )

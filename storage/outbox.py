@@ -118,12 +118,28 @@ class Outbox:
         with self.sessions() as s:
             return [_delivery(d, n) for d, n in s.execute(query.order_by(Delivery.id))]
 
-    def record_attempt(self, delivery_id: int, at: datetime, error: str | None) -> None:
-        """Count an attempt: sent when `error` is None, else keep the error for the next try."""
+    def claim(self, delivery: DeliveryRecord, at: datetime) -> bool:
+        """Count an attempt before sending; False when another process claimed it first.
+
+        Compare-and-set on the attempt count, so two overlapping `notify` runs (a manual
+        one beside the scheduler) never both send the same delivery.
+        """
+        with self.sessions.begin() as s:
+            done = s.execute(
+                sa.update(Delivery)
+                .where(
+                    Delivery.id == delivery.id,
+                    Delivery.sent_at.is_(None),
+                    Delivery.attempts == delivery.attempts,
+                )
+                .values(attempts=Delivery.attempts + 1, last_attempt_at=at)
+            )
+            return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def record_result(self, delivery_id: int, at: datetime, error: str | None) -> None:
+        """After a claimed attempt: sent when `error` is None, else keep the error for next time."""
         with self.sessions.begin() as s:
             row = s.get_one(Delivery, delivery_id)
-            row.attempts += 1
-            row.last_attempt_at = at
             row.last_error = error
             if error is None:
                 row.sent_at = at

@@ -420,3 +420,18 @@ def test_an_item_is_covered_by_one_notification_only(setup: tuple[Store, Catalog
     assert outbox.enqueue(message, [("change", 1)], channel, at) is None
     assert [d.notification_id for d in outbox.deliveries()] == [first]
     assert outbox.covered("change") == {1} and outbox.covered("reason") == {1}
+
+
+def test_a_delivery_is_claimed_by_one_run_only(setup: tuple[Store, Catalog]) -> None:
+    store, _ = setup
+    at = datetime.now(UTC)
+    outbox = Outbox(store.sessions)
+    outbox.enqueue(Message("s", "t", "h"), [("change", 1)], [Channel("email", "email")], at)
+    (seen_by_a,) = outbox.deliveries(pending=True)
+    (seen_by_b,) = Outbox(store.sessions).deliveries(pending=True)  # an overlapping run
+    assert outbox.claim(seen_by_a, at) is True
+    assert Outbox(store.sessions).claim(seen_by_b, at) is False
+    outbox.record_result(seen_by_a.id, at, None)
+    (done,) = outbox.deliveries()
+    assert (done.attempts, done.sent_at is not None) == (1, True)
+    assert outbox.claim(done, at) is False  # a sent delivery is never claimed again
