@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,10 @@ from crawler.review import resolve
 from diffs.text import diff_texts
 from storage import NotFound, Store, StoreError, database_url
 from storage.records import ChangeRecord, FlagRecord
+
+if TYPE_CHECKING:
+    from crawler.notify import NotifyReport
+    from crawler.notify_settings import NotifySettings
 
 
 @contextmanager
@@ -105,6 +109,14 @@ def check(catalog: str) -> None:
 @click.option(
     "-s", "settings", multiple=True, metavar="KEY=VALUE", help="Scrapy setting (repeatable)."
 )
+@click.option(
+    "--notify",
+    "notify_file",
+    default=None,
+    envvar="CITEWATCH_NOTIFY",
+    type=click.Path(dir_okay=False),
+    help="Notification settings (TOML; default $CITEWATCH_NOTIFY): tell editors what was raised.",
+)
 @click.pass_context
 def crawl(
     ctx: click.Context,
@@ -113,10 +125,12 @@ def crawl(
     sources: tuple[str, ...],
     as_json: bool,
     settings: tuple[str, ...],
+    notify_file: str | None,
 ) -> None:
     """Crawl the catalog's sources once now and record what changed."""
     with _errors():
         cat = load_catalog(catalog)
+        notify_settings = _notify_settings(notify_file) if notify_file else None
         report = run_crawl(
             _store(ctx), cat, tools=tools, sources=sources, settings=settings_pairs(settings)
         )
@@ -124,6 +138,12 @@ def crawl(
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
     else:
         _print_run(report)
+    if notify_settings is not None:
+        from crawler.notify import notify_pending
+
+        with _errors():
+            done = notify_pending(_store(ctx), cat, notify_settings)
+        _print_notified(done, err=as_json)  # stdout carries exactly one JSON object
 
 
 def _print_run(report: RunReport) -> None:
@@ -347,6 +367,78 @@ def report(
             raise click.ClickException(str(exc)) from exc
     for p in paths:
         click.echo(str(p))
+
+
+def _notify_settings(path: str) -> NotifySettings:
+    from crawler.notify_settings import NotifySettingsError, load_settings
+
+    try:
+        return load_settings(Path(path))
+    except NotifySettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_notified(done: NotifyReport, err: bool = False) -> None:
+    for line in done.lines():
+        click.echo(line, err=err)
+
+
+@cli.command()
+@click.option(
+    "--settings",
+    "settings_file",
+    default=None,
+    envvar="CITEWATCH_NOTIFY",
+    type=click.Path(dir_okay=False),
+    help="Notification settings (TOML; default $CITEWATCH_NOTIFY).",
+)
+@click.option(
+    "--catalog",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Default: the catalog of the last crawl.",
+)
+@click.option(
+    "--dry-run",
+    "dry_run",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the email that would be sent to this .eml file (and .txt); send, mark nothing.",
+)
+@click.option("--status", is_flag=True, help="List every delivery (attempts, error, sent).")
+@click.pass_context
+def notify(
+    ctx: click.Context,
+    settings_file: str | None,
+    catalog: str | None,
+    dry_run: str | None,
+    status: bool,
+) -> None:
+    """Send what is new since the last notification, and retry failed deliveries."""
+    from crawler.notify import notify_pending, outbox_lines, preview_email
+    from crawler.notify_settings import NotifySettings
+
+    if status:
+        with _errors():
+            click.echo("\n".join(outbox_lines(_store(ctx))))
+        return
+    if settings_file is None and dry_run is None:
+        raise click.UsageError("give --settings FILE (or $CITEWATCH_NOTIFY), or --dry-run FILE")
+    settings = _notify_settings(settings_file) if settings_file else NotifySettings("", None, ())
+    with _errors():
+        store = _store(ctx)
+        chosen = catalog or store.last_catalog()
+        if chosen is None:
+            raise click.ClickException("no catalog: pass --catalog or run `citewatch crawl` first")
+        cat = load_catalog(chosen)
+        if dry_run is not None:
+            path, raised = preview_email(store, cat, settings, Path(dry_run))
+            click.echo(f"{path}{'' if raised else ' (nothing raised: it would not be sent)'}")
+            return
+        done = notify_pending(store, cat, settings)
+    _print_notified(done)
+    if done.failed:
+        raise click.ClickException(f"{len(done.failed)} delivery(ies) failed; kept for retry")
 
 
 @cli.command()

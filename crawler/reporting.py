@@ -24,6 +24,8 @@ from reports.context import (
     Resolution,
     ToolSummary,
 )
+from reports.digest import DigestScope, build_digest
+from reports.digest_json import digest_json
 from reports.export import changes_csv
 from reports.render import render_markdown
 from reports.site import write_site
@@ -212,6 +214,7 @@ def write_reports(
         raise ReportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
     catalog = _catalog(store, catalog_path)
     ctx = build_context(store, catalog, since)
+    scope, reason_ids = report_scope(store, ctx, since)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     wanted = {f.strip() for f in formats}
@@ -221,17 +224,51 @@ def write_reports(
         paths.append(write_site(ctx, out, history, store.blob))
     if "md" in wanted:
         target = out / "report.md"
-        target.write_text(render_markdown(ctx), encoding="utf-8")
+        target.write_text(render_markdown(ctx, scope), encoding="utf-8")
         paths.append(target)
     if "json" in wanted:
         target = out / "report.json"
+        payload = _json_default(ctx)
+        payload["digest"] = digest_json(build_digest(ctx, scope))
         target.write_text(
-            json.dumps(ctx, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
+            json.dumps(payload, default=_json_default, ensure_ascii=False, indent=1),
+            encoding="utf-8",
         )
         paths.append(target)
     if "csv" in wanted and history is not None:
         target = out / "changes.csv"
         target.write_text(changes_csv(history.changes), encoding="utf-8", newline="")
         paths.append(target)
-    store.mark_reported((c.id for c in ctx.changes), ctx.generated_at)
+    reported = {c.id for c in ctx.changes} | scope.changes
+    store.mark_reported(sorted(reported), ctx.generated_at, reason_ids)
     return paths
+
+
+def report_scope(
+    store: Store, ctx: ReportContext, since: datetime | None
+) -> tuple[DigestScope, tuple[int, ...]]:
+    """What the report's digest covers, and the flag reasons it reports.
+
+    With `since`, everything from then on; otherwise what no report carried yet. A source
+    counts as newly broken when only its last fetch failed (reports keep no fetch marks).
+    """
+    records = store.changes(since)
+    fresh = [c for c in records if since is not None or c.reported_at is None]
+    reasons = [
+        (f, r)
+        for f in store.flags()
+        for r in f.reasons
+        if (r.created_at >= since if since is not None else r.reported_at is None)
+    ]
+    noise: dict[str, int] = {}
+    for c in fresh:
+        if not c.significant and not c.technical:
+            noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
+    scope = DigestScope(
+        frozenset(c.id for c in fresh),
+        frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
+        frozenset((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1),
+        tuple(noise.items()),
+        since,
+    )
+    return scope, tuple(r.id for _, r in reasons)

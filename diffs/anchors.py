@@ -31,6 +31,12 @@ CONTEXT_CHARS = 80
 SAME_PLACE_MIN_SCORE = 60.0
 
 _SPACE = re.compile(r"\s+")
+# A sentence ends at . ! ? ; followed by a space (or the end); a heading's "#" starts one.
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
+_SENTENCE_START = re.compile(r"[.!?;]\s+")
+_RUN = re.compile(r"\s+|\S+")
+# At most this much wording is added on each side of the match to complete its sentences.
+MAX_WIDEN_CHARS = 240
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +123,9 @@ def _fuzzy(w: str, t: str, text: str) -> Located:
     if best is None:
         return Located("lost", 0.0, None, None)
     # Show the page's own wording when folding kept offsets (it does for nearly all text).
-    spaced = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
-    shown = spaced if len(spaced) == len(t) else t
-    passage = _trim_to_sentence(_widen_to_words(shown, best.dest_start, best.dest_end))
+    spaced, breaks = _spaced(unicodedata.normalize("NFKC", text))
+    shown, breaks = (spaced, breaks) if len(spaced) == len(t) else (t, [])
+    passage = _widen_to_sentences(shown, breaks, best.dest_start, best.dest_end)
     return Located("altered", round(best.score, 1), passage, None)
 
 
@@ -145,18 +151,30 @@ def locate(quote: str, text: str) -> Located:
     return relocate(Anchor(quote, quote), text)
 
 
-def _widen_to_words(text: str, start: int, end: int) -> str:
-    """Extend a character window to whole words so the editor reads real wording."""
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return text[start:end].strip()
+def _spaced(text: str) -> tuple[str, list[int]]:
+    """Whitespace collapsed as `canonical` does, and where the line (block) breaks were."""
+    out: list[str] = []
+    breaks: list[int] = []
+    size = 0
+    for m in _RUN.finditer(text.strip()):
+        run = m.group(0)
+        if run.isspace():
+            if "\n" in run:
+                breaks.append(size + 1)
+            run = " "
+        out.append(run)
+        size += len(run)
+    return "".join(out), breaks
 
 
-def _trim_to_sentence(passage: str) -> str:
-    """Drop the tail of a previous sentence that the alignment window caught at its start."""
-    cut = passage.find(". ")
-    if 0 <= cut < len(passage) // 5:
-        return passage[cut + 2 :]
-    return passage
+def _widen_to_sentences(text: str, breaks: list[int], start: int, end: int) -> str:
+    """Extend the aligned window to whole sentences of its block, so the editor reads the
+    page's own statement(s) rather than a window cut mid-word ("note that we do…")."""
+    starts = [m.end() for m in _SENTENCE_START.finditer(text, 0, start + 1)]
+    starts += [b for b in breaks if b <= start]
+    start = max([0, *starts, start - MAX_WIDEN_CHARS])
+    # Where the window's last sentence ends, within the block holding the window's middle.
+    middle = (start + end) // 2
+    limit = min([len(text), end + MAX_WIDEN_CHARS, *(b - 1 for b in breaks if b > middle)])
+    after = _SENTENCE_END.search(text, max(start, end - 1), limit)
+    return text[start : after.end() if after else limit].strip()

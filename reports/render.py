@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from diffs.text import BlockPair, TextDiff, WordOp
 from reports.context import ReportContext
+from reports.digest import DigestScope, build_digest
 
 Side = Literal["both", "old", "new"]
 RowKind = Literal["context", "rewritten", "removed", "added"]
@@ -219,6 +220,9 @@ def environment() -> Environment:
     return _ENV
 
 
-def render_markdown(ctx: ReportContext) -> str:
-    """The editors' report as Markdown."""
-    return _ENV.get_template("report.md").render(report=ctx)
+def render_markdown(
+    ctx: ReportContext, scope: DigestScope | None = None, site_url: str = ""
+) -> str:
+    """The editors' digest as Markdown: what the scope says is new (everything by default)."""
+    digest = build_digest(ctx, scope or DigestScope.everything(ctx), site_url)
+    return _ENV.get_template("report.md").render(digest=digest)

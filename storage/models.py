@@ -1,4 +1,5 @@
-"""SQLAlchemy models: runs, sources, fetches, blobs, snapshots, changes, flags, reviews, anchors."""
+"""SQLAlchemy models: history (runs, fetches, blobs, snapshots, changes), flags, reviews,
+evidence anchors and the notification outbox."""
 
 from __future__ import annotations
 
@@ -149,6 +150,7 @@ class FlagReason(Base):
     old_quote: Mapped[str | None] = mapped_column(sa.Text())
     new_quote: Mapped[str | None] = mapped_column(sa.Text())
     created_at: Mapped[datetime] = mapped_column(When)
+    reported_at: Mapped[datetime | None] = mapped_column(When)  # first `citewatch report` with it
 
 
 class Review(Base):
@@ -188,3 +190,42 @@ class AnchorRow(Base):
     score: Mapped[float] = mapped_column(sa.Float())
     passage: Mapped[str | None] = mapped_column(sa.Text())  # the page's current wording
     updated_at: Mapped[datetime] = mapped_column(When)
+
+
+class Notification(Base):
+    """A composed notification (the outbox): kept until every channel has delivered it."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(When)
+    subject: Mapped[str] = mapped_column(sa.Text())
+    text_body: Mapped[str] = mapped_column(sa.Text())
+    html_body: Mapped[str] = mapped_column(sa.Text())
+
+
+class NotificationItem(Base):
+    """What a notification covered (a change, a flag reason, a failed fetch): covered once."""
+
+    __tablename__ = "notification_items"
+    __table_args__ = (sa.UniqueConstraint("kind", "item_id", name="uq_notification_items_item"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # change | reason | fetch
+    item_id: Mapped[int] = mapped_column(sa.BigInteger())
+
+
+class Delivery(Base):
+    """One channel's delivery of a notification: retried until sent, every attempt counted."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("notification_id", "channel", name="uq_deliveries_channel"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(200))  # email | apprise:<hash of the URL>
+    label: Mapped[str] = mapped_column(sa.Text())  # the channel without secrets, for people
+    attempts: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(When)
+    sent_at: Mapped[datetime | None] = mapped_column(When, index=True)

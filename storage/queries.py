@@ -141,13 +141,24 @@ class Queries:
             raise NotFound(f"no change {change_id}")
         return found[0]
 
-    def mark_reported(self, change_ids: Iterable[int], at: datetime) -> None:
-        """Remember that these changes went out in a report."""
-        ids = list(change_ids)
-        if not ids:
-            return
+    def mark_reported(
+        self, change_ids: Iterable[int], at: datetime, reason_ids: Iterable[int] = ()
+    ) -> None:
+        """Remember that these changes and flag reasons went out in a report (first time kept)."""
+        changes, reasons = list(change_ids), list(reason_ids)
         with self.sessions.begin() as s:
-            s.execute(sa.update(Change).where(Change.id.in_(ids)).values(reported_at=at))
+            if changes:
+                s.execute(
+                    sa.update(Change)
+                    .where(Change.id.in_(changes), Change.reported_at.is_(None))
+                    .values(reported_at=at)
+                )
+            if reasons:
+                s.execute(
+                    sa.update(FlagReason)
+                    .where(FlagReason.id.in_(reasons), FlagReason.reported_at.is_(None))
+                    .values(reported_at=at)
+                )
 
     def flags(self, status: str | None = None) -> list[FlagRecord]:
         """Flags with reasons and the rating's review history, oldest first."""
@@ -317,6 +328,8 @@ def _reason_record(r: FlagReason) -> ReasonRecord:
         r.old_quote,
         r.new_quote,
         _utc(r.created_at),
+        r.id,
+        _utc(r.reported_at) if r.reported_at else None,
     )
 
 

@@ -155,6 +155,8 @@ class ReasonRecord:
     old_quote: str | None
     new_quote: str | None
     created_at: datetime
+    id: int
+    reported_at: datetime | None  # when a `citewatch report` first carried it
 
 
 @dataclass(frozen=True, slots=True)

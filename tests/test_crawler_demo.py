@@ -103,3 +103,16 @@ def test_review_closes_the_flag_and_report_shows_it(demo: tuple[Path, str]) -> N
     tool_page = (out / "after" / "tools" / "mistral-api.html").read_text(encoding="utf-8")
     assert "may now train unless opted out" in tool_page and "editor" in tool_page
     assert "demo-editor" in tool_page  # the earlier resolution stays in the history
+
+
+def test_demo_writes_the_email_it_would_send(demo: tuple[Path, str]) -> None:
+    from email import message_from_bytes, policy
+
+    out, _ = demo
+    mail = message_from_bytes((out / "email.eml").read_bytes(), policy=policy.default)
+    assert "Re-review Mistral API: No training on customer data" in str(mail["Subject"])
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
+    text = (out / "email.txt").read_text(encoding="utf-8")
+    # The digest shows what awaits review: v4's re-opened flag, with the struck words.
+    assert "Le Chat Enterprise [-or the paid version of our APIs-]." in text
+    assert (out / "report" / "index.html").resolve().as_uri() in text  # links to the site

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diffs.anchors import accept, anchor_in, relocate, track
+from diffs.anchors import Anchor, accept, anchor_in, relocate, track
 from diffs.flags import Quote, RatingRef, SentenceChange, changed_sentences, follow_evidence
 from diffs.text import diff_texts
 
@@ -125,3 +125,24 @@ def test_quote_never_on_the_page_is_not_this_changes_doing() -> None:
     states, reasons = follow_evidence(rating, "pp", OLD, OLD + "\nMore.")
     assert reasons == ()
     assert [s.tracked.status for s in states] == ["lost"]
+
+
+@pytest.mark.parametrize(
+    ("text", "passage"),
+    [
+        (
+            "# Training\nFor the API, we may use your Input and Output to train our models, "
+            "except where you opt in.\n## Billing\nInvoices.",
+            "For the API, we may use your Input and Output to train our models, "
+            "except where you opt in.",
+        ),
+        (
+            "- Item one\n- we may use your Input and Output to train our models\n- third",
+            "- we may use your Input and Output to train our models",
+        ),
+    ],
+    ids=["whole-sentence-not-heading", "own-list-item"],
+)
+def test_altered_passage_is_the_pages_whole_statement(text: str, passage: str) -> None:
+    located = relocate(Anchor(QUOTE, QUOTE), text)
+    assert (located.status, located.passage) == ("altered", passage)

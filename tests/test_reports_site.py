@@ -156,8 +156,10 @@ def test_demo_site_has_timelines_raw_files_and_csv(demo_report: Path, tmp_path: 
         check=True,
     )
     rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
-    assert [r["significant"] for r in rows] == ["false", "false", "true", "true"]
+    assert [r["significant"] for r in rows] == ["false", "false", "true", "true", "true"]
     assert rows[2]["flagged"] == "no-training" and rows[2]["source"] == "privacy-policy"
+    assert rows[3]["flagged"] == "no-training dpa" and rows[3]["source"] == "dpa"
+    assert rows[4]["flagged"] == "no-training" and rows[4]["source"] == "privacy-policy"
     out = tmp_path / "export"
     subprocess.run(
         [CITEWATCH, "--db", url, "report", "--format", "csv", "--out", str(out)],

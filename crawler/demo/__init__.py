@@ -15,6 +15,8 @@ from pathlib import Path
 
 from crawler.catalog import load_catalog
 from crawler.crawl import RunReport, run_crawl
+from crawler.notify import preview_email
+from crawler.notify_settings import NotifySettings
 from crawler.reporting import write_reports
 from crawler.review import resolve
 from storage import Store
@@ -178,11 +180,16 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
                 site.version = step.version
                 echo(_summary(step, run_crawl(store, catalog, settings=DEMO_SETTINGS)))
         paths = write_reports(store, str(catalog_dir), out / "report", ["html", "md", "json"], None)
+        # The email links to the site just written; nothing is sent (no network in the demo).
+        links = NotifySettings(paths[0].parent.resolve().as_uri() + "/", None, ())
+        email, _ = preview_email(store, catalog, links, out / "email.eml")
     finally:
         store.close()
     echo("")
     echo(f"Report (open in a browser): {paths[0].resolve()}")
     echo(f"Markdown report:            {paths[1].resolve()}")
+    echo(f"Email it would send:        {email.resolve()}")
+    echo(f"  its plain-text part:      {email.with_suffix('.txt').resolve()}")
     echo(f"Explore further:  citewatch --db {url} flags")
     echo(
         f"Resolve the re-opened flag: citewatch --db {url} review mistral-api no-training "

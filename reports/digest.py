@@ -1,0 +1,208 @@
+"""The digest: what happened since the last report or notification, per tool, worst first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reports.context import FlagReason, ReportChange, ReportContext, ReportFailure, ReportFlag
+
+# Lower ranks first. A lost or reworded evidence quote undermines the rating itself; a broken
+# source means its evidence can no longer be checked; a changed passage on the topic may be
+# harmless. Severities and kinds this module does not know (newer code) sort last, shown as is.
+SEVERITY_RANK = {"evidence": 0, "broken": 1, "topic": 2}
+KIND_RANK = {"evidence-lost": 0, "evidence-altered": 1, "broken": 2, "topic": 3}
+UNKNOWN_RANK = 9
+
+ReasonKey = tuple[str, str, int]  # (tool id, criterion id, change id)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestScope:
+    """What a digest covers: the items not reported (or notified) before, by identity."""
+
+    changes: frozenset[int]  # change ids
+    reasons: frozenset[ReasonKey]  # flag reasons
+    broken: frozenset[tuple[str, str]]  # (tool, source) broken since the last digest
+    noise: tuple[tuple[str, int], ...]  # noise-only changes covered, per tool id
+    since: datetime | None = None  # the period's start when given (`--since`), for the header
+
+    @classmethod
+    def everything(cls, ctx: ReportContext) -> DigestScope:
+        """Every item of the context counts as new (a full report)."""
+        noise: dict[str, int] = {}
+        for change in ctx.noise_changes:
+            noise[change.tool_id] = noise.get(change.tool_id, 0) + 1
+        return cls(
+            frozenset(c.id for c in ctx.changes),
+            frozenset(reason_key(f, r) for f in ctx.flags for r in f.reasons),
+            frozenset((x.tool_id, x.source_id) for x in ctx.failures),
+            tuple(noise.items()),
+            ctx.since,
+        )
+
+
+def reason_key(flag: ReportFlag, reason: FlagReason) -> ReasonKey:
+    """A reason's identity: every reason one change gives one rating is created at once."""
+    return (flag.tool_id, flag.criterion_id, reason.change_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestReason:
+    """A reason of a flag in the digest, and whether it is new since the last digest."""
+
+    reason: FlagReason
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFlag:
+    """A rating to re-review: the flag, its reasons (new ones marked) and whether it grew."""
+
+    flag: ReportFlag
+    reasons: tuple[DigestReason, ...]
+    grown: bool  # reported before, and has new reasons since
+
+    @property
+    def rank(self) -> int:
+        """Severity rank: lower is more urgent."""
+        return SEVERITY_RANK.get(self.flag.severity, UNKNOWN_RANK)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFailure:
+    """A broken source, and whether it broke since the last digest."""
+
+    failure: ReportFailure
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ToolDigest:
+    """One tool's part of the digest, in reading order."""
+
+    tool_id: str
+    tool_name: str
+    flags: tuple[DigestFlag, ...]  # ratings to re-review, most severe first
+    changes: tuple[ReportChange, ...]  # other significant changes
+    failures: tuple[DigestFailure, ...]  # broken sources
+    noise_count: int  # noise-only changes suppressed
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The one object the digest templates (Markdown, plain text, HTML email) receive."""
+
+    title: str
+    generated_at: datetime
+    since: datetime | None  # None: since the last report or notification
+    tools: tuple[ToolDigest, ...]
+    still_open: int  # open flags reported before that nothing new touched
+    site_url: str  # base of the reviewer site's links ("" for links relative to the report)
+    pages: frozenset[int]  # changes the reviewer site has a page for
+
+    @property
+    def flag_count(self) -> int:
+        """Ratings to re-review in this digest."""
+        return sum(len(t.flags) for t in self.tools)
+
+    @property
+    def change_count(self) -> int:
+        """Other significant changes."""
+        return sum(len(t.changes) for t in self.tools)
+
+    @property
+    def failure_count(self) -> int:
+        """Sources broken now."""
+        return sum(len(t.failures) for t in self.tools)
+
+    @property
+    def new_failure_count(self) -> int:
+        """Sources broken since the last digest."""
+        return sum(1 for t in self.tools for f in t.failures if f.new)
+
+    @property
+    def noise_count(self) -> int:
+        """Noise-only changes suppressed."""
+        return sum(t.noise_count for t in self.tools)
+
+    @property
+    def raised(self) -> bool:
+        """Whether anything is worth telling an editor: a flag, a change, a newly broken source."""
+        return bool(self.flag_count or self.change_count or self.new_failure_count)
+
+    def diff_url(self, change_id: int) -> str | None:
+        """The full diff page of a change on the reviewer site (None: the site has none)."""
+        if change_id not in self.pages:
+            return None
+        return f"{self.site_url}changes/{change_id}.html"
+
+
+def _sorted_reasons(flag: ReportFlag, scope: DigestScope) -> tuple[DigestReason, ...]:
+    reasons = [DigestReason(r, reason_key(flag, r) in scope.reasons) for r in flag.reasons]
+    # New reasons first, then by how badly they undermine the rating; stable otherwise.
+    reasons.sort(key=lambda d: (not d.new, KIND_RANK.get(d.reason.kind, UNKNOWN_RANK)))
+    return tuple(reasons)
+
+
+def _flags(ctx: ReportContext, scope: DigestScope) -> tuple[list[DigestFlag], int]:
+    """Open flags with a new reason, most severe first; and how many others are still open."""
+    shown: list[DigestFlag] = []
+    still_open = 0
+    for flag in ctx.open_flags:
+        reasons = _sorted_reasons(flag, scope)
+        fresh = sum(1 for r in reasons if r.new)
+        if fresh:
+            shown.append(DigestFlag(flag, reasons, grown=fresh < len(reasons)))
+        else:
+            still_open += 1
+    shown.sort(key=lambda d: (d.rank, d.flag.opened_at))
+    return shown, still_open
+
+
+def build_digest(
+    ctx: ReportContext,
+    scope: DigestScope,
+    site_url: str = "",
+    pages: frozenset[int] | None = None,
+) -> Digest:
+    """The digest of a report context, restricted to what the scope says is new.
+
+    `pages` are the changes the linked site has a page for (default: the context's).
+    """
+    flags, still_open = _flags(ctx, scope)
+    cited = {r.reason.change_id for d in flags for r in d.reasons}
+    changes = [
+        c
+        for c in ctx.changes
+        if c.id in scope.changes and c.significant and not c.technical and c.id not in cited
+    ]
+    failures = [DigestFailure(x, (x.tool_id, x.source_id) in scope.broken) for x in ctx.failures]
+    noise = dict(scope.noise)
+    names = {t.id: t.name for t in ctx.tools}
+    names.update({d.flag.tool_id: d.flag.tool_name for d in flags if d.flag.tool_id not in names})
+    names.update({c.tool_id: c.tool_name for c in changes if c.tool_id not in names})
+    names.update({x.tool_id: x.tool_name for x in ctx.failures if x.tool_id not in names})
+    names.update({tool_id: tool_id for tool_id in noise if tool_id not in names})
+    tools = [
+        ToolDigest(
+            tool_id,
+            name,
+            tuple(d for d in flags if d.flag.tool_id == tool_id),
+            tuple(c for c in changes if c.tool_id == tool_id),
+            tuple(f for f in failures if f.failure.tool_id == tool_id),
+            noise.get(tool_id, 0),
+        )
+        for tool_id, name in names.items()
+    ]
+    order = {tool_id: i for i, tool_id in enumerate(names)}
+    shown = [t for t in tools if t.flags or t.changes or t.failures or t.noise_count]
+    # The tool with the most urgent flag first; catalog order otherwise.
+    shown.sort(
+        key=lambda t: (min((d.rank for d in t.flags), default=UNKNOWN_RANK + 1), order[t.tool_id])
+    )
+    if pages is None:
+        pages = frozenset(c.id for c in ctx.changes)
+    return Digest(
+        ctx.title, ctx.generated_at, scope.since, tuple(shown), still_open, site_url, pages
+    )
