@@ -15,6 +15,7 @@ from crawler.history import build_history
 from diffs.text import TextDiff, diff_texts
 from reports.context import (
     ChangedSentence,
+    EvidenceState,
     FlagReason,
     RatingState,
     ReportChange,
@@ -30,7 +31,7 @@ from reports.export import changes_csv
 from reports.render import render_markdown
 from reports.site import write_site
 from storage import Store
-from storage.records import ChangeRecord, FlagRecord, ReviewRecord
+from storage.records import AnchorState, ChangeRecord, FlagRecord, ReviewRecord
 
 FORMATS = ("html", "md", "json", "csv")
 
@@ -156,7 +157,9 @@ def build_context(
         generated_at=now or datetime.now(UTC),
         title=_title(catalog),
         since=since,
-        tools=tuple(_tool_summary(t, ratings, open_keys, names) for t in catalog.tools),
+        tools=tuple(
+            _tool_summary(t, ratings, open_keys, names, store.anchors(t.id)) for t in catalog.tools
+        ),
         flags=flags,
         changes=changes,
         failures=failures,
@@ -175,7 +178,15 @@ def _tool_summary(
     ratings: dict[tuple[str, str], str],
     open_keys: set[tuple[str, str]],
     names: _Names,
+    anchors: Sequence[AnchorState] = (),
 ) -> ToolSummary:
+    evidence = tuple(
+        EvidenceState(
+            a.criterion_id, names.criterion(a.criterion_id), a.source_id, a.quote, a.wording,
+            a.status, a.score, a.passage,
+        )
+        for a in anchors
+    )  # fmt: skip
     states = tuple(
         RatingState(
             r.criterion,
@@ -187,7 +198,9 @@ def _tool_summary(
         for r in tool.ratings
     )
     needs_review = any(s.flagged for s in states)
-    return ToolSummary(tool.id, tool.name, tool.vendor, tool.verdict, needs_review, states)
+    return ToolSummary(
+        tool.id, tool.name, tool.vendor, tool.verdict, needs_review, states, evidence
+    )
 
 
 def _json_default(value: Any) -> Any:

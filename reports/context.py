@@ -116,6 +116,20 @@ class RatingState:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceState:
+    """Where one evidence quote of a rating stands in its source's latest version."""
+
+    criterion_id: str
+    criterion_label: str
+    source_id: str
+    quote: str  # as the catalog has it
+    wording: str  # as an editor last accepted it (the quote until a review)
+    status: str  # found | moved | altered | lost
+    score: float
+    passage: str | None  # the page's current wording
+
+
+@dataclass(frozen=True, slots=True)
 class ToolSummary:
     """A tool of the catalog with its ratings."""
 
@@ -125,6 +139,7 @@ class ToolSummary:
     verdict: str
     verdict_needs_review: bool
     ratings: tuple[RatingState, ...]
+    evidence: tuple[EvidenceState, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

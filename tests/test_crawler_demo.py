@@ -61,6 +61,9 @@ def test_demo_flags_training_change_and_ignores_noise(demo: tuple[Path, str]) ->
     assert "demo-editor · confirm" in md  # the resolution is in the report
     html = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "<del" in html and "Le Chat Team" in html
+    tool_page = (out / "report" / "tools" / "mistral-api.html").read_text(encoding="utf-8")
+    evidence = tool_page[tool_page.index('id="evidence"') :]
+    assert evidence.count("<strong>altered</strong>") == 1 and "now reads:" in evidence
 
 
 def test_a_later_change_reopens_review_against_the_accepted_wording(
@@ -103,6 +106,10 @@ def test_review_closes_the_flag_and_report_shows_it(demo: tuple[Path, str]) -> N
     tool_page = (out / "after" / "tools" / "mistral-api.html").read_text(encoding="utf-8")
     assert "may now train unless opted out" in tool_page and "editor" in tool_page
     assert "demo-editor" in tool_page  # the earlier resolution stays in the history
+    # The review re-anchored the evidence: v4's wording is now the accepted one, found.
+    evidence = tool_page[tool_page.index('id="evidence"') :]
+    assert "<strong>altered</strong>" not in evidence
+    assert "Input and Output of the paid version of our APIs may be used" in evidence
 
 
 def test_demo_writes_the_email_it_would_send(demo: tuple[Path, str]) -> None:
