@@ -169,11 +169,17 @@ class Queries:
     def resolve(
         self, tool_id: str, criterion_id: str, action: str, rating: str | None, note: str, by: str
     ) -> ReviewRecord:
-        """Close the rating's open flag with an editor's decision, kept as history."""
+        """Close the rating's open flag with an editor's decision, kept as history.
+
+        A change's flag goes first; a broken-source flag only when it is the last one open
+        (it also closes itself when the source recovers).
+        """
         at = datetime.now(UTC)
         with self.sessions.begin() as s:
             flag = s.scalars(
-                sa.select(Flag).filter_by(tool_id=tool_id, criterion_id=criterion_id, status="open")
+                sa.select(Flag)
+                .filter_by(tool_id=tool_id, criterion_id=criterion_id, status="open")
+                .order_by(sa.case((Flag.severity == "broken", 1), else_=0), Flag.id)
             ).first()
             if flag is None:
                 raise NotFound(f"no open flag for {tool_id} / {criterion_id}")
@@ -205,7 +211,7 @@ class Queries:
             return [_failure_record(f, src) for f, src in s.execute(query.order_by(Fetch.id))]
 
     def broken_sources(self) -> list[FailureRecord]:
-        """The latest failure of every source whose last fetch failed."""
+        """The latest failure of every source whose last fetch failed (broken or not yet)."""
         latest = (
             sa.select(sa.func.max(Fetch.id))
             .join(SourceRow, Fetch.source_pk == SourceRow.id)
@@ -238,6 +244,8 @@ def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
         f.error,
         f.error_kind,
         src.consecutive_failures,
+        f.failure_class,
+        _utc(src.broken_since) if src.broken_since else None,
     )
 
 
@@ -271,6 +279,8 @@ def _reason_record(r: FlagReason) -> ReasonRecord:
         r.old_quote,
         r.new_quote,
         _utc(r.created_at),
+        r.failure_class,
+        _utc(r.broken_since) if r.broken_since else None,
     )
 
 
