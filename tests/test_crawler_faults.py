@@ -39,6 +39,7 @@ FAST = {
     "RETRY_AFTER_MAX_DELAY": "0",
 }
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+Run = dict[str, dict[str, Any]]  # one crawl's sources by id
 
 
 def write_catalog(folder: Path, urls: dict[str, str]) -> Path:
@@ -53,7 +54,7 @@ def write_catalog(folder: Path, urls: dict[str, str]) -> Path:
     return folder
 
 
-def crawl(db: str, catalog: Path, settings: dict[str, str] = FAST) -> dict[str, dict[str, Any]]:
+def crawl(db: str, catalog: Path, settings: dict[str, str] = FAST) -> Run:
     """One real crawl in a subprocess; its sources by id."""
     argv = [CITEWATCH, "--db", db, "crawl", str(catalog), "--json"]
     for key, value in settings.items():
@@ -72,7 +73,7 @@ class Fault:
     outcomes: tuple[str, ...] = ("failed",)
 
 
-def check_history(db: str, faults: Sequence[Fault], runs: Sequence[dict[str, dict[str, Any]]]):  # type: ignore[no-untyped-def]
+def check_history(db: str, faults: Sequence[Fault], runs: Sequence[Run]) -> None:
     """The three crawls: good, faulty, good again; one snapshot per source, no change ever."""
     first, faulty, after = runs
     assert {s["outcome"] for s in first.values()} == {"new"}

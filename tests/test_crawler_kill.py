@@ -35,6 +35,7 @@ COMPLETE_EVERY = 10  # kills between two crawls that must run to the end (each c
 # A kill lands uniformly in the first KILL_SPAN of a whole crawl's duration (measured on this
 # machine): later than that the crawl has mostly finished and the iteration is wasted.
 KILL_SPAN = 0.9
+CHILD_WAIT = 3.0  # seconds a kill aimed at the Scrapy child waits for it to start
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 VERSION = re.compile(r"Version (\d+) of page (\d+)")
 
@@ -175,10 +176,19 @@ class Crawls:
 
     def kill(self, proc: subprocess.Popen[str], rng: random.Random) -> str:
         """SIGKILL the parent, its Scrapy child, or both; returns which (or 'finished')."""
+        target = rng.choice(["parent", "child", "both"])
+        kids = children(proc.pid)
+        # The child lives only mid-crawl: a kill aimed at it waits (briefly) for it to exist.
+        deadline = time.monotonic() + CHILD_WAIT
+        while target != "parent" and not kids and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+            kids = children(proc.pid)
         if proc.poll() is not None:
             return "finished"
-        kids = children(proc.pid)
-        target = rng.choice(["parent", "child", "both"]) if kids else "parent"
+        if not kids:
+            target = "parent"
         if target in ("child", "both"):
             for kid in kids:
                 kill_group(kid)
