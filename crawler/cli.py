@@ -107,7 +107,11 @@ def check(catalog: str) -> None:
 @click.option("--source", "sources", multiple=True, help="Only this source id (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
 @click.option(
-    "-s", "settings", multiple=True, metavar="KEY=VALUE", help="Scrapy setting (repeatable)."
+    "-s",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Scrapy setting, or BROKEN_AFTER=N (repeatable).",
 )
 @click.option(
     "--notify",
@@ -148,7 +152,7 @@ def crawl(
 
 def _print_run(report: RunReport) -> None:
     for s in report.sources:
-        what = s.outcome
+        what = s.outcome + (f" [{s.failure_class}]" if s.failure_class else "")
         if s.outcome == "changed":
             what += " (significant)" if s.significant else " (noise only)"
         extra = f" change #{s.change}" if s.change else ""
@@ -228,7 +232,8 @@ def flags(ctx: click.Context, status: str, as_json: bool) -> None:
             f"since {f.opened_at:%Y-%m-%d %H:%M}"
         )
         for r in f.reasons:
-            click.echo(f"    change #{r.change_id} {r.source_id}: {r.text}")
+            where = f"change #{r.change_id}" if r.change_id is not None else "broken source"
+            click.echo(f"    {where} {r.source_id}: {r.text}")
             for old, new in r.sentences[:3]:
                 click.echo(f"      was: “{old}”" if old else "      (new)")
                 click.echo(f"      now: “{new}”" if new else "      (removed)")
@@ -255,6 +260,8 @@ def _flag_json(f: FlagRecord) -> dict[str, Any]:
                 "matched_terms": list(r.matched_terms),
                 "old_quote": r.old_quote,
                 "new_quote": r.new_quote,
+                "failure_class": r.failure_class,
+                "broken_since": r.broken_since.isoformat() if r.broken_since else None,
             }
             for r in f.reasons
         ],

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler import settings as crawl_settings
 from crawler.catalog import Catalog, Source, Tool
 from crawler.fetch import FetchRequest, FetchResult, fetch_all
 from crawler.ingest import analyze, anchor_states, fetch_entry, flag_reasons, stored_anchors
 from storage import Store
-from storage.records import SourceState
+from storage.records import BrokenPolicy, SourceState
 
 # A whole run's hard wall-clock limit; the child is killed past it and unfinished sources
 # are recorded as failed fetches ("crawl-killed"), never as missing.
@@ -35,6 +36,7 @@ class SourceOutcome:
     change: int | None
     significant: bool | None
     flags: tuple[str, ...]
+    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class RunReport:
                     "change": s.change,
                     "significant": s.significant,
                     "flags": list(s.flags),
+                    "failure_class": s.failure_class,
                 }
                 for s in self.sources
             ],
@@ -99,20 +102,42 @@ def run_crawl(
 ) -> RunReport:
     """Crawl the selected sources once and record everything; returns the run's report."""
     picked = select_sources(catalog, tools, sources)
+    after = broken_after(settings or {})
     started = datetime.now(UTC)
     run_id = store.begin_run(catalog.path)
-    states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
-    requests = [
-        FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
-        for (t, s), st in zip(picked, states, strict=True)
-    ]
-    results = fetch_all(requests, settings=settings or {}, timeout=timeout)
-    outcomes = [
-        _record(store, catalog, run_id, tool, source, state, result)
-        for (tool, source), state, result in zip(picked, states, results, strict=True)
-    ]
+    try:
+        states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
+        requests = [
+            FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
+            for (t, s), st in zip(picked, states, strict=True)
+        ]
+        results = fetch_all(requests, settings=settings or {}, timeout=timeout)
+        outcomes = [
+            _record(store, catalog, run_id, tool, source, state, result, after)
+            for (tool, source), state, result in zip(picked, states, results, strict=True)
+        ]
+    except BaseException:
+        store.end_run(run_id, "failed")  # a SIGKILL cannot get here: the next run marks it
+        raise
     store.end_run(run_id, "done")
     return RunReport(run_id, started, datetime.now(UTC), tuple(outcomes))
+
+
+def broken_after(settings: Mapping[str, str]) -> int:
+    """The BROKEN_AFTER setting: failed fetches in a row that make a source broken."""
+    value = settings.get("BROKEN_AFTER", str(crawl_settings.BROKEN_AFTER))
+    try:
+        after = int(value)
+    except ValueError:
+        after = 0
+    if after < 1:
+        raise ValueError(f"BROKEN_AFTER must be a whole number >= 1, got {value!r}")
+    return after
+
+
+def citing(tool: Tool, source: Source) -> tuple[str, ...]:
+    """The criteria of the tool's ratings that rest on the source."""
+    return tuple(r.criterion for r in tool.ratings if source.id in r.sources)
 
 
 def _record(
@@ -123,6 +148,7 @@ def _record(
     source: Source,
     state: SourceState,
     result: FetchResult,
+    after: int,
 ) -> SourceOutcome:
     analysis = analyze(
         result,
@@ -137,7 +163,8 @@ def _record(
         fetch_entry(run_id, state.pk, result, analysis),
         analysis.versions,
         flag_reasons(analysis.reasons),
-        anchor_states(analysis.evidence),
+        BrokenPolicy(after, citing(tool, source)),
+        anchors=anchor_states(analysis.evidence),
     )
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
@@ -151,4 +178,5 @@ def _record(
         change,
         analysis.significant,
         tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
+        analysis.failure_class,
     )

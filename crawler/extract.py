@@ -32,7 +32,7 @@ from crawler.pdf import pdf_blocks
 # Version of our extraction rules. Bump it whenever the output for the same body can change:
 # the store re-extracts old snapshots with the new rules and records a technical upgrade
 # instead of raising alerts.
-HTML_RULES = "html/1"
+HTML_RULES = "html/2"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8
 PDF_RULES = "pdf/1"
 TEXT_RULES = "text/1"
 
@@ -126,11 +126,26 @@ def decode(body: bytes, content_type: str | None) -> str:
     for label in (header.group(1) if header else None, meta.group(1) if meta else None):
         encoding = _codec(label) if label else None
         if encoding:
-            return _checked(body.decode(encoding, errors="replace"))
+            return _checked(_labelled(body, encoding))
     try:
         return _checked(body.decode("utf-8"))
     except UnicodeDecodeError:
         return _checked(body.decode("windows-1252", errors="replace"))
+
+
+def _labelled(body: bytes, encoding: str) -> str:
+    """Decode with the declared encoding, unless the bytes prove a windows-1252 label wrong.
+
+    Non-ASCII bytes that form valid UTF-8 are UTF-8: windows-1252 text essentially never reads
+    as valid multi-byte UTF-8 ("Ã©" for "é"). A server that flips its charset header between
+    fetches would otherwise turn every accented word into a false change.
+    """
+    if encoding == "windows-1252" and not body.isascii():
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return body.decode(encoding, errors="replace")
 
 
 def _codec(label: str | bytes) -> str | None:

@@ -11,10 +11,13 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,8 +30,10 @@ FETCHABLE_SCHEMES = ("http", "https")  # Scrapy could do ftp/file/data; cited pa
 FIRST_TERM_GRACE = 3.0  # seconds after the first SIGTERM (Scrapy's graceful stop) — research §1.2
 SECOND_TERM_GRACE = 5.0  # seconds after the second SIGTERM (Scrapy's forced stop) before SIGKILL
 STDERR_TAIL = 2000  # characters of the child's stderr quoted in a FetchError
+PARENT_POLL = 0.5  # seconds between the child's checks that its parent is still there
 _NO_SETTINGS: Mapping[str, str] = MappingProxyType({})  # an immutable `{}` default
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]  # so the child can import us from anywhere
+_TMP_PREFIX = "citewatch-fetch-"  # fetch_all's work folder; the child may remove only such
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +184,7 @@ def _crawl(
     pending: list[tuple[int, FetchRequest]], settings: Mapping[str, str], timeout: float
 ) -> dict[int, FetchResult]:
     started_at = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="citewatch-fetch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=_TMP_PREFIX) as tmp:
         job, out = Path(tmp) / "job.json", Path(tmp) / "out"
         out.mkdir()
         write_job(job, pending)
@@ -272,9 +277,31 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def exit_with_parent(workdir: Path, poll: float = PARENT_POLL) -> threading.Thread:
+    """Stop the child when its parent dies (SIGKILL): nobody would read its results.
+
+    The child runs in its own session so that the parent can signal its whole group; the flip
+    side is that a killed parent would leave it crawling for up to CLOSESPIDER_TIMEOUT, and
+    its temporary folder (the parent's) behind. Orphaned, it removes that folder and exits.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        shutil.rmtree(workdir, ignore_errors=True)
+        os._exit(3)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `sources` spider over a job file (the child process); exit code 1 if it can't."""
     args = _parse_args(argv)
+    if args.job.parent.name.startswith(_TMP_PREFIX):
+        exit_with_parent(args.job.parent)
     # Scrapy is imported here only: the parent side of this module must stay Twisted-free.
     from scrapy.crawler import AsyncCrawlerProcess
     from scrapy.settings import Settings

@@ -17,7 +17,8 @@ def change_entries(
     flagged: dict[int, list[str]] = {}
     for flag in store.flags():
         for reason in flag.reasons:
-            flagged.setdefault(reason.change_id, []).append(flag.criterion_id)
+            if reason.change_id is not None:  # a broken-source reason belongs to no change
+                flagged.setdefault(reason.change_id, []).append(flag.criterion_id)
     names = names or {}
     return tuple(
         _entry(c, names.get(c.tool_id, c.tool_id), tuple(dict.fromkeys(flagged.get(c.id, []))))

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 
 from crawler.catalog import Catalog, Source, Tool
 from crawler.extract import ExtractError, Extraction, extract
+from crawler.failures import (
+    Failure,
+    collapse_failure,
+    fetch_failure,
+    truncation_failure,
+    wall_failure,
+)
 from crawler.fetch import FetchResult
 from diffs.anchors import Anchor, AnchorStatus, Tracked
 from diffs.flags import (
@@ -42,6 +49,7 @@ class Analysis:
     significant: bool | None
     reasons: tuple[Reason, ...]
     evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
+    failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
 
 
 def extract_key(method: str, source: Source) -> str:
@@ -95,8 +103,10 @@ def stored_anchors(states: Sequence[AnchorState]) -> StoredAnchors:
     return {(a.criterion_id, a.quote): tracked(a) for a in states}
 
 
-def _failed(error: str, kind: str) -> Analysis:
-    return Analysis("failed", error, kind, (), None, ())
+def _failed(kind: str, failure: Failure) -> Analysis:
+    return Analysis(
+        "failed", failure.reason, kind, (), None, (), failure_class=failure.failure_class
+    )
 
 
 def analyze(
@@ -111,19 +121,23 @@ def analyze(
     """Decide outcome, new versions, flag reasons and evidence anchors for one fetch (no writes).
 
     The previous snapshot (a blob to decompress) is loaded only when there is a body to
-    compare: most fetches of a healthy catalog are 304s.
+    compare: most fetches of a healthy catalog are 304s. A body that is a bot challenge, a
+    consent wall or a collapsed text is a failed fetch (crawler/failures.py), never a version.
     """
     if result.status == 304 and result.error is None:
         return Analysis("not-modified", None, None, (), None, ())
-    if result.error is not None or result.body is None:
-        return _failed(result.error or "no body", result.error_kind or "other")
-    if not 200 <= (result.status or 0) < 300:
-        return _failed(f"HTTP {result.status}", "http")
+    if result.error is not None or result.body is None or not 200 <= (result.status or 0) < 300:
+        kind = result.error_kind or ("http" if result.status else "other")
+        return _failed(kind, fetch_failure(result.status, kind, result.error))
     url = result.final_url or result.url
     try:
         extraction = extract_source(result.body, result.content_type, url, source)
     except ExtractError as exc:
-        return _failed(f"extraction failed: {exc}", "extract")
+        wall = wall_failure(result.body, "")
+        return _failed("wall", wall) if wall else _failed("extract", _unreadable(exc))
+    wall = wall_failure(result.body, extraction.text)
+    if wall is not None:
+        return _failed("wall", wall)
     key = extract_key(extraction.method, source)
     snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
     previous = load_previous()
@@ -132,7 +146,15 @@ def analyze(
             e for r in rating_refs(tool) for e in first_evidence(r, source.id, extraction.text)
         )
         return Analysis("new", None, None, ((snapshot, None),), None, (), evidence)
+    # Even when the visible text survived the cut: a cut body is never a good version.
+    cut = truncation_failure(result.body, load_raw(previous.raw_sha))
+    if cut is not None:
+        return _failed("truncated", cut)
     chain, baseline = _technical_upgrade(previous, source, key, load_raw)
+    # Against the baseline, not the stored text: narrower select rules shrink text legitimately.
+    collapse = collapse_failure(len(extraction.text), len(baseline))
+    if collapse is not None:
+        return _failed("collapse", collapse)
     if extraction.text == baseline:
         return Analysis("unchanged", None, None, chain, None, ())
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
@@ -153,6 +175,10 @@ def analyze(
         source.kind,
     )
     return Analysis("changed", None, None, versions, True, flagging.reasons, flagging.evidence)
+
+
+def _unreadable(exc: ExtractError) -> Failure:
+    return fetch_failure(None, "extract", f"extraction failed: {exc}")
 
 
 def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:
@@ -199,6 +225,8 @@ def fetch_entry(run_id: int, source_pk: int, result: FetchResult, analysis: Anal
         elapsed_ms=result.elapsed_ms,
         etag=result.etag,
         last_modified=result.last_modified,
+        failure_class=analysis.failure_class,
+        retry_after=result.retry_after,
     )
 
 

@@ -81,6 +81,8 @@ def _flag(f: FlagRecord, names: _Names, ratings: dict[tuple[str, str], str]) -> 
             r.matched_terms,
             r.old_quote,
             r.new_quote,
+            r.failure_class,
+            r.broken_since,
         )
         for r in f.reasons
     )
@@ -133,7 +135,8 @@ def build_context(
     by_change: dict[int, list[str]] = {}
     for f in flags:
         for r in f.reasons:
-            by_change.setdefault(r.change_id, []).append(f.criterion_id)
+            if r.change_id is not None:  # a broken source's reason has no change
+                by_change.setdefault(r.change_id, []).append(f.criterion_id)
     records = store.changes(since)
     changes = tuple(
         _change(store, c, names, tuple(dict.fromkeys(by_change.get(c.id, []))))
@@ -150,6 +153,8 @@ def build_context(
             x.status,
             x.error or x.error_kind or "failed",
             x.consecutive,
+            x.failure_class,
+            x.broken_since,
         )
         for x in store.broken_sources()
     )

@@ -31,6 +31,10 @@ AUTOTHROTTLE_START_DELAY = 1.0  # start at DOWNLOAD_DELAY, not Scrapy's 5 s
 AUTOTHROTTLE_MAX_DELAY = 60.0  # a slow host still gets checked within a run
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # matches CONCURRENT_REQUESTS_PER_DOMAIN
 RETRY_AFTER_MAX_DELAY = 120.0  # our setting: a longer Retry-After gives up until the next run
+# Our setting (read by the parent, not Scrapy): failed fetches in a row before a source is
+# "broken" and its ratings are flagged. 3: one bad run is a blip, a daily source failing for
+# three days is dead or blocked.
+BROKEN_AFTER = 3
 
 COOKIES_ENABLED = False  # stable, session-free fetches; a cookie must not change what we see
 HTTPCACHE_ENABLED = False  # a cache can serve a stale page and hide a change (research §2.1)

@@ -9,9 +9,9 @@ from typing import Literal
 from diffs.text import TextDiff, WordOp, diff_words
 
 FlagStatus = Literal["open", "resolved"]
-Severity = Literal["evidence", "topic"]
-ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
-ResolutionAction = Literal["confirm", "set", "dismiss"]
+Severity = Literal["evidence", "topic", "broken"]
+ReasonKind = Literal["evidence-lost", "evidence-altered", "topic", "source-broken"]
+ResolutionAction = Literal["confirm", "set", "dismiss", "recovered"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +30,9 @@ class ChangedSentence:
 
 @dataclass(frozen=True, slots=True)
 class FlagReason:
-    """Why a change puts a rating in doubt, in one sentence plus the passages that show it."""
+    """Why a change (or a broken source) puts a rating in doubt, with the passages that show it."""
 
-    change_id: int
+    change_id: int | None  # None: a broken source, not a change
     source_id: str
     kind: ReasonKind
     text: str  # one sentence, shown verbatim
@@ -40,6 +40,8 @@ class FlagReason:
     matched_terms: tuple[str, ...]
     old_quote: str | None  # the evidence quote as catalogued
     new_quote: str | None  # where it re-anchored in the new text, if anywhere
+    failure_class: str | None = None  # broken source: transient | blocked | gone | suspicious
+    broken_since: datetime | None = None  # broken source: when its failures began
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class ReportFailure:
     status: int | None  # HTTP status, None when no response arrived
     error: str
     consecutive: int  # failures in a row, so a one-off blip reads differently from a dead page
+    failure_class: str | None = None  # transient | blocked | gone | suspicious
+    broken_since: datetime | None = None  # set once the source is declared broken
 
 
 @dataclass(frozen=True, slots=True)

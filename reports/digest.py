@@ -14,7 +14,8 @@ SEVERITY_RANK = {"evidence": 0, "broken": 1, "topic": 2}
 KIND_RANK = {"evidence-lost": 0, "evidence-altered": 1, "broken": 2, "topic": 3}
 UNKNOWN_RANK = 9
 
-ReasonKey = tuple[str, str, int]  # (tool id, criterion id, change id)
+# (tool id, criterion id, change id); a broken-source reason has no change.
+ReasonKey = tuple[str, str, int | None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ def _reason(d: DigestReason, digest: Digest) -> dict[str, Any]:
         "new_quote": _text(r.new_quote),
         "matched_terms": list(r.matched_terms),
         "sentences": [_sentence(s) for s in r.sentences],
-        "diff": digest.diff_url(r.change_id),
+        "diff": None if r.change_id is None else digest.diff_url(r.change_id),
     }
 
 

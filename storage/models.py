@@ -45,7 +45,9 @@ class CrawlRun(Base):
     started_at: Mapped[datetime] = mapped_column(When)
     finished_at: Mapped[datetime | None] = mapped_column(When)
     catalog: Mapped[str] = mapped_column(sa.Text())
-    status: Mapped[str] = mapped_column(sa.String(16))  # running | done | failed
+    status: Mapped[str] = mapped_column(sa.String(16))  # running | done | failed | killed
+    pid: Mapped[int | None] = mapped_column(sa.Integer())  # who runs it, to tell a dead run
+    host: Mapped[str | None] = mapped_column(sa.String(255))
 
 
 class SourceRow(Base):
@@ -63,6 +65,9 @@ class SourceRow(Base):
     last_fetch_at: Mapped[datetime | None] = mapped_column(When)
     last_ok_at: Mapped[datetime | None] = mapped_column(When)
     consecutive_failures: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # of the last fetch
+    # Set when the source is declared broken: the start of its run of failures.
+    broken_since: Mapped[datetime | None] = mapped_column(When)
 
 
 class Fetch(Base):
@@ -83,6 +88,8 @@ class Fetch(Base):
     raw_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
     started_at: Mapped[datetime] = mapped_column(When)
     elapsed_ms: Mapped[int] = mapped_column(sa.Integer())
+    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # transient | blocked | ...
+    retry_after: Mapped[float | None] = mapped_column(sa.Float())  # seconds the server asked
 
 
 class Snapshot(Base):
@@ -130,18 +137,18 @@ class Flag(Base):
     tool_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     criterion_id: Mapped[str] = mapped_column(sa.String(200))
     status: Mapped[str] = mapped_column(sa.String(16))  # open | resolved
-    severity: Mapped[str] = mapped_column(sa.String(16))  # evidence | topic
+    severity: Mapped[str] = mapped_column(sa.String(16))  # evidence | topic | broken
     opened_at: Mapped[datetime] = mapped_column(When)
     resolved_at: Mapped[datetime | None] = mapped_column(When)
 
 
 class FlagReason(Base):
-    """Why a flag was raised or grown: one change of one source."""
+    """Why a flag was raised or grown: one change of one source, or a broken source."""
 
     __tablename__ = "flag_reasons"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     flag_id: Mapped[int] = mapped_column(sa.ForeignKey("flags.id"), index=True)
-    change_id: Mapped[int] = mapped_column(sa.ForeignKey("changes.id"), index=True)
+    change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("changes.id"), index=True)
     source_id: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(32))
     text: Mapped[str] = mapped_column(sa.Text())
@@ -151,6 +158,8 @@ class FlagReason(Base):
     new_quote: Mapped[str | None] = mapped_column(sa.Text())
     created_at: Mapped[datetime] = mapped_column(When)
     reported_at: Mapped[datetime | None] = mapped_column(When)  # first `citewatch report` with it
+    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # source-broken reasons
+    broken_since: Mapped[datetime | None] = mapped_column(When)
 
 
 class Review(Base):
@@ -161,7 +170,7 @@ class Review(Base):
     flag_id: Mapped[int | None] = mapped_column(sa.ForeignKey("flags.id"), index=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200))
     criterion_id: Mapped[str] = mapped_column(sa.String(200))
-    action: Mapped[str] = mapped_column(sa.String(16))  # confirm | set | dismiss
+    action: Mapped[str] = mapped_column(sa.String(16))  # confirm | set | dismiss | recovered
     rating: Mapped[str | None] = mapped_column(sa.String(16))
     note: Mapped[str] = mapped_column(sa.Text())
     by: Mapped[str] = mapped_column(sa.String(200))

@@ -225,11 +225,15 @@ class Queries:
 
         ``refresh``: the rating's anchors re-taken in the current text, written in the same
         transaction so that the next change is compared with what the editor accepted.
+        A change's flag goes first; a broken-source flag only when it is the last one open
+        (it also closes itself when the source recovers).
         """
         at = datetime.now(UTC)
         with self.sessions.begin() as s:
             flag = s.scalars(
-                sa.select(Flag).filter_by(tool_id=tool_id, criterion_id=criterion_id, status="open")
+                sa.select(Flag)
+                .filter_by(tool_id=tool_id, criterion_id=criterion_id, status="open")
+                .order_by(sa.case((Flag.severity == "broken", 1), else_=0), Flag.id)
             ).first()
             if flag is None:
                 raise NotFound(f"no open flag for {tool_id} / {criterion_id}")
@@ -262,7 +266,7 @@ class Queries:
             return [_failure_record(f, src) for f, src in s.execute(query.order_by(Fetch.id))]
 
     def broken_sources(self) -> list[FailureRecord]:
-        """The latest failure of every source whose last fetch failed."""
+        """The latest failure of every source whose last fetch failed (broken or not yet)."""
         latest = (
             sa.select(sa.func.max(Fetch.id))
             .join(SourceRow, Fetch.source_pk == SourceRow.id)
@@ -295,6 +299,8 @@ def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
         f.error,
         f.error_kind,
         src.consecutive_failures,
+        f.failure_class,
+        _utc(src.broken_since) if src.broken_since else None,
     )
 
 
@@ -330,6 +336,8 @@ def _reason_record(r: FlagReason) -> ReasonRecord:
         _utc(r.created_at),
         r.id,
         _utc(r.reported_at) if r.reported_at else None,
+        r.failure_class,
+        _utc(r.broken_since) if r.broken_since else None,
     )
 
 

@@ -17,6 +17,8 @@ class SourceState:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
+    failure_class: str | None = None  # of the last fetch; None when it was good
+    broken_since: datetime | None = None  # set while the source is declared broken
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,16 @@ class FetchEntry:
     elapsed_ms: int
     etag: str | None = None
     last_modified: str | None = None
+    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenPolicy:
+    """When a failing source counts as broken, and the ratings (criteria) that cite it."""
+
+    after: int  # failed fetches in a row
+    criteria: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +132,8 @@ class Recorded:
     snapshot_ids: tuple[int, ...]
     change_ids: tuple[int, ...]
     flag_ids: tuple[int, ...]
+    broken_flag_ids: tuple[int, ...] = ()  # opened: the source just became broken
+    recovered_flag_ids: tuple[int, ...] = ()  # resolved: the source just recovered
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +160,7 @@ class ChangeRecord:
 class ReasonRecord:
     """A stored reason of a flag."""
 
-    change_id: int
+    change_id: int | None  # None for a broken source
     source_id: str
     kind: str
     text: str
@@ -157,6 +171,8 @@ class ReasonRecord:
     created_at: datetime
     id: int
     reported_at: datetime | None  # when a `citewatch report` first carried it
+    failure_class: str | None = None  # broken source: the class of its failures
+    broken_since: datetime | None = None  # broken source: the start of its failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +218,5 @@ class FailureRecord:
     error: str | None
     error_kind: str | None
     consecutive: int  # failures in a row of the source, as of now
+    failure_class: str | None = None  # of this fetch
+    broken_since: datetime | None = None  # the source's, while it is declared broken

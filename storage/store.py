@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import blobs
 from storage.anchors import put_anchors
 from storage.engine import make_engine
+from storage.health import BROKEN, record_health
 from storage.models import Blob, Change, CrawlRun, Fetch, Flag, FlagReason, Snapshot, SourceRow
 from storage.queries import Queries
 from storage.records import (
     AnchorState,
+    BrokenPolicy,
     FetchEntry,
     NewChange,
     NewFlagReason,
@@ -25,6 +28,7 @@ from storage.records import (
     Recorded,
     SourceState,
 )
+from storage.runs import mark_killed, this_host
 
 
 class StoreError(Exception):
@@ -70,9 +74,17 @@ class Store(Queries):
         self.engine.dispose()
 
     def begin_run(self, catalog: str) -> int:
-        """Record the start of a crawl run; returns its id."""
+        """Record the start of a crawl run (runs left "running" by dead processes: killed)."""
         with self.sessions.begin() as s:
-            run = CrawlRun(started_at=now(), catalog=catalog, status="running")
+            at = now()
+            mark_killed(s, at)
+            run = CrawlRun(
+                started_at=at,
+                catalog=catalog,
+                status="running",
+                pid=os.getpid(),
+                host=this_host(),
+            )
             s.add(run)
             s.flush()
             return run.id
@@ -98,6 +110,7 @@ class Store(Queries):
         entry: FetchEntry,
         versions: Sequence[tuple[NewSnapshot, NewChange | None]] = (),
         reasons: Sequence[NewFlagReason] = (),
+        broken: BrokenPolicy | None = None,
         anchors: Sequence[AnchorState] = (),
     ) -> Recorded:
         """Write a fetch, the snapshots and changes it produced and its flags, atomically.
@@ -105,6 +118,8 @@ class Store(Queries):
         ``versions`` is a chain: each snapshot's change is relative to the one before it
         (the first relative to the source's latest snapshot). Flag reasons attach to the
         last change; an open flag of the same rating grows instead of a second one opening.
+        ``broken`` says when a failing source counts as broken and which ratings that flags
+        (None: failures are counted, never flagged); see storage/health.py.
         ``anchors`` are where the evidence quotes of the source now stand.
         """
         at = now()
@@ -118,8 +133,10 @@ class Store(Queries):
             if reasons and change_ids:
                 flag_ids = [_add_reason(s, r, change_ids[-1], at) for r in reasons]
             put_anchors(s, anchors, at)
-            _update_source(s, entry, at)
-        return Recorded(fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids))
+            opened, recovered = _update_source(s, entry, broken, at)
+        return Recorded(
+            fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids), opened, recovered
+        )
 
     def _add_versions(
         self,
@@ -183,7 +200,14 @@ def _source_state(row: SourceRow) -> SourceState:
         row.etag,
         row.last_modified,
         row.consecutive_failures,
+        row.failure_class,
+        _aware(row.broken_since),
     )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
 
 def _put_blob(s: Session, data: bytes) -> str:
@@ -211,6 +235,8 @@ def _fetch_row(entry: FetchEntry, raw_sha: str | None) -> Fetch:
         raw_sha=raw_sha,
         started_at=entry.started_at,
         elapsed_ms=entry.elapsed_ms,
+        failure_class=entry.failure_class,
+        retry_after=entry.retry_after,
     )
 
 
@@ -232,7 +258,9 @@ def _change_row(source_pk: int, old_id: int, new_id: int, c: NewChange, at: date
 def _add_reason(s: Session, r: NewFlagReason, change_id: int, at: datetime) -> int:
     """Attach a reason to the rating's open flag, opening one when there is none."""
     flag = s.scalars(
-        sa.select(Flag).filter_by(tool_id=r.tool_id, criterion_id=r.criterion_id, status="open")
+        sa.select(Flag)
+        .filter_by(tool_id=r.tool_id, criterion_id=r.criterion_id, status="open")
+        .where(Flag.severity != BROKEN)  # a broken source's flag is its own (storage/health.py)
     ).first()
     if flag is None:
         flag = Flag(
@@ -263,14 +291,16 @@ def _add_reason(s: Session, r: NewFlagReason, change_id: int, at: datetime) -> i
     return flag.id
 
 
-def _update_source(s: Session, entry: FetchEntry, at: datetime) -> None:
+def _update_source(
+    s: Session, entry: FetchEntry, broken: BrokenPolicy | None, at: datetime
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     row = s.get_one(SourceRow, entry.source_pk)
     row.last_fetch_at = at
+    health = record_health(s, row, entry, broken, at)
     if entry.outcome == "failed":
-        row.consecutive_failures += 1
-        return
-    row.consecutive_failures = 0
+        return health
     row.last_ok_at = at
     if entry.outcome != "not-modified":
         # Validators come only from a 200 we stored; a 304 keeps the old ones.
         row.etag, row.last_modified = entry.etag, entry.last_modified
+    return health

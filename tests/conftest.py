@@ -23,6 +23,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow or hung server)
     declared_length: int | None = None  # Content-Length to claim instead of len(body)
+    stream: int = 0  # bytes of filler streamed after the body (a huge page, never in memory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +93,24 @@ class LocalServer:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 length = reply.declared_length
-                self.send_header(
-                    "Content-Length", str(len(reply.body) if length is None else length)
-                )
+                full = len(reply.body) + reply.stream
+                self.send_header("Content-Length", str(full if length is None else length))
                 if length is not None:
                     self.send_header("Connection", "close")
                     self.close_connection = True
                 self.end_headers()
                 self.wfile.write(reply.body)
+                if reply.stream:
+                    self._stream(reply.stream)
+
+            def _stream(self, remaining: int) -> None:
+                chunk = b"<p>filler</p>\n" * 4096
+                try:
+                    while remaining > 0:
+                        self.wfile.write(chunk[:remaining])
+                        remaining -= len(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up, as it should
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output quiet

@@ -108,6 +108,7 @@ def test_crawl_lifecycle(http_server: LocalServer, tmp_path: Path, db: str) -> N
         "change",
         "significant",
         "flags",
+        "failure_class",
     }
     assert [o["outcome"] for o in outcomes] == [
         "new",

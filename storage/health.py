@@ -1,0 +1,148 @@
+"""Source health: runs of failed fetches, the "source broken" flags they raise, and recovery.
+
+A source that fails `after` fetches in a row is broken: every rating citing it gets a flag of
+its own, severity `broken`, one per (tool, criterion, source), with one `source-broken` reason.
+Keeping it apart from the rating's evidence/topic flag means recovery can close exactly what
+breakage opened: the first good fetch resolves these flags with a `recovered` review by
+citewatch, and leaves every other open flag of the rating alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.models import Fetch, Flag, FlagReason, Review, SourceRow
+from storage.records import BrokenPolicy, FetchEntry
+
+Transition = Literal["none", "broke", "recovered"]
+BROKEN = "broken"  # the flags' severity
+REASON_KIND = "source-broken"
+REVIEWER = "citewatch"
+
+
+def transition(failures_before: int, broken: bool, failed: bool, after: int | None) -> Transition:
+    """What one fetch does to a source's health (after=None: never declare it broken)."""
+    if not failed:
+        return "recovered" if broken else "none"
+    if broken or after is None or failures_before + 1 < after:
+        return "none"
+    return "broke"
+
+
+def record_health(
+    s: Session, row: SourceRow, entry: FetchEntry, policy: BrokenPolicy | None, at: datetime
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Count the fetch into the source's streak; returns (flags opened, flags recovered)."""
+    failed = entry.outcome == "failed"
+    step = transition(
+        row.consecutive_failures,
+        row.broken_since is not None,
+        failed,
+        policy.after if policy else None,
+    )
+    if not failed:
+        streak, since = row.consecutive_failures, row.broken_since
+        row.consecutive_failures, row.failure_class, row.broken_since = 0, None, None
+        if step == "recovered" and since is not None:
+            return (), _recover(s, row, entry, streak, since, at)
+        return (), ()
+    row.consecutive_failures += 1
+    row.failure_class = entry.failure_class
+    if step != "broke" or policy is None:
+        return (), ()
+    row.broken_since = _streak_start(s, row.id)
+    return tuple(_open(s, row, entry, criterion, at) for criterion in policy.criteria), ()
+
+
+def _streak_start(s: Session, source_pk: int) -> datetime:
+    """When the source's current run of failed fetches began (the fetch is already flushed)."""
+    last_ok = (
+        sa.select(sa.func.max(Fetch.id))
+        .where(Fetch.source_pk == source_pk, Fetch.outcome != "failed")
+        .scalar_subquery()
+    )
+    first: datetime = s.scalars(
+        sa.select(sa.func.min(Fetch.started_at)).where(
+            Fetch.source_pk == source_pk,
+            Fetch.outcome == "failed",
+            Fetch.id > sa.func.coalesce(last_ok, 0),
+        )
+    ).one()
+    return first
+
+
+def broken_text(row: SourceRow, entry: FetchEntry) -> str:
+    """The reason's one sentence: source, class, how many failures and the last error."""
+    since = row.broken_since.strftime("%Y-%m-%d %H:%M") if row.broken_since else "?"
+    return (
+        f"source {row.source_id} ({row.url}) is broken: {row.consecutive_failures} failed "
+        f"fetches in a row since {since} UTC, the last one {entry.failure_class or 'failed'}: "
+        f"{entry.error or entry.error_kind or 'no detail'}"
+    )
+
+
+def _open(s: Session, row: SourceRow, entry: FetchEntry, criterion: str, at: datetime) -> int:
+    flag = Flag(
+        tool_id=row.tool_id,
+        criterion_id=criterion,
+        status="open",
+        severity=BROKEN,
+        opened_at=at,
+    )
+    s.add(flag)
+    s.flush()
+    s.add(
+        FlagReason(
+            flag_id=flag.id,
+            change_id=None,
+            source_id=row.source_id,
+            kind=REASON_KIND,
+            text=broken_text(row, entry),
+            sentences=[],
+            matched_terms=[],
+            created_at=at,
+            failure_class=entry.failure_class,
+            broken_since=row.broken_since,
+        )
+    )
+    return flag.id
+
+
+def _recover(
+    s: Session, row: SourceRow, entry: FetchEntry, streak: int, since: datetime, at: datetime
+) -> tuple[int, ...]:
+    flags = s.scalars(
+        sa.select(Flag)
+        .join(FlagReason, FlagReason.flag_id == Flag.id)
+        .where(
+            Flag.tool_id == row.tool_id,
+            Flag.status == "open",
+            Flag.severity == BROKEN,
+            FlagReason.kind == REASON_KIND,
+            FlagReason.source_id == row.source_id,
+        )
+        .order_by(Flag.id)
+    ).all()
+    note = (
+        f"source {row.source_id} recovered ({entry.outcome}, HTTP {entry.status}) after "
+        f"{streak} failed fetches since {since:%Y-%m-%d %H:%M} UTC"
+    )
+    for flag in flags:
+        flag.status, flag.resolved_at = "resolved", at
+        s.add(
+            Review(
+                flag_id=flag.id,
+                tool_id=flag.tool_id,
+                criterion_id=flag.criterion_id,
+                action="recovered",
+                rating=None,
+                note=note,
+                by=REVIEWER,
+                at=at,
+            )
+        )
+    return tuple(f.id for f in flags)
