@@ -160,11 +160,13 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         ).fetchall()
     )
     changes = db.execute(
-        "SELECT s.tool_id || '/' || s.source_id, unixepoch(n.taken_at), c.significant "
-        "FROM changes c JOIN sources s ON s.id = c.source_pk "
+        "SELECT s.tool_id || '/' || s.source_id, unixepoch(o.taken_at), unixepoch(n.taken_at), "
+        "c.significant FROM changes c JOIN sources s ON s.id = c.source_pk "
+        "JOIN snapshots o ON o.id = c.old_snapshot_id "
         "JOIN snapshots n ON n.id = c.new_snapshot_id WHERE NOT c.technical"
     ).fetchall()
-    rows = raw["samples"].rows
+    every = raw["samples"].rows
+    rows = [r for r in every if r[0] >= 30] or every  # the first seconds measure the fork
     marks = [
         r for i, r in enumerate(rows) if i == 0 or int(r[0] // 300) > int(rows[i - 1][0] // 300)
     ]
@@ -178,6 +180,11 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
             round(max(r[1] for r in rows), 1),
         ],
         "children_rss_max_mb": round(max(r[2] for r in rows), 1),
+        "rss_per_minute_mb": [
+            [round(t / 60), round(own, 1), round(kids, 1)]
+            for i, (t, own, kids) in enumerate(rows)
+            if i == 0 or int(t // 60) > int(rows[i - 1][0] // 60)
+        ],
         "crawl_runs": runs,
         "fetches": outcomes,
         "failures_by_kind": kinds,
@@ -187,44 +194,56 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _versus_real(raw: dict[str, Any], changes: list[tuple[str, str, int]]) -> dict[str, Any]:
-    """Per page and clock window (as bench/replay_corpus.py scores a tick): real vs recorded.
+def _versus_real(raw: dict[str, Any], changes: list[tuple[str, int, int, int]]) -> dict[str, Any]:
+    """Real (scored) text changes per page and clock window vs the changes recorded.
 
-    A change belongs to the window its new snapshot was fetched in (the fetch's start time).
-    Windows whose captures are not scored (first captures, archive upgrades) are left out.
+    A recorded change covers the windows after its old snapshot's fetch up to its new one's:
+    a page that failed for a while (a fault) shows the change of an earlier window late, which
+    counts as found, not as a miss plus a false alert. Unscored windows (first captures,
+    archive upgrades) are left out, as in bench/replay_corpus.py.
     """
     corpus: Corpus = raw["corpus"]
     starts = [w["at"] for w in raw["windows"]]
-    recorded: dict[tuple[tuple[str, str], int], tuple[int, int]] = {}
-    for name, when, significant in changes:
-        slot = bisect.bisect_right(starts, float(when)) - 1
-        key = (raw["index"][name], slot)
-        n, sig = recorded.get(key, (0, 0))
-        recorded[key] = (n + 1, sig + significant)
-    real = subst = found = alerted = false = scored_obs = 0
+    spans: dict[tuple[str, str], list[tuple[range, int]]] = {}
+    for name, old, new, significant in changes:
+        covered = range(_slot(starts, old) + 1, _slot(starts, new) + 1)
+        spans.setdefault(raw["index"][name], []).append((covered, significant))
+    truth: dict[tuple[tuple[str, str], int], tuple[bool, bool]] = {}
     for slot, window in enumerate(raw["windows"]):
         for page, steps in window["fresh"].items():
             own = tuple(n for n in steps if corpus.steps[(page[0], n)]["page"] == page[1])
             scored, is_real, is_subst, _, _ = corpus.judge(page[0], own)
-            n, sig = recorded.get((page, slot), (0, 0))
-            if not scored:
-                continue
-            scored_obs += 1
-            real += is_real
-            subst += is_subst
-            found += is_real and n > 0
-            alerted += is_subst and sig > 0
-            false += sig > 0 and not is_subst
+            if scored:
+                truth[(page, slot)] = (is_real, is_subst)
+    real = [k for k, (r, _) in truth.items() if r]
+    subst = [k for k, (_, s) in truth.items() if s]
+    found = [k for k in real if any(k[1] in c for c, _ in spans.get(k[0], ()))]
+    alerted = [k for k in subst if any(k[1] in c and sig for c, sig in spans.get(k[0], ()))]
+    alerts = [(page, c) for page, items in spans.items() for c, sig in items if sig]
+    unscored = [(p, c) for p, c in alerts if not any((p, w) in truth for w in c)]
+    false = [
+        (p, c)
+        for p, c in alerts
+        if (p, c) not in unscored and not any(truth.get((p, w), (False, False))[1] for w in c)
+    ]
     return {
-        "scored_page_windows": scored_obs,
-        "real_text_changes": real,
-        "real_changes_recorded": found,
-        "substantive_changes": subst,
-        "substantive_alerted": alerted,
-        "false_alerts": false,
+        "scored_page_windows": len(truth),
+        "real_text_changes": len(real),
+        "real_changes_recorded": len(found),
+        "substantive_changes": len(subst),
+        "substantive_alerted": len(alerted),
+        "alerts_without_substantive_change": len(false),
+        "alerts_on_unscored_captures": len(unscored),
         "text_changes_recorded_total": len(changes),
-        "significant_total": sum(c[2] for c in changes),
+        "significant_total": sum(c[3] for c in changes),
+        "missed": sorted(f"{p[0]}#{p[1]} window {w}" for p, w in subst if (p, w) not in alerted),
+        "false": sorted(f"{p[0]}#{p[1]} windows {list(c)}" for p, c in false),
     }
+
+
+def _slot(starts: list[float], when: int) -> int:
+    """The clock window a time falls in (-1: before the first clock move)."""
+    return bisect.bisect_right(starts, float(when)) - 1
 
 
 def main() -> None:

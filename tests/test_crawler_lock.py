@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 from crawler.lock import LockHeld, SchedulerLock, lock_path
+from crawler.status import status_report
+from storage import Store
+from tests.conftest import LocalServer, Reply
 from tests.test_storage_postgres import pg_url  # noqa: F401  (the throw-away cluster fixture)
 
 
@@ -66,3 +69,33 @@ def test_postgres_advisory_lock_refuses_a_second_scheduler(pg_url: str, tmp_path
         first.release()
     second.acquire()  # released with its session
     second.release()
+
+
+@pytest.mark.postgres
+def test_run_once_and_status_on_postgres(
+    pg_url: str,  # noqa: F811
+    http_server: LocalServer,
+    tmp_path: Path,
+) -> None:
+    """The heartbeat row, due times and killed-crawl bookkeeping work on PostgreSQL too."""
+    http_server.route(
+        "/a", Reply(200, b"<main><p>Our policy.</p></main>", {"Content-Type": "text/html"})
+    )
+    (tmp_path / "cat" / "tools").mkdir(parents=True)
+    (tmp_path / "cat" / "tools" / "t.yaml").write_text(
+        f"id: t\nname: T\nsources:\n  - id: a\n    url: {http_server.url('/a')}\nratings: {{}}\n"
+    )
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--db", pg_url, "run", str(tmp_path / "cat"),
+         "--once", *fast],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    store = Store.open(pg_url)
+    try:
+        report = status_report(store)
+    finally:
+        store.close()
+    assert report.scheduler.state == "stopped"
+    assert [(s.source, s.outcome) for s in report.sources] == [("a", "new")]
