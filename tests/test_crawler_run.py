@@ -202,3 +202,16 @@ def test_a_crawl_child_that_dies_counts_as_failures_and_backs_off(
     assert citewatch(db, "run", str(catalog), "--once", *FAST, *bad).returncode == 0
     assert rows(db, sa.select(Fetch.error_kind)) == ["crawl-failed"]
     assert http_server.hits("/a") == []
+
+
+def test_max_cycles_ends_the_scheduler_after_that_many_looks(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    http_server.route("/a", page())
+    db = f"sqlite:///{tmp_path / 'cw.db'}"
+    catalog = write_catalog(tmp_path / "cat", http_server, "a")
+    proc = start(db, catalog, tmp_path / "run.log", "--tick", "0.2", "--max-cycles", "3")
+    assert proc.wait(timeout=GUARD_S) == 0
+    report = status(db)
+    assert (report.scheduler.state, report.scheduler.cycles) == ("stopped", 3)
+    assert len(http_server.hits("/a")) == 1  # crawled in the first cycle, not due after
