@@ -81,7 +81,8 @@ def select_sources(
         for tool in catalog.tools
         if not tools or tool.id in tools
         for source in tool.sources
-        if not sources or source.id in sources
+        # A source given as TOOL/SOURCE names exactly one (what `citewatch run` passes).
+        if not sources or source.id in sources or f"{tool.id}/{source.id}" in sources
     ]
     unknown_tools = set(tools) - {t.id for t in catalog.tools}
     if unknown_tools:

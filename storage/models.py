@@ -238,3 +238,21 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text())
     last_attempt_at: Mapped[datetime | None] = mapped_column(When)
     sent_at: Mapped[datetime | None] = mapped_column(When, index=True)
+
+
+class SchedulerRow(Base):
+    """The one `citewatch run` of this database: who it is and its heartbeat (one row, id 1)."""
+
+    __tablename__ = "scheduler"
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)
+    pid: Mapped[int] = mapped_column(sa.Integer())
+    host: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(When)
+    heartbeat_at: Mapped[datetime] = mapped_column(When)
+    stopped_at: Mapped[datetime | None] = mapped_column(When)  # set by a clean stop
+    catalog: Mapped[str] = mapped_column(sa.Text())
+    every_s: Mapped[int] = mapped_column(sa.Integer())  # default interval (--every)
+    heartbeat_s: Mapped[int] = mapped_column(sa.Integer())  # how often heartbeat_at moves
+    next_wake_at: Mapped[datetime | None] = mapped_column(When)
+    cycles: Mapped[int] = mapped_column(sa.Integer())
+    last_cycle_at: Mapped[datetime | None] = mapped_column(When)

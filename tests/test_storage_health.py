@@ -208,3 +208,23 @@ def test_migration_0003_downgrades_and_upgrades_with_broken_flags(store: Store) 
     migrate(store.engine)
     latest = store.latest_snapshot(pk)
     assert latest is not None and latest.text == "v1"
+
+
+def test_schedule_state_carries_class_broken_since_and_retry_after(store: Store) -> None:
+    from dataclasses import replace
+
+    from storage.scheduling import source_schedules
+
+    pk = store.source_state("tool", "policy", URL).pk
+    policy = BrokenPolicy(2, ("no-training",))
+    store.record_fetch(fetch(store, pk, "failed", T0, "transient"), broken=policy)
+    slow_down = replace(fetch(store, pk, "failed", T0 + timedelta(hours=1), "transient"),
+                        retry_after=120.0)  # fmt: skip
+    store.record_fetch(slow_down, broken=policy)
+    state = source_schedules(store)[("tool", "policy")]
+    assert (state.failure_class, state.consecutive_failures) == ("transient", 2)
+    assert state.broken_since is not None
+    assert state.retry_after == T0 + timedelta(hours=1, seconds=120)  # its start + Retry-After
+    store.record_fetch(fetch(store, pk, "changed", T0 + timedelta(hours=2)), broken=policy)
+    healed = source_schedules(store)[("tool", "policy")]
+    assert (healed.failure_class, healed.broken_since, healed.retry_after) == (None, None, None)
