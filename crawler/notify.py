@@ -86,16 +86,7 @@ def pending(
         for key, ids in outbox.broken_streaks().items()
         if not seen_fetches.intersection(ids)
     }
-    noise: dict[str, int] = {}
-    for c in fresh:
-        if not c.significant and not c.technical:
-            noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
-    scope = DigestScope(
-        frozenset(c.id for c in fresh),
-        frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
-        frozenset(broken),
-        tuple(noise.items()),
-    )
+    scope = DigestScope.of(fresh, reasons, broken)
     # Diff only the changes not told yet (a scheduler calls this every cycle for months);
     # the published site has a page for every significant or technical change.
     at = now or datetime.now(UTC)

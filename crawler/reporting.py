@@ -278,15 +278,6 @@ def report_scope(
         for r in f.reasons
         if (r.created_at >= since if since is not None else r.reported_at is None)
     ]
-    noise: dict[str, int] = {}
-    for c in fresh:
-        if not c.significant and not c.technical:
-            noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
-    scope = DigestScope(
-        frozenset(c.id for c in fresh),
-        frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
-        frozenset((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1),
-        tuple(noise.items()),
-        since,
-    )
+    broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
+    scope = DigestScope.of(fresh, reasons, broken, since)
     return scope, tuple(r.id for _, r in reasons)

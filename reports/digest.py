@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from reports.context import FlagReason, ReportChange, ReportContext, ReportFailure, ReportFlag
+from storage.records import ChangeRecord, FlagRecord, ReasonRecord
 
 # Lower ranks first. A lost or reworded evidence quote undermines the rating itself; a broken
 # source means its evidence can no longer be checked; a changed passage on the topic may be
@@ -27,6 +29,28 @@ class DigestScope:
     broken: frozenset[tuple[str, str]]  # (tool, source) broken since the last digest
     noise: tuple[tuple[str, int], ...]  # noise-only changes covered, per tool id
     since: datetime | None = None  # the period's start when given (`--since`), for the header
+
+    @classmethod
+    def of(
+        cls,
+        changes: Iterable[ChangeRecord],
+        reasons: Iterable[tuple[FlagRecord, ReasonRecord]],
+        broken: Iterable[tuple[str, str]],
+        since: datetime | None = None,
+    ) -> DigestScope:
+        """The scope of these stored changes and flag reasons (noise-only ones counted)."""
+        fresh = list(changes)
+        noise: dict[str, int] = {}
+        for c in fresh:
+            if not c.significant and not c.technical:
+                noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
+        return cls(
+            frozenset(c.id for c in fresh),
+            frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
+            frozenset(broken),
+            tuple(noise.items()),
+            since,
+        )
 
     @classmethod
     def everything(cls, ctx: ReportContext) -> DigestScope:
