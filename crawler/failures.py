@@ -11,6 +11,7 @@ Every class is recorded as a failed fetch: never a snapshot, never diffed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -174,9 +175,16 @@ def _closed(raw: bytes) -> bool:
     return b"</html>" in raw[-TAIL_BYTES:].lower()
 
 
-def truncation_failure(raw: bytes, last_good_raw: bytes | None) -> Failure | None:
-    """Suspicious when an HTML body stops before </html> although its last good one did not."""
-    if last_good_raw is None or _closed(raw) or not _closed(last_good_raw):
+def truncation_failure(raw: bytes, load_last_good: Callable[[], bytes | None]) -> Failure | None:
+    """Suspicious when an HTML body stops before </html> although its last good one did not.
+
+    The last good body (a blob to decompress) is loaded only for a body that does not close:
+    nearly every fetch closes, and this runs on every 200 of a crawl.
+    """
+    if _closed(raw):
+        return None
+    last_good_raw = load_last_good()
+    if last_good_raw is None or not _closed(last_good_raw):
         return None
     if b"<html" not in raw[:SCAN_BYTES].lower():
         return None  # not an HTML document (a PDF, plain text): nothing to close
@@ -190,5 +198,5 @@ def page_failure(
     return (
         wall_failure(raw, text)
         or collapse_failure(len(text), last_good_chars)
-        or truncation_failure(raw, last_good_raw)
+        or truncation_failure(raw, lambda: last_good_raw)
     )

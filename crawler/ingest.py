@@ -147,7 +147,7 @@ def analyze(
         )
         return Analysis("new", None, None, ((snapshot, None),), None, (), evidence)
     # Even when the visible text survived the cut: a cut body is never a good version.
-    cut = truncation_failure(result.body, load_raw(previous.raw_sha))
+    cut = truncation_failure(result.body, lambda: load_raw(previous.raw_sha))
     if cut is not None:
         return _failed("truncated", cut)
     chain, baseline = _technical_upgrade(previous, source, key, load_raw)

@@ -141,7 +141,7 @@ CUTS = [
 
 @pytest.mark.parametrize(("raw", "last_good", "suspicious"), CUTS)
 def test_truncated_html(raw: bytes, last_good: bytes | None, suspicious: bool) -> None:
-    failure = truncation_failure(raw, last_good)
+    failure = truncation_failure(raw, lambda: last_good)
     assert (failure is not None) == suspicious
     assert failure is None or failure.failure_class == "suspicious"
 
@@ -188,3 +188,10 @@ def test_real_captures_are_not_failures(archive: str) -> None:
             assert failure is None, f"{archive} {member.name}: {failure}"
             last_good, last_good_raw, seen = len(text), raw, seen + 1
     assert seen > 0
+
+
+def test_closed_body_never_loads_the_last_good_one() -> None:
+    def load() -> bytes:
+        raise AssertionError("a closed body needs no comparison")
+
+    assert truncation_failure(PAGE, load) is None
