@@ -11,8 +11,11 @@ from storage.records import AnchorState, ReviewRecord
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:
     """The rating's anchors re-taken in each source's current text, as the editor saw it."""
     out = []
+    texts: dict[str, str | None] = {}  # a source's text is decompressed once, not per quote
     for state in store.anchors(tool_id, criterion_id=criterion_id):
-        text = store.current_text(tool_id, state.source_id)
+        if state.source_id not in texts:
+            texts[state.source_id] = store.current_text(tool_id, state.source_id)
+        text = texts[state.source_id]
         if text is None:
             continue
         fresh = accept(tracked(state), text)

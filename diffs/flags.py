@@ -135,20 +135,21 @@ class Flagging:
 StoredAnchors = Mapping[tuple[str, str], Tracked]
 
 
+def _first_tracked(quote: str, text: str) -> Tracked:
+    """A quote anchored in the first text it is seen in (lost: it is not on the page)."""
+    anchor = anchor_in(quote, text)
+    if anchor is None:
+        return Tracked(Anchor(quote, quote), "lost", 0.0, None)
+    return Tracked(anchor, "found", 100.0, quote)
+
+
 def first_evidence(rating: RatingRef, source: str, text: str) -> tuple[Evidence, ...]:
     """Anchor a rating's quotes of this source in its first version (lost: never on the page)."""
-    out = []
-    for quote in rating.quotes:
-        if quote.source != source:
-            continue
-        anchor = anchor_in(quote.text, text)
-        tracked = (
-            Tracked(anchor, "found", 100.0, quote.text)
-            if anchor is not None
-            else Tracked(Anchor(quote.text, quote.text), "lost", 0.0, None)
-        )
-        out.append(Evidence(rating.tool, rating.criterion, source, tracked))
-    return tuple(out)
+    return tuple(
+        Evidence(rating.tool, rating.criterion, source, _first_tracked(q.text, text))
+        for q in rating.quotes
+        if q.source == source
+    )
 
 
 def follow_evidence(
@@ -173,11 +174,11 @@ def follow_evidence(
             continue
         before = (stored or {}).get((rating.criterion, quote.text))
         if before is None:
-            anchor = anchor_in(quote.text, old_text)
-            if anchor is None:  # never on the page: not this change's doing
-                states.extend(first_evidence(RatingRef(*_one(rating, quote)), source, new_text))
+            before = _first_tracked(quote.text, old_text)
+            if before.status == "lost":  # never on the page: not this change's doing
+                first = _first_tracked(quote.text, new_text)
+                states.append(Evidence(rating.tool, rating.criterion, source, first))
                 continue
-            before = Tracked(anchor, "found", 100.0, quote.text)
         after = track(before.anchor, new_text)
         states.append(Evidence(rating.tool, rating.criterion, source, after))
         if after.status in ("found", "moved"):
@@ -186,10 +187,6 @@ def follow_evidence(
             continue  # already flagged as it stands; this change was elsewhere on the page
         reasons.append(_evidence_reason(rating, source, before, after, changed))
     return tuple(states), tuple(reasons)
-
-
-def _one(rating: RatingRef, quote: Quote) -> tuple[str, str, str, tuple[str, ...], tuple[Quote]]:
-    return (rating.tool, rating.criterion, rating.rating, rating.sources, (quote,))
 
 
 def _evidence_reason(
