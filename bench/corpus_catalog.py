@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -50,17 +51,24 @@ class Page:
         return f"{self.document}_{self.page}"[:60]
 
 
-def first_text(doc_dir: Path, archive: str, url: str) -> str:
-    """The extracted text of the first capture of a page ('' when it does not extract)."""
+def captures(doc_dir: Path, archive: str) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """Every capture of one page archive in recording order, with its manifest step."""
+    steps = json.loads((doc_dir / "manifest.json").read_text())["steps"]
+    by_member = {s["capture_member"]: s for s in steps if s["capture_archive"] == archive}
     with tarfile.open(doc_dir / archive, "r|xz") as tf:
         for member in tf:
             fh = tf.extractfile(member)
-            if fh is None:
-                continue
-            try:
-                return extract(fh.read(), content_type="text/html", url=url).text
-            except ExtractError:
-                return ""
+            if fh is not None:
+                yield by_member[member.name], fh.read()
+
+
+def first_text(doc_dir: Path, archive: str, url: str) -> str:
+    """The extracted text of the first capture of a page ('' when it does not extract)."""
+    for _step, body in captures(doc_dir, archive):
+        try:
+            return extract(body, content_type="text/html", url=url).text
+        except ExtractError:
+            return ""
     return ""
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus_catalog import corpus_pages, write_catalog
+from corpus_catalog import captures, corpus_pages, write_catalog
 
 from crawler.catalog import load_catalog
 from crawler.fetch import FetchResult
@@ -59,37 +58,30 @@ def replay_page(job: tuple[str, str, str, str, str, str]) -> list[Seen]:
     catalog = load_catalog(catalog_dir)
     tool = next(t for t in catalog.tools if t.id == service)
     source = next(s for s in tool.sources if s.id == source_id)
-    steps = json.loads((Path(doc_dir) / "manifest.json").read_text())["steps"]
-    by_member = {s["capture_member"]: s for s in steps if s["capture_archive"] == archive}
     previous: SnapshotRecord | None = None
     anchors: dict[tuple[str, str], AnchorState] = {}
     out: list[Seen] = []
     when = datetime.now(UTC)
-    with tarfile.open(Path(doc_dir) / archive, "r|xz") as tf:
-        for member in tf:
-            fh = tf.extractfile(member)
-            if fh is None:
-                continue
-            body, step = fh.read(), by_member[member.name]
-            result = FetchResult(
-                source_id, step["url"], step["url"], (), 200, "text/html", None, None,
-                body, None, None, None, when, 0,
+    for step, body in captures(Path(doc_dir), archive):
+        result = FetchResult(
+            source_id, step["url"], step["url"], (), 200, "text/html", None, None,
+            body, None, None, None, when, 0,
+        )  # fmt: skip
+        analysis = analyze(
+            result, tool, source, catalog, partial(_same, previous), lambda _: b"",
+            partial(stored_anchors, list(anchors.values())),
+        )  # fmt: skip
+        for a in anchor_states(analysis.evidence):
+            anchors[(a.criterion_id, a.quote)] = a
+        for snap, _change in analysis.versions:
+            previous = SnapshotRecord(
+                0, 0, when, "", "", snap.text, snap.extract_key, snap.content_type,
+                snap.final_url, snap.technical,
             )  # fmt: skip
-            analysis = analyze(
-                result, tool, source, catalog, partial(_same, previous), lambda _: b"",
-                partial(stored_anchors, list(anchors.values())),
-            )  # fmt: skip
-            for a in anchor_states(analysis.evidence):
-                anchors[(a.criterion_id, a.quote)] = a
-            for snap, _change in analysis.versions:
-                previous = SnapshotRecord(
-                    0, 0, when, "", "", snap.text, snap.extract_key, snap.content_type,
-                    snap.final_url, snap.technical,
-                )  # fmt: skip
-            flags = tuple(sorted({(r.criterion, r.kind) for r in analysis.reasons}))
-            words = "; ".join(f"{r.criterion}:{r.kind}:{','.join(r.matched_terms)}"
-                              for r in analysis.reasons)  # fmt: skip
-            out.append(Seen(doc, step["step"], bool(analysis.significant), flags, words))
+        flags = tuple(sorted({(r.criterion, r.kind) for r in analysis.reasons}))
+        words = "; ".join(f"{r.criterion}:{r.kind}:{','.join(r.matched_terms)}"
+                          for r in analysis.reasons)  # fmt: skip
+        out.append(Seen(doc, step["step"], bool(analysis.significant), flags, words))
     return out
 
 

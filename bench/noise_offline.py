@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
+
+from corpus_catalog import captures
 
 from crawler.extract import ExtractError, extract
 from diffs.significance import assess
@@ -92,46 +93,39 @@ def _summary(blocks_old: tuple[str, ...], blocks_new: tuple[str, ...]) -> str:
 def replay_page(job: tuple[str, str, str, str]) -> list[StepResult]:
     """Extract every capture of one page in order and assess each change (runs in a worker)."""
     doc_dir, doc, archive, extractor = job
-    steps = json.loads((Path(doc_dir) / "manifest.json").read_text())["steps"]
-    by_member = {s["capture_member"]: s for s in steps if s["capture_archive"] == archive}
     run = EXTRACTORS[extractor]
     results: list[StepResult] = []
     previous: tuple[str, ...] | None = None
-    with tarfile.open(Path(doc_dir) / archive, "r|xz") as tf:
-        for member in tf:
-            fh = tf.extractfile(member)
-            if fh is None:
-                continue
-            body, step = fh.read(), by_member[member.name]
-            started = time.perf_counter()
-            error = None
-            try:
-                blocks = run(body, step["url"])
-            except ExtractError as exc:
-                blocks, error = (), str(exc)
-            ms = (time.perf_counter() - started) * 1000
-            if previous is None:
-                results.append(
-                    StepResult(doc, step["step"], step["page"], ms, False, False, "", "", error)
+    for step, body in captures(Path(doc_dir), archive):
+        started = time.perf_counter()
+        error = None
+        try:
+            blocks = run(body, step["url"])
+        except ExtractError as exc:
+            blocks, error = (), str(exc)
+        ms = (time.perf_counter() - started) * 1000
+        if previous is None:
+            results.append(
+                StepResult(doc, step["step"], step["page"], ms, False, False, "", "", error)
+            )
+        else:
+            diff = diff_blocks(previous, blocks)
+            verdict = assess(diff)
+            summary = _summary(previous, blocks) if verdict.significant else ""
+            results.append(
+                StepResult(
+                    doc,
+                    step["step"],
+                    step["page"],
+                    ms,
+                    diff.changed,
+                    verdict.significant,
+                    verdict.reason,
+                    summary,
+                    error,
                 )
-            else:
-                diff = diff_blocks(previous, blocks)
-                verdict = assess(diff)
-                summary = _summary(previous, blocks) if verdict.significant else ""
-                results.append(
-                    StepResult(
-                        doc,
-                        step["step"],
-                        step["page"],
-                        ms,
-                        diff.changed,
-                        verdict.significant,
-                        verdict.reason,
-                        summary,
-                        error,
-                    )
-                )
-            previous = blocks
+            )
+        previous = blocks
     return results
 
 
