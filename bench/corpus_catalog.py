@@ -6,11 +6,18 @@ quotes the page they rated: for every criterion, the sentences of that first tex
 about it (its topic vocabulary), at most ``QUOTES_PER_PAGE`` per page, preferring sentences
 with more distinct topic terms. The rule is mechanical on purpose: no quote was chosen
 knowing what changed later.
+
+A quote must also belong to the document's first recorded version (the corpus's
+``versions.tar.xz``): an editor quotes the document they rate, not a neighbouring document
+served on the same page. Until December 2025 Le Chat's five legal documents were one page,
+``mistral.ai/terms/``; quoting anything on it made every rating cite, say, the cookie policy
+for DPA sentences, and lose them all when the documents moved to pages of their own.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,7 +29,7 @@ import yaml
 from crawler.extract import ExtractError, extract
 from crawler.taxonomy import default_taxonomy
 from diffs.flags import sentences
-from diffs.topics import match_terms
+from diffs.topics import fold, match_terms
 
 # An editor cites a handful of statements per page for a rating, not every mention.
 QUOTES_PER_PAGE = 3
@@ -44,6 +51,8 @@ class Page:
     page: str
     url: str
     first_text: str
+    # The words of the document's first recorded version that holds this page ("" if none).
+    document_words: str = ""
 
     @property
     def source_id(self) -> str:
@@ -72,6 +81,26 @@ def first_text(doc_dir: Path, archive: str, url: str) -> str:
     return ""
 
 
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text: str) -> str:
+    """The folded words of a text, one space apart (markdown and list marks dropped)."""
+    return " ".join(_WORD.findall(fold(text)))
+
+
+def document_words(doc_dir: Path, page: str) -> str:
+    """The words of the first recorded version of a document that includes this page."""
+    manifest = json.loads((doc_dir / "manifest.json").read_text())
+    version = next((v for v in manifest["versions"] if page in v["pages"]), None)
+    if version is None:
+        return ""
+    archive, member = version["file"].split(":", 1)
+    with tarfile.open(doc_dir / archive, "r:xz") as tf:
+        fh = tf.extractfile(member)
+        return words_of(fh.read().decode("utf-8")) if fh is not None else ""
+
+
 def corpus_pages(corpus: Path, documents: Iterable[str] | None = None) -> list[Page]:
     """Every page of the corpus (or of the given service/document keys) with its first text."""
     wanted = set(documents) if documents else None
@@ -84,7 +113,10 @@ def corpus_pages(corpus: Path, documents: Iterable[str] | None = None) -> list[P
         for page in data["pages"]:
             url = page["urls"][0]
             text = first_text(manifest.parent, page["captures_archive"], url)
-            out.append(Page(data["service_slug"], data["document_slug"], page["page"], url, text))
+            words = document_words(manifest.parent, page["page"])
+            out.append(
+                Page(data["service_slug"], data["document_slug"], page["page"], url, text, words)
+            )
     return out
 
 
@@ -99,11 +131,18 @@ def is_statement(sentence: str) -> bool:
     return lettered >= MIN_LETTER_WORDS * len(words)
 
 
-def evidence_quotes(text: str, terms: tuple[str, ...]) -> list[str]:
-    """The sentences of a text that speak about a criterion, most topic terms first."""
+def evidence_quotes(text: str, terms: tuple[str, ...], document: str = "") -> list[str]:
+    """The sentences of a text that speak about a criterion, most topic terms first.
+
+    With ``document`` (words of the document's first version), only sentences of that
+    document count.
+    """
     scored = []
+    within = f" {document} " if document else ""
     for position, sentence in enumerate(dict.fromkeys(sentences(text))):
         if not is_statement(sentence):
+            continue
+        if within and f" {words_of(sentence)} " not in within:
             continue
         hits = match_terms(sentence, terms)[0]
         if hits:
@@ -152,7 +191,7 @@ def write_catalog(
             evidence = [
                 {"source": p.source_id, "quote": q}
                 for p in group
-                for q in evidence_quotes(p.first_text, criterion.terms())
+                for q in evidence_quotes(p.first_text, criterion.terms(), p.document_words)
             ]
             rating: dict[str, object] = {
                 "rating": "unknown",

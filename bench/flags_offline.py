@@ -9,6 +9,13 @@ on changes that are not substantive (targets: >= 0.9, >= 0.7, 0).
 
     .venv/bin/python bench/flags_offline.py [--corpus ../shared/corpus] [-v]
 
+A second table leaves out the labels that describe another comparison than the one
+citewatch makes: a label written against a previous corpus version that is a stub
+(under ``STUB_CHARS`` characters, such as Mistral's "Redirecting to legal.mistral.ai"). The
+stub is a failed capture to citewatch (class *suspicious*, never a version), so citewatch
+compares with the last good text instead, and the label's criteria (everything the full
+document speaks about) are not what that change touched.
+
 `bench/replay_corpus.py` measures the same through real `citewatch crawl` runs (31 min).
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ from datetime import UTC, datetime
 from functools import partial
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,6 +44,9 @@ from crawler.ingest import analyze, anchor_states, stored_anchors
 from storage.records import AnchorState, SnapshotRecord
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# A recorded version shorter than this is a redirect or loading stub, not a document (the
+# shortest real document of the corpus, an imprint, has 2,294 characters).
+STUB_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +97,22 @@ def replay_page(job: tuple[str, str, str, str, str, str]) -> list[Seen]:
     return out
 
 
+def against_stub(doc_dir: Path, data: dict[str, Any]) -> set[str]:
+    """The version shas of this document whose previous recorded version is a stub."""
+    out: set[str] = set()
+    versions = data["versions"]
+    with tarfile.open(doc_dir / "versions.tar.xz", "r:xz") as tf:
+        sizes = {}
+        for v in versions:
+            fh = tf.extractfile(v["file"].split(":", 1)[1])
+            sizes[v["sha"]] = len(fh.read().decode("utf-8").strip()) if fh else 0
+    for i, version in enumerate(versions):
+        earlier = [v for v in versions[:i] if set(v["pages"]) & set(version["pages"])]
+        if earlier and sizes[earlier[-1]["sha"]] < STUB_CHARS:
+            out.add(version["sha"])
+    return out
+
+
 @dataclass(slots=True)
 class Score:
     """Flag quality over a set of captures."""
@@ -108,6 +136,25 @@ class Score:
         )
 
 
+def _count(score: Score, label: dict[str, Any] | None, s: Seen, wrong: list[str]) -> None:
+    """Add one capture's flags to a score; note what was wrong."""
+    criteria = {c for c, _ in s.flags}
+    if label and label["substantive"]:
+        truth = set(label["criteria"])
+        score.substantive += 1
+        score.labelled += len(truth)
+        score.raised += len(criteria)
+        score.hits += len(truth & criteria)
+        if criteria != truth:
+            wrong.append(f"  {s.doc}#{s.step} missed={sorted(truth - criteria)} "
+                         f"extra={sorted(criteria - truth)} | {s.words[:300]}")  # fmt: skip
+    elif criteria:
+        score.non_substantive_flags += len(criteria)
+        score.non_substantive_flagged_changes += 1
+        wrong.append(f"  {s.doc}#{s.step} NON-SUBSTANTIVE flags={sorted(criteria)} "
+                     f"| {s.words[:300]}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the catalog, replay every page, print the per-service table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,39 +176,36 @@ def main(argv: list[str] | None = None) -> int:
                          page.service, key.split("/", 1)[1]))  # fmt: skip
         with Pool(args.workers) as pool:
             seen = {(s.doc, s.step): s for got in pool.map(replay_page, jobs) for s in got}
-    scores: dict[str, Score] = {}
+    tables: dict[str, dict[str, Score]] = {"all labels": {}, "consistent labels": {}}
     wrong: list[str] = []
+    skipped: list[str] = []
     for manifest in sorted(args.corpus.glob("*/*/manifest.json")):
         data = json.loads(manifest.read_text())
         doc = f"{data['service_slug']}/{data['document_slug']}"
-        score = scores.setdefault(data["service_slug"], Score())
+        stubbed = against_stub(manifest.parent, data)
         for step in data["steps"]:
             s = seen.get((doc, step["step"]))
             if s is None or not step["scored"]:
                 continue
             label = labels.get(step["version_sha"] or "") if step["real_change"] else None
-            criteria = {c for c, _ in s.flags}
-            if label and label["substantive"]:
-                truth = set(label["criteria"])
-                score.substantive += 1
-                score.labelled += len(truth)
-                score.raised += len(criteria)
-                score.hits += len(truth & criteria)
-                if criteria != truth:
-                    wrong.append(f"  {doc}#{step['step']} missed={sorted(truth - criteria)} "
-                                 f"extra={sorted(criteria - truth)} | {s.words[:300]}")  # fmt: skip
-            elif criteria:
-                score.non_substantive_flags += len(criteria)
-                score.non_substantive_flagged_changes += 1
-                wrong.append(f"  {doc}#{step['step']} NON-SUBSTANTIVE flags={sorted(criteria)} "
-                             f"| {s.words[:300]}")  # fmt: skip
-    total = Score()
-    print(f"{'service':<12} {'subst':>6} {'recall':>14} {'precision':>14}  non-substantive flags")
-    for service, score in sorted(scores.items()):
-        print(score.row(service))
-        for name in Score.__slots__:
-            setattr(total, name, getattr(total, name) + getattr(score, name))
-    print(total.row("OVERALL"))
+            for name, table in tables.items():
+                if name == "consistent labels" and step["version_sha"] in stubbed:
+                    continue
+                _count(table.setdefault(data["service_slug"], Score()), label, s,
+                       wrong if name == "all labels" else [])  # fmt: skip
+            if step["version_sha"] in stubbed:
+                skipped.append(f"{doc}#{step['step']}")
+    for name, table in tables.items():
+        total = Score()
+        print(f"\n{name}")
+        print(f"{'service':<12} {'subst':>6} {'recall':>14} {'precision':>14}  "
+              "non-substantive flags")  # fmt: skip
+        for service, score in sorted(table.items()):
+            print(score.row(service))
+            for slot in Score.__slots__:
+                setattr(total, slot, getattr(total, slot) + getattr(score, slot))
+        print(total.row("OVERALL"))
+    print(f"\nlabels written against a stub version (left out of 'consistent'): {skipped}")
     print(f"\nwall={time.perf_counter() - started:.1f}s")
     if args.verbose:
         print("\n".join(wrong))

@@ -35,6 +35,7 @@ _SPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
 _SENTENCE_START = re.compile(r"[.!?;]\s+")
 _RUN = re.compile(r"\s+|\S+")
+_WORD = re.compile(r"\w+")
 # At most this much wording is added on each side of the match to complete its sentences.
 MAX_WIDEN_CHARS = 240
 
@@ -81,13 +82,13 @@ def _context(text: str, start: int, end: int) -> tuple[str, str]:
 
 
 def anchor_in(quote: str, text: str, wording: str | None = None) -> Anchor | None:
-    """Anchor a quote (or its accepted wording) at its first exact place in a text."""
+    """Anchor a quote (or its accepted wording) at its first place in a text (same words)."""
     words = wording or quote
     w, t = canonical(words), canonical(text)
-    at = t.find(w) if w else -1
-    if at < 0:
+    spans = _occurrences(w, t) if w else []
+    if not spans:
         return None
-    prefix, suffix = _context(t, at, at + len(w))
+    prefix, suffix = _context(t, *spans[0])
     return Anchor(quote, words, prefix, suffix)
 
 
@@ -102,19 +103,36 @@ def relocate(anchor: Anchor, text: str) -> Located:
     w, t = canonical(anchor.wording), canonical(text)
     if not w:
         return Located("lost", 0.0, None, None)
-    best: tuple[float, int] | None = None
-    at = t.find(w)
-    while at >= 0:  # a repeated phrase: the occurrence whose surroundings match wins
-        score = _context_score(anchor, *_context(t, at, at + len(w)))
+    best: tuple[float, int, int] | None = None
+    # A repeated phrase: the occurrence whose surroundings match best wins.
+    for start, end in _occurrences(w, t):
+        score = _context_score(anchor, *_context(t, start, end))
         if best is None or score > best[0]:
-            best = (score, at)
-        at = t.find(w, at + 1)
+            best = (score, start, end)
     if best is not None:
-        prefix, suffix = _context(t, best[1], best[1] + len(w))
-        status: AnchorStatus = "found" if best[0] >= SAME_PLACE_MIN_SCORE else "moved"
+        score, start, end = best
+        prefix, suffix = _context(t, start, end)
+        status: AnchorStatus = "found" if score >= SAME_PLACE_MIN_SCORE else "moved"
         moved = Anchor(anchor.quote, anchor.wording, prefix, suffix)
         return Located(status, 100.0, anchor.wording, moved)
     return _fuzzy(w, t, text)
+
+
+def _occurrences(w: str, t: str) -> list[tuple[int, int]]:
+    """Where the wording stands in the text: exactly, else the same words with other
+    punctuation or list marks between them ("- “SCC” means" -> "“SCC” means")."""
+    spans = []
+    at = t.find(w)
+    while at >= 0:
+        spans.append((at, at + len(w)))
+        at = t.find(w, at + 1)
+    if spans:
+        return spans
+    words = _WORD.findall(w)
+    if not words:
+        return []
+    pattern = re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)) + r"(?!\w)")
+    return [(m.start(), m.end()) for m in pattern.finditer(t)]
 
 
 def _fuzzy(w: str, t: str, text: str) -> Located:

@@ -10,8 +10,9 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from diffs.anchors import ALTERED_MIN_SCORE, Anchor, Tracked, anchor_in, canonical, track
+from diffs.significance import substance
 from diffs.text import PAIR_CUTOFF, TextDiff
-from diffs.topics import Criterion, match_terms
+from diffs.topics import Criterion, match_terms, without_references
 
 Severity = Literal["evidence", "topic"]
 ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
@@ -89,7 +90,29 @@ def _pair_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChan
 
 
 def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
-    """Sentences added, removed or rewritten by the change, with old and new wording."""
+    """Sentences added, removed or rewritten by the change, with old and new wording.
+
+    What does not change what a sentence says is left out: a rewording that is only noise or
+    a copy edit (punctuation, numbering, an article, a renumbered cross-reference), and a
+    sentence that only moved (removed in one place, the same words added in another).
+    """
+    changes = _sentence_changes(diff)
+    added = {_key(c.new) for c in changes if c.old is None and c.new}
+    removed = {_key(c.old) for c in changes if c.new is None and c.old}
+    return tuple(
+        c
+        for c in changes
+        if not (c.old and c.new and substance(c.old) == substance(c.new))
+        and not (c.old is None and _key(c.new) in removed)
+        and not (c.new is None and _key(c.old) in added)
+    )
+
+
+def _key(sentence: str | None) -> tuple[str, ...]:
+    return substance(sentence or "")
+
+
+def _sentence_changes(diff: TextDiff) -> tuple[SentenceChange, ...]:
     out: list[SentenceChange] = []
     for hunk in diff.hunks:
         for pair in hunk.pairs:
@@ -213,16 +236,20 @@ def _evidence_reason(
 # to read what moved; the full diff is one click away.
 KIND_SENTENCES = 6
 # A change concerns a whole-document criterion only when it changes a statement, not a
-# label: in the dev corpus, the menu items, buttons, icon names and chat-widget lines that
-# changed on DPA pages have 1-5 words; the shortest substantive DPA change is a 6-word
-# subprocessor row ("CoreWeave Inference provider EEA Cloud infrastructure").
+# label: in the dev corpus, the menu items, buttons, icon names, footer lines and chat-widget
+# lines that changed on DPA pages have 1-5 words; the shortest substantive DPA change is a
+# 6-word subprocessor row ("CoreWeave Inference provider EEA Cloud infrastructure"). Words
+# have letters: "© Copyright 2025 Perplexity — Where Knowledge Begins" is 5 words, not 7.
 MIN_STATEMENT_WORDS = 6
+_LETTERED = re.compile(r"\w*[^\W\d_]\w*")
 
 
 def _statements(changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
     """The changed sentences that state something (long enough not to be a label)."""
     return tuple(
-        c for c in changed if any(len(t.split()) >= MIN_STATEMENT_WORDS for t in c.texts())
+        c
+        for c in changed
+        if any(len(_LETTERED.findall(t)) >= MIN_STATEMENT_WORDS for t in c.texts())
     )
 
 
@@ -239,7 +266,9 @@ def topic_reason(
     hits: list[SentenceChange] = []
     words: list[str] = []
     for change in changed:
-        found_words = [w for text in change.texts() for w in match_terms(text, terms)[1]]
+        found_words = [
+            w for text in change.texts() for w in match_terms(without_references(text), terms)[1]
+        ]
         if found_words:
             hits.append(change)
             words.extend(w for w in found_words if w not in words)

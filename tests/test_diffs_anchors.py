@@ -33,6 +33,13 @@ CASES = [
         "found",
         None,
     ),
+    # The same words with other punctuation or list marks: nothing for an editor to read.
+    (
+        "repunctuated",
+        OLD.replace("your Input and Output to", "your “Input” and “Output” to"),
+        "found",
+        None,
+    ),
 ]
 
 

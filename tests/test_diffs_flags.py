@@ -109,6 +109,63 @@ def test_lost_quote_and_uncited_source() -> None:
     assert flag_change("dpa", OLD, new, diff_texts(OLD, new), [RATING], CRITERIA).reasons == ()
 
 
+BASE = (
+    "# Terms\n4.2 You grant us a license as permitted in Section 10 (Assignment), but "
+    "excluding model training.\nSubmit a switching request at least 30 days before.\n"
+    "We keep logs for a short time.\n## Contact\nYou may opt out of text messages."
+)
+
+
+@pytest.mark.parametrize(
+    ("new", "kept"),
+    [
+        (BASE.replace("Section 10", "Section 13"), 0),  # a renumbered cross-reference
+        (BASE.replace("4.2 You", "5.2 You"), 0),  # section numbering
+        (BASE.replace("30 days", "thirty (30) days"), 0),  # a number spelled out
+        (BASE.replace("a short time", "the short time"), 0),  # an article
+        (BASE.replace("short time.", "short time!"), 0),  # punctuation
+        (BASE.replace("## Contact\nYou may opt out", "## Contact\n\nYou may opt out"), 0),
+        (  # the sentence moved to another section
+            BASE.replace("\nYou may opt out of text messages.", "")
+            .replace("# Terms\n", "# Terms\nYou may opt out of text messages.\n"),
+            0,
+        ),
+        (BASE.replace("30 days", "90 days"), 1),  # a different number says something new
+        (BASE.replace("but excluding", "including"), 1),
+        (BASE.replace("Section 10 (Assignment)", "Section 10 (Training)"), 1),
+    ],
+    ids=[
+        "cross-reference", "numbering", "spelled-number", "article", "punctuation",
+        "reflowed", "moved", "new-number", "new-words", "new-reference",
+    ],
+)  # fmt: skip
+def test_changed_sentences_leave_out_copy_edits(new: str, kept: int) -> None:
+    assert len(changed_sentences(diff_texts(BASE, new))) == kept
+
+
+SURVIVAL = (
+    "The following Sections survive: Section 1.1 (Customer Infrastructure), Section 4 "
+    "(Use of Customer Content), Section 5 (Confidentiality)."
+)
+ON_PREM = Criterion("on-prem", "On-prem", topics={"en": ("customer infrastructure",)})
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        (SURVIVAL.replace("Customer Content", "Customer Data and Outputs"), []),
+        (SURVIVAL + "\nCustomer Infrastructure means servers the Customer owns.", ["on-prem"]),
+    ],
+    ids=["section-title-in-reference", "the-topic-itself"],
+)
+def test_cross_references_are_not_topic_mentions(new: str, expected: list[str]) -> None:
+    rating = RatingRef("t", "on-prem", "no", ("terms",))
+    reasons = flag_change(
+        "terms", SURVIVAL, new, diff_texts(SURVIVAL, new), [rating], {"on-prem": ON_PREM}
+    ).reasons
+    assert [r.criterion for r in reasons] == expected
+
+
 def test_changed_sentences_pair_old_and_new_wording() -> None:
     old = "Intro. We never train on API data. Outro."
     new = "Intro. We may train on API data. Outro."
@@ -121,18 +178,25 @@ DPA_RATING = RatingRef("mistral-api", "dpa", "yes", ("dpa", "privacy-policy"))
 SUBPROCESSORS = "# Subprocessors\n- Azure - Hosting - EEA"
 
 
+# The shortest substantive DPA change of the dev corpus: a 6-word subprocessor row.
+NEW_ROW = "\n- CoreWeave - Inference provider - EEA - Cloud infrastructure"
+# A footer line is no statement: 5 words once the symbol and the year are not counted.
+FOOTER = "\n© Copyright 2025 Perplexity — Where Knowledge Begins"
+
+
 @pytest.mark.parametrize(
-    ("source", "kind", "expected"),
+    ("source", "kind", "added", "expected"),
     [
-        ("dpa", "dpa", ["dpa"]),  # the DPA itself changed: the criterion rests on it
-        ("privacy-policy", "privacy-policy", []),  # same words elsewhere: no topic, no flag
+        ("dpa", "dpa", NEW_ROW, ["dpa"]),  # the DPA itself changed: the criterion rests on it
+        ("privacy-policy", "privacy-policy", NEW_ROW, []),  # no topic word, not the DPA
+        ("dpa", "dpa", FOOTER, []),  # the DPA page changed, but no statement of it
     ],
-    ids=["dpa-kind", "other-kind"],
+    ids=["dpa-kind", "other-kind", "dpa-footer"],
 )
 def test_source_kind_puts_the_whole_document_on_topic(
-    source: str, kind: str, expected: list[str]
+    source: str, kind: str, added: str, expected: list[str]
 ) -> None:
-    new = SUBPROCESSORS + "\n- CoreWeave - Inference provider - EEA"
+    new = SUBPROCESSORS + added
     flagging = flag_change(
         source, SUBPROCESSORS, new, diff_texts(SUBPROCESSORS, new), [DPA_RATING], {"dpa": DPA},
         kind=kind,
