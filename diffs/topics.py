@@ -62,7 +62,7 @@ def term_pattern(term: str) -> re.Pattern[str]:
 # it says nothing about the topic. A survival clause listing twenty such titles changed in
 # two releases of the dev corpus and matched on-prem and private-cloud through the titles.
 _REFERENCE = re.compile(
-    r"\b(?:sections?|articles?|clauses?|annex(?:es)?|abschnitt|ziffer|artikel|§)\s*"
+    r"(?<!\w)(?:sections?|articles?|clauses?|annex(?:es)?|abschnitt|ziffer|artikel|§)\s*"
     r"\d+(?:\.\d+)*[a-z]?\s*\([^()]{1,80}\)",
     re.IGNORECASE,
 )
