@@ -97,19 +97,16 @@ def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
     sentence that only moved (removed in one place, the same words added in another).
     """
     changes = _sentence_changes(diff)
-    added = {_key(c.new) for c in changes if c.old is None and c.new}
-    removed = {_key(c.old) for c in changes if c.new is None and c.old}
+    said = {t: substance(t) for c in changes for t in c.texts()}
+    added = {said[c.new] for c in changes if c.old is None and c.new}
+    removed = {said[c.old] for c in changes if c.new is None and c.old}
     return tuple(
         c
         for c in changes
-        if not (c.old and c.new and substance(c.old) == substance(c.new))
-        and not (c.old is None and _key(c.new) in removed)
-        and not (c.new is None and _key(c.old) in added)
+        if not (c.old and c.new and said[c.old] == said[c.new])
+        and not (c.old is None and c.new and said[c.new] in removed)
+        and not (c.new is None and c.old and said[c.old] in added)
     )
-
-
-def _key(sentence: str | None) -> tuple[str, ...]:
-    return substance(sentence or "")
 
 
 def _sentence_changes(diff: TextDiff) -> tuple[SentenceChange, ...]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from diffs.text import Hunk, TextDiff
+from diffs.topics import REFERENCE
 
 _WORDS = re.compile(r"\w+")
 
@@ -251,11 +252,7 @@ def _noise_only(noise: tuple[str, ...]) -> Significance:
 # ("a" -> "an", "the Mistral AI" -> "Mistral AI"). Measured on the dev corpus
 # (bench/flags_offline.py): such edits inside sentences that also hold topic words raised
 # 3 flags on ratings the labels do not touch, and were the only evidence of none.
-_REFERENCE = re.compile(
-    r"(?<!\w)(sections?|articles?|clauses?|paragraphs?|annex(?:es)?|schedules?|abschnitt|ziffer"
-    r"|artikel|§)\s*\d+(?:\.\d+)*[a-z]?\b",
-    re.IGNORECASE,
-)
+_REFERENCE = re.compile(REFERENCE, re.IGNORECASE)
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"

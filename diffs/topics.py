@@ -58,19 +58,21 @@ def term_pattern(term: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){body}(?!\w)")
 
 
+# A numbered reference to another part of the text ("Section 4.2", "§ 5", "Annex 2"); the
+# keyword is group 1. Also used by diffs.significance: a renumbered reference is a copy edit.
+REFERENCE = (
+    r"(?<!\w)(sections?|articles?|clauses?|paragraphs?|annex(?:es)?|schedules?|abschnitt"
+    r"|ziffer|artikel|§)\s*\d+(?:\.\d+)*[a-z]?\b"
+)
 # A cross-reference names a section by its title ("Section 1.1 (Customer Infrastructure)"):
 # it says nothing about the topic. A survival clause listing twenty such titles changed in
 # two releases of the dev corpus and matched on-prem and private-cloud through the titles.
-_REFERENCE = re.compile(
-    r"(?<!\w)(?:sections?|articles?|clauses?|annex(?:es)?|abschnitt|ziffer|artikel|§)\s*"
-    r"\d+(?:\.\d+)*[a-z]?\s*\([^()]{1,80}\)",
-    re.IGNORECASE,
-)
+_TITLED_REFERENCE = re.compile(REFERENCE + r"\s*\([^()]{1,80}\)", re.IGNORECASE)
 
 
 def without_references(passage: str) -> str:
     """The passage without titled cross-references to other sections."""
-    return _REFERENCE.sub(" ", passage)
+    return _TITLED_REFERENCE.sub(" ", passage)
 
 
 def match_terms(passage: str, terms: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
