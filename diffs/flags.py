@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -199,7 +199,7 @@ def follow_evidence(
                 first = _first_tracked(quote.text, new_text)
                 states.append(Evidence(rating.tool, rating.criterion, source, first))
                 continue
-        after = track(before.anchor, new_text)
+        after = _unless_copy_edited(before.anchor.wording, track(before.anchor, new_text))
         states.append(Evidence(rating.tool, rating.criterion, source, after))
         if after.status in ("found", "moved"):
             continue
@@ -207,6 +207,23 @@ def follow_evidence(
             continue  # already flagged as it stands; this change was elsewhere on the page
         reasons.append(_evidence_reason(rating, source, before, after, changed))
     return tuple(states), tuple(reasons)
+
+
+def _unless_copy_edited(wording: str, after: Tracked) -> Tracked:
+    """An altered quote whose words all still stand in the page's wording, up to a copy edit
+    ("at least 30 days" -> "at least thirty (30) days"), still says what it said: found."""
+    if after.status != "altered" or after.passage is None:
+        return after
+    quote, passage = substance(wording), substance(after.passage)
+    if not quote or not _within(quote, passage):
+        return after
+    return replace(after, status="found")
+
+
+def _within(part: tuple[str, ...], whole: tuple[str, ...]) -> bool:
+    """Whether the words of ``part`` stand, in order and together, in ``whole``."""
+    size = len(part)
+    return any(whole[i : i + size] == part for i in range(len(whole) - size + 1))
 
 
 def _evidence_reason(

@@ -113,6 +113,30 @@ def test_follow_evidence_reasons(new: str, kinds: list[str]) -> None:
         assert reasons[0].old_quote == QUOTE and reasons[0].sentences
 
 
+NOTICE = "you must inform us of your new provider at least 30 days before the end of the period"
+NOTICE_OLD = f"## Switching\nPlease note: {NOTICE}. Then we delete your data."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "status"),
+    [
+        ("30 days", "thirty (30) days", "found"),  # a number spelled out next to its digits
+        ("the end of the period", "end of the period", "found"),  # an article
+        ("30 days", "90 days", "altered"),  # a new number says something new
+        ("new provider", "new hosting provider", "altered"),  # new words
+        ("inform us", "not inform us", "altered"),
+    ],
+    ids=["spelled-number", "article", "new-number", "new-words", "negated"],
+)
+def test_a_copy_edited_quote_is_found(old: str, new: str, status: str) -> None:
+    rating = RatingRef("t", "on-prem", "yes", ("pp",), (Quote("pp", NOTICE),))
+    after = NOTICE_OLD.replace(old, new)
+    (state,), reasons = follow_evidence(rating, "pp", NOTICE_OLD, after, changed(NOTICE_OLD, after))
+    assert state.tracked.status == status
+    assert [r.kind for r in reasons] == ([] if status == "found" else ["evidence-altered"])
+    assert state.tracked.passage is not None and new in state.tracked.passage
+
+
 def test_an_altered_quote_is_not_a_new_reason_until_it_changes_again() -> None:
     v2 = OLD.replace("we do not use", "we may use")
     (state,), first = follow_evidence(RATING, "pp", OLD, v2, changed(OLD, v2))
