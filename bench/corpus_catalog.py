@@ -139,7 +139,9 @@ def evidence_quotes(text: str, terms: tuple[str, ...], document: str = "") -> li
     """
     scored = []
     within = f" {document} " if document else ""
-    for position, sentence in enumerate(dict.fromkeys(sentences(text))):
+    # Sentences of one block each: an editor quotes a statement, never across a line break.
+    blocks = (s for line in text.splitlines() for s in sentences(line))
+    for position, sentence in enumerate(dict.fromkeys(blocks)):
         if not is_statement(sentence):
             continue
         if within and f" {words_of(sentence)} " not in within:
