@@ -5,7 +5,9 @@ a crawl uses (`crawler.ingest.analyze`: extract, diff, assess, flag) with the be
 catalog of `bench/corpus_catalog.py` (every criterion cites every page of its service;
 evidence quotes from each page's first capture). Over the labelled substantive changes it
 prints, per service and overall: criteria recall, criteria precision, and the flags raised
-on changes that are not substantive (targets: >= 0.9, >= 0.7, 0).
+on changes that are not substantive (targets: >= 0.9, >= 0.7, 0): every flag on a capture
+without a substantive label, and apart, how many of them are on a change the corpus labels
+non-substantive (the others are on captures where the corpus recorded no change at all).
 
     .venv/bin/python bench/flags_offline.py [--corpus ../shared/corpus] [-v]
 
@@ -123,6 +125,9 @@ class Score:
     hits: int = 0
     non_substantive_flags: int = 0
     non_substantive_flagged_changes: int = 0
+    # Of those, the flags on a change the corpus labels non-substantive; the rest are on
+    # captures where the corpus recorded no change at all (its declaration missed it).
+    labelled_non_substantive_flags: int = 0
 
     def row(self, name: str) -> str:
         """One printed line."""
@@ -132,7 +137,8 @@ class Score:
         prec = f"{self.hits}/{self.raised}={self.hits / self.raised:.2f}" if self.raised else "-"
         return (
             f"{name:<12} {self.substantive:>6} {recall:>14} {prec:>14} "
-            f"{self.non_substantive_flags:>6} ({self.non_substantive_flagged_changes} changes)"
+            f"{self.non_substantive_flags:>6} ({self.non_substantive_flagged_changes} changes) "
+            f"{self.labelled_non_substantive_flags:>8}"
         )
 
 
@@ -151,7 +157,10 @@ def _count(score: Score, label: dict[str, Any] | None, s: Seen, wrong: list[str]
     elif criteria:
         score.non_substantive_flags += len(criteria)
         score.non_substantive_flagged_changes += 1
-        wrong.append(f"  {s.doc}#{s.step} NON-SUBSTANTIVE flags={sorted(criteria)} "
+        if label is not None:
+            score.labelled_non_substantive_flags += len(criteria)
+        recorded = "labelled" if label is not None else "no change recorded"
+        wrong.append(f"  {s.doc}#{s.step} NON-SUBSTANTIVE ({recorded}) flags={sorted(criteria)} "
                      f"| {s.words[:300]}")  # fmt: skip
 
 
@@ -199,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         total = Score()
         print(f"\n{name}")
         print(f"{'service':<12} {'subst':>6} {'recall':>14} {'precision':>14}  "
-              "non-substantive flags")  # fmt: skip
+              "non-substantive flags  of them on labelled ones")  # fmt: skip
         for service, score in sorted(table.items()):
             print(score.row(service))
             for slot in Score.__slots__:
