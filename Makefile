@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy bench  # scripts, not a package: checked on their own
 
 test: lint
 	$(BIN)/pytest -q

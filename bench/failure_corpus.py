@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 from crawler.extract import ExtractError, extract
 from crawler.failures import CHALLENGE_MARKERS, SCAN_BYTES, WIDGET_MARKERS, page_failure
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     good = [c for c in captures if c.failure is None]
     ratios = [c for c in good if c.ratio is not None]
     smallest_ratio = min(ratios, key=lambda c: c.ratio or 0.0)  # consecutive, same URL
-    figures = {
+    figures: dict[str, Any] = {
         "pages": len(jobs),
         "captures": len(captures),
         "failures": len(captures) - len(good),

@@ -100,7 +100,8 @@ def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     samples, faults, windows = Samples(), [], []
     with ReplayServer(str(args.shared / "corpus"), port=0) as srv:
         base = srv.base_url
-        index = write_catalog(tmp / "catalog", _get(base, "/_control/sources.json"), None, None)
+        sources = _get(base, "/_control/sources.json")
+        index = write_catalog(tmp / "catalog", args.shared / "corpus", sources, None, None)
         _with_every(tmp / "catalog", args.every)
         db_path = tmp / "soak.db"
         seen: dict[tuple[str, str], int] = {}
