@@ -111,7 +111,7 @@ def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
 
 def _sentence_changes(diff: TextDiff) -> tuple[SentenceChange, ...]:
     out: list[SentenceChange] = []
-    for hunk in diff.hunks:
+    for hunk in diff.document_hunks():
         for pair in hunk.pairs:
             old, new = sentences(pair.old), sentences(pair.new)
             old_set, new_set = set(old), set(new)

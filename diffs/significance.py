@@ -4,7 +4,8 @@ Both sides of every changed passage are canonicalized: volatile patterns (relati
 rotating tokens, URL query strings, counters, copyright years, list numbering) are masked,
 absolute dates are rewritten as ISO dates (so a format flip of the same date compares equal
 and a new effective date does not), UI-text blocks are dropped, and only the case-folded
-words are kept. The change is significant iff the canonical words differ.
+words are kept. The change is significant iff the canonical words differ. Passages that lie
+wholly above the document's title (site menus, breadcrumbs, banners) are not the document's.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ _PHRASES = {
     "ui-text": "page chrome (UI text)",
     "reorder": "the order of passages",
     "whitespace": "whitespace, punctuation or letter case",
+    "above-title": "the page chrome above the document's title",
 }
 
 
@@ -210,10 +212,13 @@ def assess(diff: TextDiff) -> Significance:
     """Decide whether a diff changes the substance of the text, and explain it in one line."""
     if not diff.changed:
         return Significance(False, "the text did not change", ())
-    olds = [b for h in diff.hunks for b in h.old]
-    news = [b for h in diff.hunks for b in h.new]
+    hunks = diff.document_hunks()
+    if not hunks:
+        return _noise_only(("above-title",))
+    olds = [b for h in hunks for b in h.old]
+    news = [b for h in hunks for b in h.new]
     noise = _noise_seen(olds, news)
-    changed = [h for h in diff.hunks if _canonical(h.old) != _canonical(h.new)]
+    changed = [h for h in hunks if _canonical(h.old) != _canonical(h.new)]
     if not changed:
         return _noise_only(noise or ("whitespace",))
     old_c = Counter(c for b in olds if (c := canonical_block(b)))

@@ -204,3 +204,23 @@ def test_source_kind_puts_the_whole_document_on_topic(
     assert [r.criterion for r in flagging.reasons] == expected
     for r in flagging.reasons:
         assert r.sentences and "CoreWeave" in (r.sentences[0].new or "")
+
+
+# Perplexity's site-wide callout, added above the title of every legal page in August 2026.
+CALLOUT = "We recently updated our consumer Privacy Notice. We added more detail about cookies."
+BODY = "We act as processor of your data. " * 20
+DPA_PAGE = "Legal overview\n# Data Processing Addendum\n" + BODY
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        (CALLOUT + "\n" + DPA_PAGE, []),  # above the title: the site's, not the DPA's
+        (DPA_PAGE + "\n" + CALLOUT, ["dpa"]),  # inside the document: the DPA itself changed
+    ],
+    ids=["above-title", "in-document"],
+)
+def test_chrome_above_the_title_is_not_the_document(new: str, expected: list[str]) -> None:
+    diff = diff_texts(DPA_PAGE, new)
+    flagging = flag_change("dpa", DPA_PAGE, new, diff, [DPA_RATING], {"dpa": DPA}, kind="dpa")
+    assert [r.criterion for r in flagging.reasons] == expected

@@ -7,6 +7,12 @@ import pytest
 from diffs.significance import Significance, assess, canonical_block, canonical_dates
 from diffs.text import diff_texts
 
+# A document long enough for its title to stand near the top.
+CLAUSE = (
+    "We keep your chats for thirty days to monitor abuse, then delete them. "
+    "Customers with legitimate reasons can request zero data retention. " * 2
+)
+
 NOISE = [
     # (old, new, noise kind expected)
     ("Intro\nUpdated 3 days ago\nBody", "Intro\nUpdated 4 days ago\nBody", "relative-date"),
@@ -36,6 +42,12 @@ NOISE = [
     ("Text\nAccept all cookies", "Text\nReject all", "ui-text"),
     ("Text", "Text\nBack to top\nShare", "ui-text"),
     ("Section A\nSection B\nSection C", "Section C\nSection A\nSection B", "reorder"),
+    (f"Blog\n# Privacy Policy\n{CLAUSE}", f"Try it\n# Privacy Policy\n{CLAUSE}", "above-title"),
+    (
+        f"# Privacy Policy\n{CLAUSE}",
+        f"We recently updated our Privacy Notice.\n# Privacy Policy\n{CLAUSE}",
+        "above-title",
+    ),
 ]
 
 SUBSTANTIVE = [
@@ -67,6 +79,9 @@ SUBSTANTIVE = [
         "Updated 4 days ago. Data kept 60 days.",
         "wording changed",
     ),
+    (f"Blog\n# Privacy Policy\n{CLAUSE}", f"Blog\n# Privacy Notice\n{CLAUSE}", "wording changed"),
+    # Above a heading that is far down there is the document itself, not chrome.
+    (f"Data kept 30 days.\n{CLAUSE}\n# Annex", f"Data kept 60 days.\n{CLAUSE}\n# Annex", "wording"),
 ]
 
 

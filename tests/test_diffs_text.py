@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from diffs.text import WordOp, diff_blocks, diff_texts, diff_words, split_blocks, tokenize
+from diffs.text import (
+    WordOp,
+    diff_blocks,
+    diff_texts,
+    diff_words,
+    split_blocks,
+    title_index,
+    tokenize,
+)
 
 CASES = {
     "identical": (["a", "b"], ["a", "b"], [], [], []),
@@ -75,3 +83,38 @@ def test_large_rewrite_stays_fast_and_unpaired() -> None:
     diff = diff_blocks(old, new)
     assert sum(len(h.pairs) for h in diff.hunks) == 0  # over MAX_PAIRED_BLOCKS: no pairing
     assert sum(len(h.added) for h in diff.hunks) == 300
+
+
+BODY = "We keep your chats for thirty days and then delete them for good."
+TITLES = {
+    "menu above the title": (["Blog", "Careers", "# Privacy Policy", BODY, BODY], 2),
+    "title first": (["# Privacy Policy", BODY], 0),
+    "no title": (["Privacy Policy", BODY], 0),
+    # The first top-level heading is deep in the text: a heading inside an untitled document.
+    "heading far down": ([BODY, BODY, "# Annex", BODY], 0),
+    "a second-level heading is not a title": (["Menu", "## Section", BODY], 0),
+}
+
+
+@pytest.mark.parametrize(("blocks", "index"), TITLES.values(), ids=TITLES)
+def test_title_index(blocks: list[str], index: int) -> None:
+    assert title_index(blocks) == index
+
+
+CLAUSE = "We act as processor of the personal data you submit, on your documented instructions."
+AUDIT = "You may audit our compliance once a year, on thirty days' written notice to us."
+DPA = ["Blog", "# Data Processing Addendum", CLAUSE, AUDIT, "Footer line"]
+DOCUMENT_HUNKS = {
+    "banner added above the title": (["Try it", "We updated our Privacy Notice.", *DPA], 0),
+    "menu item renamed": (["News", *DPA[1:]], 0),
+    "title renamed": (["Blog", "# DPA", *DPA[2:]], 1),
+    "menu and body changed": (["News", DPA[1], "We act as controller.", *DPA[3:]], 1),
+    "footer changed": ([*DPA[:4], "Other footer"], 1),
+}
+
+
+@pytest.mark.parametrize(("new", "count"), DOCUMENT_HUNKS.values(), ids=DOCUMENT_HUNKS)
+def test_document_hunks_leave_out_the_chrome_above_the_title(new: list[str], count: int) -> None:
+    diff = diff_blocks(DPA, new)
+    assert diff.changed
+    assert len(diff.document_hunks()) == count
