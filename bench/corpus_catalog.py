@@ -28,7 +28,7 @@ import yaml
 
 from crawler.extract import ExtractError, extract
 from crawler.taxonomy import default_taxonomy
-from diffs.flags import sentences
+from diffs.sentences import sentences
 from diffs.topics import fold, match_terms
 
 # An editor cites a handful of statements per page for a rating, not every mention.

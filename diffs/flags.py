@@ -7,29 +7,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from diffs.anchors import ALTERED_MIN_SCORE, Anchor, Tracked, anchor_in, canonical, track
+from diffs.sentences import (
+    REPLACED_BELOW,
+    SentenceChange,
+    changed_sentences,
+    kept_share,
+    new_document,
+)
 from diffs.significance import substance
-from diffs.text import PAIR_CUTOFF, TextDiff
+from diffs.text import TextDiff
 from diffs.topics import Criterion, match_terms, without_references
 
 Severity = Literal["evidence", "topic"]
 ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class SentenceChange:
-    """A changed sentence: old wording (None when added) and new wording (None when removed)."""
-
-    old: str | None
-    new: str | None
-
-    def texts(self) -> tuple[str, ...]:
-        """The wordings present, new first."""
-        return tuple(t for t in (self.new, self.old) if t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,64 +58,6 @@ class Reason:
     matched_terms: tuple[str, ...] = ()
     old_quote: str | None = None
     new_quote: str | None = None
-
-
-def sentences(block: str) -> tuple[str, ...]:
-    """Split a block into sentences (good enough for legal prose in en/de/fr)."""
-    return tuple(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
-
-
-def _pair_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChange]:
-    """Pair each rewritten sentence with its most similar old wording; the rest stand alone."""
-    out: list[SentenceChange] = []
-    unpaired_old = list(old)
-    for sentence in new:
-        best = process.extractOne(
-            sentence, unpaired_old, scorer=fuzz.ratio, score_cutoff=PAIR_CUTOFF
-        )
-        if best is None:
-            out.append(SentenceChange(None, sentence))
-        else:
-            unpaired_old.remove(best[0])
-            out.append(SentenceChange(best[0], sentence))
-    out.extend(SentenceChange(s, None) for s in unpaired_old)
-    return out
-
-
-def changed_sentences(diff: TextDiff) -> tuple[SentenceChange, ...]:
-    """Sentences added, removed or rewritten by the change, with old and new wording.
-
-    What does not change what a sentence says is left out: a rewording that is only noise or
-    a copy edit (punctuation, numbering, an article, a renumbered cross-reference), and a
-    sentence that only moved (removed in one place, the same words added in another).
-    """
-    changes = _sentence_changes(diff)
-    said = {t: substance(t) for c in changes for t in c.texts()}
-    added = {said[c.new] for c in changes if c.old is None and c.new}
-    removed = {said[c.old] for c in changes if c.new is None and c.old}
-    return tuple(
-        c
-        for c in changes
-        if not (c.old and c.new and said[c.old] == said[c.new])
-        and not (c.old is None and c.new and said[c.new] in removed)
-        and not (c.new is None and c.old and said[c.old] in added)
-    )
-
-
-def _sentence_changes(diff: TextDiff) -> tuple[SentenceChange, ...]:
-    out: list[SentenceChange] = []
-    for hunk in diff.document_hunks():
-        for pair in hunk.pairs:
-            old, new = sentences(pair.old), sentences(pair.new)
-            old_set, new_set = set(old), set(new)
-            out.extend(
-                _pair_sentences(
-                    [s for s in old if s not in new_set], [s for s in new if s not in old_set]
-                )
-            )
-        out.extend(SentenceChange(None, s) for block in hunk.added for s in sentences(block))
-        out.extend(SentenceChange(s, None) for block in hunk.removed for s in sentences(block))
-    return tuple(dict.fromkeys(out))  # de-duplicate, keep order
 
 
 def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
@@ -273,9 +208,14 @@ def topic_reason(
     criterion: Criterion,
     changed: Sequence[SentenceChange],
     kind: str = "other",
+    kept: float | None = None,
 ) -> Reason | None:
     """A reason when changed sentences (old or new wording) speak about the criterion, or when
-    the source is of a kind the criterion rests on as a whole (a DPA for "dpa")."""
+    the source is of a kind the criterion rests on as a whole (a DPA for "dpa").
+
+    ``kept`` is set when the page now holds another document (the share of the old text it
+    kept); ``changed`` is then every sentence of the new document.
+    """
     terms = criterion.terms()
     hits: list[SentenceChange] = []
     words: list[str] = []
@@ -286,7 +226,13 @@ def topic_reason(
         if found_words:
             hits.append(change)
             words.extend(w for w in found_words if w not in words)
-    if hits:
+    if hits and kept is not None:
+        hits = hits[:KIND_SENTENCES]
+        text = (
+            f"The page now holds another document ({kept:.0%} of the old text is left), and it "
+            f"speaks about {criterion.label}: " + ", ".join(words) + "."
+        )
+    elif hits:
         text = f"Changed text speaks about {criterion.label}: " + ", ".join(words) + "."
     elif kind in criterion.kinds and (statements := _statements(changed)):
         hits = list(statements[:KIND_SENTENCES])
@@ -311,11 +257,18 @@ def flag_change(
     """Reasons to re-review every rating that cites the changed source (none: no doubt).
 
     Severity: an evidence quote altered or lost, then a changed passage on the criterion's
-    topic. A change that touches neither is reported as a change, not flagged.
+    topic. A change that touches neither is reported as a change, not flagged. When the page
+    now holds another document, what counts for topics is the whole new document, not the
+    sentences of the old one that are gone.
     ``stored`` holds this source's anchors as the last version left them; ``kind`` is the
     source's kind (catalog `kind:`).
     """
     changed = changed_sentences(diff)
+    kept: float | None = kept_share(old_text, new_text)
+    if kept is not None and kept < REPLACED_BELOW:
+        on_topic = new_document(new_text)
+    else:
+        kept, on_topic = None, changed
     reasons: list[Reason] = []
     evidence: list[Evidence] = []
     for rating in ratings:
@@ -326,7 +279,7 @@ def flag_change(
         reasons.extend(found)
         criterion = criteria.get(rating.criterion)
         if criterion is not None:
-            reason = topic_reason(rating, source, criterion, changed, kind)
+            reason = topic_reason(rating, source, criterion, on_topic, kind, kept)
             if reason is not None:
                 reasons.append(reason)
     return Flagging(tuple(reasons), tuple(evidence))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from diffs.anchors import Anchor, accept, anchor_in, relocate, track
-from diffs.flags import Quote, RatingRef, SentenceChange, changed_sentences, follow_evidence
+from diffs.flags import Quote, RatingRef, follow_evidence
+from diffs.sentences import SentenceChange, changed_sentences
 from diffs.text import diff_texts
 
 QUOTE = "we do not use your Input and Output to train our models"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from diffs.anchors import locate
-from diffs.flags import Quote, RatingRef, changed_sentences, flag_change
+from diffs.flags import Quote, RatingRef, flag_change
+from diffs.sentences import changed_sentences, kept_share
 from diffs.text import diff_texts
 from diffs.topics import Criterion, match_terms
 
@@ -224,3 +225,56 @@ def test_chrome_above_the_title_is_not_the_document(new: str, expected: list[str
     diff = diff_texts(DPA_PAGE, new)
     flagging = flag_change("dpa", DPA_PAGE, new, diff, [DPA_RATING], {"dpa": DPA}, kind="dpa")
     assert [r.criterion for r in flagging.reasons] == expected
+
+
+# Mistral's December 2025 split: one page held all legal documents, then only the cookie
+# policy (4 % of the old text left); the training terms went to a page of their own.
+TERMS = [
+    "# Legal terms",
+    "We do not train our models on the content of paying customers.",
+    "You may terminate these terms at any time by closing your account.",
+    "These terms are governed by French law and the courts of Paris.",
+    "We may suspend the service if you breach the acceptable use policy.",
+]
+COOKIE_POLICY = (
+    "# Cookie Policy\nWe use cookies to remember your preferences.\n"
+    "Analytics cookies are deleted after thirteen months."
+)
+TRAIN_CITED = RatingRef("mistral", "no-training", "no", ("terms",))
+RETAIN_CITED = RatingRef("mistral", "data-retention", "partial", ("terms",))
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [
+        # Another document now: what it says counts (deletion), not what the old one said.
+        (COOKIE_POLICY, [("data-retention", "another document")]),
+        # The same sentence removed from a page that stays itself is a change to re-review.
+        ("\n".join(TERMS[:1] + TERMS[2:]), [("no-training", "Changed text")]),
+    ],
+    ids=["page-replaced", "sentence-removed"],
+)
+def test_a_replaced_page_is_read_as_a_new_document(
+    new: str, expected: list[tuple[str, str]]
+) -> None:
+    old = "\n".join(TERMS)
+    flagging = flag_change(
+        "terms", old, new, diff_texts(old, new), [TRAIN_CITED, RETAIN_CITED], CRITERIA
+    )
+    got = [(r.criterion, r.text) for r in flagging.reasons]
+    assert [c for c, _ in got] == [c for c, _ in expected]
+    for (_, text), (_, phrase) in zip(got, expected, strict=True):
+        assert phrase in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "share"),
+    [
+        ("One sentence. Two sentence.", "One sentence. Two sentence.", 1.0),
+        ("Kept here. Gone there.", "Kept here. New words.", 10 / 21),  # in characters
+        ("Old words only.", "New words only.", 0.0),
+        ("", "A first text.", 1.0),  # nothing old to lose
+    ],
+)
+def test_kept_share(old: str, new: str, share: float) -> None:
+    assert kept_share(old, new) == pytest.approx(share)
