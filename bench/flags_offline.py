@@ -8,6 +8,8 @@ prints, per service and overall: criteria recall, criteria precision, and the fl
 on changes that are not substantive (targets: >= 0.9, >= 0.7, 0): every flag on a capture
 without a substantive label, and apart, how many of them are on a change the corpus labels
 non-substantive (the others are on captures where the corpus recorded no change at all).
+Flags on a change the corpus recorded only inside a declaration upgrade (`bench/upgrades.py`:
+a real text change it never labelled) are counted in a column of their own.
 
     .venv/bin/python bench/flags_offline.py [--corpus ../shared/corpus] [-v]
 
@@ -39,6 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus_catalog import captures, corpus_pages, write_catalog
+from upgrades import corpus_absorbed
 
 from crawler.catalog import load_catalog
 from crawler.fetch import FetchResult
@@ -126,8 +129,12 @@ class Score:
     non_substantive_flags: int = 0
     non_substantive_flagged_changes: int = 0
     # Of those, the flags on a change the corpus labels non-substantive; the rest are on
-    # captures where the corpus recorded no change at all (its declaration missed it).
+    # captures where the corpus recorded no change at all.
     labelled_non_substantive_flags: int = 0
+    # Flags on changes the corpus recorded only inside a declaration upgrade (bench/upgrades.py):
+    # real text changes without a label, counted apart from the non-substantive ones.
+    upgrade_flags: int = 0
+    upgrade_flagged_changes: int = 0
 
     def row(self, name: str) -> str:
         """One printed line."""
@@ -138,12 +145,16 @@ class Score:
         return (
             f"{name:<12} {self.substantive:>6} {recall:>14} {prec:>14} "
             f"{self.non_substantive_flags:>6} ({self.non_substantive_flagged_changes} changes) "
-            f"{self.labelled_non_substantive_flags:>8}"
+            f"{self.labelled_non_substantive_flags:>8} "
+            f"{self.upgrade_flags:>10} ({self.upgrade_flagged_changes} changes)"
         )
 
 
-def _count(score: Score, label: dict[str, Any] | None, s: Seen, wrong: list[str]) -> None:
-    """Add one capture's flags to a score; note what was wrong."""
+def _count(
+    score: Score, label: dict[str, Any] | None, s: Seen, wrong: list[str], upgrade: bool
+) -> None:
+    """Add one capture's flags to a score; note what was wrong (``upgrade``: the corpus
+    recorded this change only inside a declaration upgrade)."""
     criteria = {c for c, _ in s.flags}
     if label and label["substantive"]:
         truth = set(label["criteria"])
@@ -154,6 +165,11 @@ def _count(score: Score, label: dict[str, Any] | None, s: Seen, wrong: list[str]
         if criteria != truth:
             wrong.append(f"  {s.doc}#{s.step} missed={sorted(truth - criteria)} "
                          f"extra={sorted(criteria - truth)} | {s.words[:300]}")  # fmt: skip
+    elif criteria and upgrade:
+        score.upgrade_flags += len(criteria)
+        score.upgrade_flagged_changes += 1
+        wrong.append(f"  {s.doc}#{s.step} UNLABELLED (recorded only in an upgrade) "
+                     f"flags={sorted(criteria)} | {s.words[:300]}")  # fmt: skip
     elif criteria:
         score.non_substantive_flags += len(criteria)
         score.non_substantive_flagged_changes += 1
@@ -185,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                          page.service, key.split("/", 1)[1]))  # fmt: skip
         with Pool(args.workers) as pool:
             seen = {(s.doc, s.step): s for got in pool.map(replay_page, jobs) for s in got}
+    in_upgrade = corpus_absorbed(args.corpus, args.workers)
     tables: dict[str, dict[str, Score]] = {"all labels": {}, "consistent labels": {}}
     wrong: list[str] = []
     skipped: list[str] = []
@@ -200,15 +217,17 @@ def main(argv: list[str] | None = None) -> int:
             for name, table in tables.items():
                 if name == "consistent labels" and step["version_sha"] in stubbed:
                     continue
+                upgrade = (doc, step["step"]) in in_upgrade
                 _count(table.setdefault(data["service_slug"], Score()), label, s,
-                       wrong if name == "all labels" else [])  # fmt: skip
+                       wrong if name == "all labels" else [], upgrade)  # fmt: skip
             if step["version_sha"] in stubbed:
                 skipped.append(f"{doc}#{step['step']}")
     for name, table in tables.items():
         total = Score()
         print(f"\n{name}")
         print(f"{'service':<12} {'subst':>6} {'recall':>14} {'precision':>14}  "
-              "non-substantive flags  of them on labelled ones")  # fmt: skip
+              "non-substantive flags  of them on labelled ones  "
+              "flags on changes recorded only in an upgrade")  # fmt: skip
         for service, score in sorted(table.items()):
             print(score.row(service))
             for slot in Score.__slots__:

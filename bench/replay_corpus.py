@@ -11,7 +11,9 @@ and compares what citewatch said with the corpus labels:
 - recall: substantive real changes that were alerted (changed + significant) / substantive
   real changes; also shown for every real change and for `scope: text` ones;
 - false alerts: alerts on captures that are not a substantive real change, as a count and as
-  a share of raw page changes.
+  a share of raw page changes; alerts and flags on a change the corpus recorded only inside
+  a declaration upgrade (`bench/upgrades.py`, a real change it never labelled) are counted
+  apart.
 
 `--skip-idle` crawls only on ticks where a selected page got a new capture (a crawl of
 unchanged pages can only answer 304/unchanged, so the scores are the same; CI uses it).
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus_catalog import corpus_pages  # noqa: E402
 from corpus_catalog import write_catalog as bench_catalog  # noqa: E402
+from upgrades import absorbed_steps  # noqa: E402
 
 CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False")
 
@@ -53,6 +56,9 @@ class Observation:
     outcome: str
     significant: bool | None
     flags: tuple[str, ...]
+    # The corpus recorded this change only inside a declaration upgrade (bench/upgrades.py):
+    # a real text change without a label, neither substantive nor not.
+    upgrade: bool = False
 
 
 @dataclass
@@ -62,6 +68,12 @@ class Corpus:
     root: Path
     steps: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    in_upgrade: set[tuple[str, int]] = field(default_factory=set)
+
+    def find_upgrades(self, documents: set[str]) -> None:
+        """Note the steps of these documents recorded only inside an upgrade."""
+        for doc in documents:
+            self.in_upgrade.update((doc, n) for n in absorbed_steps(self.root / doc))
 
     @classmethod
     def load(cls, root: Path) -> Corpus:
@@ -169,6 +181,7 @@ def replay(args: argparse.Namespace) -> list[Observation]:
             services,
             documents,
         )
+        corpus.find_upgrades({doc for doc, _page in index.values()})
         db = f"sqlite:///{tmp}/replay.db"
         seen: dict[tuple[str, str], int] = {}
         tick, ticks = 0, _get(base, "/_control/state")["ticks"]
@@ -224,6 +237,7 @@ def _observe(
         # Step numbers count captures of the whole document: keep this page's own.
         steps = tuple(n for n in steps if corpus.steps[(key[0], n)]["page"] == key[1])
         scored, real, substantive, scope, criteria = corpus.judge(key[0], steps)
+        upgrade = not real and any((key[0], n) in corpus.in_upgrade for n in steps)
         out.append(
             Observation(
                 key[0],
@@ -237,6 +251,7 @@ def _observe(
                 src["outcome"],
                 src["significant"],
                 tuple(src["flags"]),
+                upgrade,
             )
         )
     return out
@@ -249,7 +264,7 @@ def score(obs: list[Observation]) -> dict[str, Any]:
     subst = [o for o in scored if o.substantive]
     real = [o for o in scored if o.real]
     text = [o for o in subst if o.scope == "text"]
-    false_alerts = [o for o in alert if not o.substantive]
+    false_alerts = [o for o in alert if not o.substantive and not o.upgrade]
     missed = [o for o in subst if not (o.outcome == "changed" and o.significant)]
     with_criteria = [o for o in subst if o.criteria]
     tp = sum(len(set(o.flags) & set(o.criteria)) for o in subst)
@@ -265,12 +280,16 @@ def score(obs: list[Observation]) -> dict[str, Any]:
         "recall_all_real": _ratio(sum(1 for o in real if o in alert), len(real)),
         "false_alerts": len(false_alerts),
         "false_alert_rate": _ratio(len(false_alerts), len(scored)),
-        "flags_on_non_substantive": sum(len(o.flags) for o in scored if not o.substantive),
+        "alerts_on_upgrade_recorded": sum(1 for o in alert if o.upgrade),
+        "flags_on_non_substantive": sum(
+            len(o.flags) for o in scored if not o.substantive and not o.upgrade
+        ),
         # Of those, on a change the corpus recorded and labels non-substantive (the rest are
         # on captures where it recorded no change at all).
         "flags_on_labelled_non_substantive": sum(
             len(o.flags) for o in scored if o.real and not o.substantive
         ),
+        "flags_on_upgrade_recorded": sum(len(o.flags) for o in scored if o.upgrade),
         "criteria_recall": _ratio(tp, labelled),
         "criteria_precision": _ratio(tp, raised),
         "substantive_with_criteria": len(with_criteria),
@@ -304,27 +323,30 @@ def main() -> None:
     by_doc: dict[str, list[Observation]] = {}
     for o in obs:
         by_doc.setdefault(o.doc, []).append(o)
-    print(f"{'document':45} {'raw':>5} {'alerts':>6} {'subst':>5} {'recall':>6} {'false':>5}")
+    print(
+        f"{'document':45} {'raw':>5} {'alerts':>6} {'subst':>5} {'recall':>6} {'false':>5} "
+        "(+ on changes recorded only in an upgrade)"
+    )
     for doc, rows in sorted(by_doc.items()):
         f = score(rows)
         recall = "-" if f["recall_substantive"] is None else f["recall_substantive"]
         print(
             f"{doc:45} {f['raw_page_changes']:>5} {f['alerts']:>6} {f['substantive_changes']:>5} "
-            f"{recall:>6} {f['false_alerts']:>5}"
+            f"{recall:>6} {f['false_alerts']:>5} (+{f['alerts_on_upgrade_recorded']})"
         )
     by_service: dict[str, list[Observation]] = {}
     for o in obs:
         by_service.setdefault(o.doc.split("/")[0], []).append(o)
     print(
         f"\n{'service':12} {'subst':>5} {'criteria recall':>16} {'precision':>10} "
-        "non-subst flags (on labelled ones)"
+        "non-subst flags (on labelled ones) + flags on changes recorded only in an upgrade"
     )
     for service, rows in sorted(by_service.items()):
         f = score(rows)
         print(
             f"{service:12} {f['substantive_changes']:>5} {f['criteria_recall']!s:>16} "
             f"{f['criteria_precision']!s:>10} {f['flags_on_non_substantive']:>6} "
-            f"({f['flags_on_labelled_non_substantive']})"
+            f"({f['flags_on_labelled_non_substantive']}) + {f['flags_on_upgrade_recorded']}"
         )
     print(json.dumps(figures, indent=1))
 
