@@ -22,12 +22,13 @@ PAIR_CUTOFF = 50.0
 
 _WORD = re.compile(r"\s+|[^\s\w]|\w+", re.UNICODE)
 
-# A document starts at its title, its first top-level heading ("# " block); what stands above
+# A document starts at its title, its one top-level heading ("# " block); what stands above
 # it is the site's: menus, breadcrumbs, "Try Perplexity", a banner announcing another page.
-# Measured on the dev corpus (27 pages, 2,278 captures): 1,310 captures have blocks above
-# the first "# " block, never a sentence of the document itself; the title always stood in
-# the first 20 % of the text. A first heading further down is a heading inside a document
-# whose title is not marked up: nothing counts as above it.
+# Measured on the dev corpus (27 pages, 2,278 captures): no page has more than one "# "
+# block; 1,310 captures have blocks above it, never a sentence of the document itself; it
+# always stood in the first 20 % of the text. A page with several top-level headings uses
+# them for sections, and one further down is a heading inside a document whose title is not
+# marked up: in both cases the document may start above it, so nothing counts as chrome.
 TITLE_WITHIN = 0.2
 
 
@@ -100,10 +101,11 @@ class TextDiff:
 
 
 def title_index(blocks: Sequence[str]) -> int:
-    """The index of the document's title block (0 when no title stands near the top)."""
-    title = next((i for i, b in enumerate(blocks) if b.startswith("# ")), None)
-    if title is None:
+    """The index of the document's title block (0 when no single title stands near the top)."""
+    headings = [i for i, b in enumerate(blocks) if b.startswith("# ")]
+    if len(headings) != 1:
         return 0
+    title = headings[0]
     above = sum(len(b) for b in blocks[:title])
     return title if above <= TITLE_WITHIN * sum(len(b) for b in blocks) else 0
 

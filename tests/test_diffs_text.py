@@ -93,6 +93,11 @@ TITLES = {
     # The first top-level heading is deep in the text: a heading inside an untitled document.
     "heading far down": ([BODY, BODY, "# Annex", BODY], 0),
     "a second-level heading is not a title": (["Menu", "## Section", BODY], 0),
+    # Top-level headings used for sections: the document may start above the first one.
+    "several top-level headings": (
+        ["This policy explains our practices.", "# 1. Scope", BODY * 3, "# 2. Data", BODY * 3],
+        0,
+    ),
 }
 
 
