@@ -1,15 +1,17 @@
 """HTML and PDF bodies to normalized text blocks: what citewatch compares.
 
 Extractor choice, measured with bench/noise_offline.py on the DEV corpus (22 documents, 2241
-scored raw page changes, 42 scored substantive real changes), same diff + significance rules:
+scored raw page changes, 42 scored substantive real changes), same diff + significance rules
+(false alerts without the 8 on changes the corpus recorded only in an upgrade; before the
+title rule of diffs.text, 28 and 45):
 
 | extractor                                              | recall | false alerts  | ms/page |
 |--------------------------------------------------------|--------|---------------|---------|
-| own lxml blocks (this module, html/1)                  | 42/42  | 28 (1.25 %)   | 17-28   |
-| trafilatura 2.3 markdown, favor_recall, tables, prune  | 42/42  | 45 (2.01 %)   | 61      |
+| own lxml blocks (this module, html/1)                  | 42/42  | 17 (0.76 %)   | 17-28   |
+| trafilatura 2.3 markdown, favor_recall, tables, prune  | 42/42  | 27 (1.20 %)   | 41-61   |
 
 trafilatura's content scoring flips between runs of the same site: on Perplexity's AUP and DPA
-it alternately keeps and drops the "Legal Hub" menu (15 + 14 false alerts), and it can drop a
+it alternately keeps and drops the "Legal Hub" menu, and it can drop a
 clause by heuristic. Our extractor keeps every visible block minus chrome, banners, hidden and
 volatile markup, so a missed clause can only come from an explicit rule; it is also 2-3x faster.
 """
