@@ -78,6 +78,7 @@ def pending(
     outbox = Outbox(store.sessions)
     seen_changes, seen_reasons = outbox.covered("change"), outbox.covered("reason")
     seen_fetches = outbox.covered("fetch")
+    seen_reviews = outbox.covered("review")
     records = store.changes()
     fresh = [c for c in records if c.id not in seen_changes]
     reasons = [(f, r) for f in store.flags() for r in f.reasons if r.id not in seen_reasons]
@@ -86,7 +87,13 @@ def pending(
         for key, ids in outbox.broken_streaks().items()
         if not seen_fetches.intersection(ids)
     }
-    scope = DigestScope.of(fresh, reasons, broken)
+    # Resolutions since the last digest: made after it was queued (so an upgraded database
+    # does not retell its whole review history) and covered by none.
+    last = outbox.last_queued_at()
+    reviews = [
+        r for r in store.reviews() if r.id not in seen_reviews and (last is None or r.at >= last)
+    ]
+    scope = DigestScope.of(fresh, reasons, broken, reviews=reviews)
     # Diff only the changes not told yet (a scheduler calls this every cycle for months);
     # the published site has a page for every significant or technical change.
     at = now or datetime.now(UTC)
@@ -95,6 +102,9 @@ def pending(
     items: list[tuple[ItemKind, int]] = [("change", c.id) for c in fresh]
     items.extend(("reason", r.id) for _, r in reasons)
     items.extend(("fetch", fetch_id) for ids in broken.values() for fetch_id in ids)
+    # Resolutions ride along with the next digest sent for something raised; alone they
+    # send nothing (an editor's own decision is no alert).
+    items.extend(("review", r.id) for r in reviews)
     return Pending(build_digest(ctx, scope, settings.site_url, pages), tuple(items))
 
 

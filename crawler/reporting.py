@@ -67,7 +67,7 @@ class _Names:
 
 def _resolution(r: ReviewRecord) -> Resolution:
     action: Any = r.action
-    return Resolution(action, r.rating, r.note, r.by, r.at)
+    return Resolution(action, r.rating, r.note, r.by, r.at, r.id)
 
 
 def _flag(f: FlagRecord, names: _Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
@@ -258,7 +258,7 @@ def write_reports(
         target.write_text(changes_csv(history.changes), encoding="utf-8", newline="")
         paths.append(target)
     reported = {c.id for c in ctx.changes} | scope.changes
-    store.mark_reported(sorted(reported), ctx.generated_at, reason_ids)
+    store.mark_reported(sorted(reported), ctx.generated_at, reason_ids, sorted(scope.reviews))
     return paths
 
 
@@ -267,8 +267,9 @@ def report_scope(
 ) -> tuple[DigestScope, tuple[int, ...]]:
     """What the report's digest covers, and the flag reasons it reports.
 
-    With `since`, everything from then on; otherwise what no report carried yet. A source
-    counts as newly broken when only its last fetch failed (reports keep no fetch marks).
+    With `since`, everything from then on; otherwise what no report carried yet (changes,
+    flag reasons, editors' resolutions). A source counts as newly broken when only its last
+    fetch failed (reports keep no fetch marks).
     """
     records = store.changes(since)
     fresh = [c for c in records if since is not None or c.reported_at is None]
@@ -279,5 +280,10 @@ def report_scope(
         if (r.created_at >= since if since is not None else r.reported_at is None)
     ]
     broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
-    scope = DigestScope.of(fresh, reasons, broken, since)
+    reviews = [
+        r
+        for r in store.reviews()
+        if (r.at >= since if since is not None else r.reported_at is None)
+    ]
+    scope = DigestScope.of(fresh, reasons, broken, since, reviews)
     return scope, tuple(r.id for _, r in reasons)

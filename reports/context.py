@@ -53,6 +53,7 @@ class Resolution:
     note: str
     by: str
     at: datetime
+    id: int = 0  # the stored review's id (what a digest tells once)
 
 
 @dataclass(frozen=True, slots=True)

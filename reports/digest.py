@@ -6,8 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from reports.context import FlagReason, ReportChange, ReportContext, ReportFailure, ReportFlag
-from storage.records import ChangeRecord, FlagRecord, ReasonRecord
+from reports.context import (
+    FlagReason,
+    ReportChange,
+    ReportContext,
+    ReportFailure,
+    ReportFlag,
+    Resolution,
+)
+from storage.records import ChangeRecord, FlagRecord, ReasonRecord, ReviewRecord
 
 # Lower ranks first. A lost or reworded evidence quote undermines the rating itself; a broken
 # source means its evidence can no longer be checked; a changed passage on the topic may be
@@ -29,6 +36,7 @@ class DigestScope:
     broken: frozenset[tuple[str, str]]  # (tool, source) broken since the last digest
     noise: tuple[tuple[str, int], ...]  # noise-only changes covered, per tool id
     since: datetime | None = None  # the period's start when given (`--since`), for the header
+    reviews: frozenset[int] = frozenset()  # editors' resolutions (review ids) not told yet
 
     @classmethod
     def of(
@@ -37,8 +45,10 @@ class DigestScope:
         reasons: Iterable[tuple[FlagRecord, ReasonRecord]],
         broken: Iterable[tuple[str, str]],
         since: datetime | None = None,
+        reviews: Iterable[ReviewRecord] = (),
     ) -> DigestScope:
-        """The scope of these stored changes and flag reasons (noise-only ones counted)."""
+        """The scope of these stored changes, flag reasons and resolutions (noise-only changes
+        counted)."""
         fresh = list(changes)
         noise: dict[str, int] = {}
         for c in fresh:
@@ -50,6 +60,7 @@ class DigestScope:
             frozenset(broken),
             tuple(noise.items()),
             since,
+            frozenset(r.id for r in reviews),
         )
 
     @classmethod
@@ -64,6 +75,7 @@ class DigestScope:
             frozenset((x.tool_id, x.source_id) for x in ctx.failures),
             tuple(noise.items()),
             ctx.since,
+            frozenset(r.id for f in ctx.flags for r in f.resolutions),
         )
 
 
@@ -103,6 +115,16 @@ class DigestFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestResolution:
+    """An editor's resolution made since the last digest, and the rating it left."""
+
+    criterion_id: str
+    criterion_label: str
+    rating: str  # the rating now (after a "set", the new one)
+    resolution: Resolution
+
+
+@dataclass(frozen=True, slots=True)
 class ToolDigest:
     """One tool's part of the digest, in reading order."""
 
@@ -112,6 +134,7 @@ class ToolDigest:
     changes: tuple[ReportChange, ...]  # other significant changes
     failures: tuple[DigestFailure, ...]  # broken sources
     noise_count: int  # noise-only changes suppressed
+    resolved: tuple[DigestResolution, ...] = ()  # resolutions since the last digest, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +175,11 @@ class Digest:
         return sum(t.noise_count for t in self.tools)
 
     @property
+    def resolved_count(self) -> int:
+        """Editors' resolutions since the last digest (told, never a reason to send one)."""
+        return sum(len(t.resolved) for t in self.tools)
+
+    @property
     def raised(self) -> bool:
         """Whether anything is worth telling an editor: a flag, a change, a newly broken source."""
         return bool(self.flag_count or self.change_count or self.new_failure_count)
@@ -185,6 +213,22 @@ def _flags(ctx: ReportContext, scope: DigestScope) -> tuple[list[DigestFlag], in
     return shown, still_open
 
 
+def _resolved(ctx: ReportContext, scope: DigestScope) -> dict[str, list[DigestResolution]]:
+    """The scope's resolutions per tool, once each (every flag of a rating carries its
+    history), oldest first."""
+    seen: set[int] = set()
+    out: dict[str, list[DigestResolution]] = {}
+    for flag in ctx.flags:
+        for r in flag.resolutions:
+            if r.id in scope.reviews and r.id not in seen:
+                seen.add(r.id)
+                entry = DigestResolution(flag.criterion_id, flag.criterion_label, flag.rating, r)
+                out.setdefault(flag.tool_id, []).append(entry)
+    for entries in out.values():
+        entries.sort(key=lambda d: (d.resolution.at, d.resolution.id))
+    return out
+
+
 def build_digest(
     ctx: ReportContext,
     scope: DigestScope,
@@ -209,6 +253,8 @@ def build_digest(
     names.update({c.tool_id: c.tool_name for c in changes if c.tool_id not in names})
     names.update({x.tool_id: x.tool_name for x in ctx.failures if x.tool_id not in names})
     names.update({tool_id: tool_id for tool_id in noise if tool_id not in names})
+    resolved = _resolved(ctx, scope)
+    names.update({f.tool_id: f.tool_name for f in ctx.flags if f.tool_id in resolved})
     tools = [
         ToolDigest(
             tool_id,
@@ -217,11 +263,12 @@ def build_digest(
             tuple(c for c in changes if c.tool_id == tool_id),
             tuple(f for f in failures if f.failure.tool_id == tool_id),
             noise.get(tool_id, 0),
+            tuple(resolved.get(tool_id, ())),
         )
         for tool_id, name in names.items()
     ]
     order = {tool_id: i for i, tool_id in enumerate(names)}
-    shown = [t for t in tools if t.flags or t.changes or t.failures or t.noise_count]
+    shown = [t for t in tools if t.flags or t.changes or t.failures or t.noise_count or t.resolved]
     # The tool with the most urgent flag first; catalog order otherwise.
     shown.sort(
         key=lambda t: (min((d.rank for d in t.flags), default=UNKNOWN_RANK + 1), order[t.tool_id])

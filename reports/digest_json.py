@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reports.context import ChangedSentence, ReportChange, ReportFailure
-from reports.digest import Digest, DigestFlag, DigestReason, ToolDigest
+from reports.digest import Digest, DigestFlag, DigestReason, DigestResolution, ToolDigest
 from reports.render import neutralize
 
 
@@ -85,6 +85,20 @@ def _failure(x: ReportFailure, new: bool) -> dict[str, Any]:
     }
 
 
+def _resolution(d: DigestResolution) -> dict[str, Any]:
+    r = d.resolution
+    return {
+        "criterion": d.criterion_id,
+        "label": d.criterion_label,
+        "action": r.action,
+        "rating_set": r.rating,
+        "rating_now": d.rating,
+        "by": r.by,
+        "at": _time(r.at),
+        "note": r.note,
+    }
+
+
 def _tool(t: ToolDigest, digest: Digest) -> dict[str, Any]:
     return {
         "id": t.tool_id,
@@ -92,6 +106,7 @@ def _tool(t: ToolDigest, digest: Digest) -> dict[str, Any]:
         "ratings_to_review": [_flag(d, digest) for d in t.flags],
         "significant_changes": [_change(c, digest) for c in t.changes],
         "broken_sources": [_failure(f.failure, f.new) for f in t.failures],
+        "resolved": [_resolution(r) for r in t.resolved],
         "noise_suppressed": t.noise_count,
     }
 
@@ -109,6 +124,7 @@ def digest_json(digest: Digest) -> dict[str, Any]:
             "newly_broken_sources": digest.new_failure_count,
             "noise_suppressed": digest.noise_count,
             "still_open": digest.still_open,
+            "resolved": digest.resolved_count,
         },
         "tools": [_tool(t, digest) for t in digest.tools],
     }

@@ -175,6 +175,7 @@ class Review(Base):
     note: Mapped[str] = mapped_column(sa.Text())
     by: Mapped[str] = mapped_column(sa.String(200))
     at: Mapped[datetime] = mapped_column(When)
+    reported_at: Mapped[datetime | None] = mapped_column(When)  # first report that listed it
 
 
 class AnchorRow(Base):
@@ -219,7 +220,7 @@ class NotificationItem(Base):
     __table_args__ = (sa.UniqueConstraint("kind", "item_id", name="uq_notification_items_item"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # change | reason | fetch
+    kind: Mapped[str] = mapped_column(sa.String(16))  # change | reason | fetch | review
     item_id: Mapped[int] = mapped_column(sa.BigInteger())
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Delivery, Fetch, Notification, NotificationItem, SourceRow
 
-ItemKind = Literal["change", "reason", "fetch"]
+ItemKind = Literal["change", "reason", "fetch", "review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,11 @@ class Outbox:
         with self.sessions() as s:
             query = sa.select(NotificationItem.item_id).filter_by(kind=kind)
             return frozenset(s.scalars(query))
+
+    def last_queued_at(self) -> datetime | None:
+        """When the latest notification was queued (None: never)."""
+        with self.sessions() as s:
+            return _utc(s.scalar(sa.select(sa.func.max(Notification.created_at))))
 
     def enqueue(
         self,

@@ -142,11 +142,22 @@ class Queries:
         return found[0]
 
     def mark_reported(
-        self, change_ids: Iterable[int], at: datetime, reason_ids: Iterable[int] = ()
+        self,
+        change_ids: Iterable[int],
+        at: datetime,
+        reason_ids: Iterable[int] = (),
+        review_ids: Iterable[int] = (),
     ) -> None:
-        """Remember that these changes and flag reasons went out in a report (first time kept)."""
-        changes, reasons = list(change_ids), list(reason_ids)
+        """Remember that these changes, flag reasons and resolutions went out in a report
+        (the first time is kept)."""
+        changes, reasons, reviews = list(change_ids), list(reason_ids), list(review_ids)
         with self.sessions.begin() as s:
+            if reviews:
+                s.execute(
+                    sa.update(Review)
+                    .where(Review.id.in_(reviews), Review.reported_at.is_(None))
+                    .values(reported_at=at)
+                )
             if changes:
                 s.execute(
                     sa.update(Change)
@@ -352,4 +363,5 @@ def _review_record(r: Review) -> ReviewRecord:
         r.note,
         r.by,
         _utc(r.at),
+        _utc(r.reported_at) if r.reported_at else None,
     )

@@ -188,6 +188,7 @@ class ReviewRecord:
     note: str
     by: str
     at: datetime
+    reported_at: datetime | None = None  # when a `citewatch report` first listed it
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,6 +281,27 @@ def test_nothing_raised_sends_nothing(smtp: SmtpServer, setup: tuple[Store, Cata
     assert len(smtp.inbox.messages) == 1
 
 
+def test_a_resolution_rides_along_with_the_next_digest_once(
+    smtp: SmtpServer, setup: tuple[Store, Catalog], tmp_path: Path
+) -> None:
+    store, catalog = setup
+    smtp.start()
+    settings = email_settings(smtp.port)
+    notify_pending(store, catalog, settings)
+    store.resolve("acme", "no-training", "confirm", None, "Still opt-out only.", "ed@example.org")
+    alone = notify_pending(store, catalog, settings)
+    assert alone.queued is None  # an editor's own decision sends nothing by itself
+    assert pending(store, catalog, settings).digest.resolved_count == 1
+    record_change(store, tmp_path / "catalog", HOSTILE_NEW, V3_TRAINING, first=False)
+    notify_pending(store, catalog, settings)
+    second = smtp.inbox.messages[1].get_body(("plain",))
+    assert second is not None
+    text = second.get_content()
+    assert "Resolved since the last message:" in text
+    assert "confirm by ed@example.org" in text and "Still opt-out only." in text
+    assert pending(store, catalog, settings).digest.resolved_count == 0  # told once
+
+
 SETTINGS_OK = """
 site_url = "https://reviews.example.org/cw"
 

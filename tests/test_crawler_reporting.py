@@ -64,3 +64,23 @@ def test_report_markdown_links_the_diff_pages_it_writes(tmp_path: Path) -> None:
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "[full diff of change 1](changes/1.html)" in md
     assert (out / "changes" / "1.html").exists()
+
+
+def test_each_resolution_is_reported_once(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    catalog = write_catalog(tmp_path / "catalog")
+    record_change(store, catalog, OLD, HOSTILE_NEW, first=True)
+    digest_of(store, catalog, tmp_path / "r1")
+    store.resolve("acme", "no-training", "set", "partial", "Opt-out only.", "ed@example.org")
+
+    second = digest_of(store, catalog, tmp_path / "r2")
+    assert second["counts"]["resolved"] == 1
+    (item,) = second["tools"][0]["resolved"]
+    assert (item["action"], item["rating_set"], item["by"]) == ("set", "partial", "ed@example.org")
+    md = (tmp_path / "r2" / "report.md").read_text(encoding="utf-8")
+    assert "### Resolved since the last report" in md and "Opt-out only." in md
+
+    third = digest_of(store, catalog, tmp_path / "r3")
+    assert third["counts"]["resolved"] == 0  # reported once
+    again = digest_of(store, catalog, tmp_path / "r4", since=datetime(2000, 1, 1, tzinfo=UTC))
+    assert again["counts"]["resolved"] == 1  # --since shows the period again

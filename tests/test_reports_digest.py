@@ -151,6 +151,7 @@ def test_json_carries_the_same_sections_in_the_same_order() -> None:
         "ratings_to_review",
         "significant_changes",
         "broken_sources",
+        "resolved",
         "noise_suppressed",
     ]
     assert [f["severity"] for f in tool["ratings_to_review"]] == ["evidence", "broken", "topic"]
@@ -290,3 +291,42 @@ def test_reported_change_keeps_its_diff_link_relative_without_a_site() -> None:
     md = render_markdown(ctx)
     assert "[full diff of change 12](changes/12.html)" in md
     assert "citewatch diff 12" in render_text(build_digest(ctx, DigestScope.everything(ctx)))
+
+
+def resolved_context() -> ReportContext:
+    """The report context whose eu-saas flag was confirmed (review 7), seen from two flags of
+    the same rating (each carries the rating's history)."""
+    ctx = make_context()
+    confirmed = next(f for f in ctx.flags if f.criterion_id == "eu-saas")
+    review = dataclasses.replace(confirmed.resolutions[0], id=7, note="Hosting <b>unchanged</b>.")
+    first = dataclasses.replace(confirmed, resolutions=(review,))
+    again = dataclasses.replace(first, status="open", reasons=(NEW_REASON,))
+    others = tuple(f for f in ctx.flags if f.criterion_id != "eu-saas")
+    return dataclasses.replace(ctx, flags=(*others, first, again))
+
+
+@pytest.mark.parametrize(("reviews", "shown"), [(frozenset({7}), 1), (frozenset(), 0)])
+def test_digest_lists_the_resolutions_since_the_last_one(
+    reviews: frozenset[int], shown: int
+) -> None:
+    scope = DigestScope(frozenset(), frozenset(), frozenset(), (), reviews=reviews)
+    digest = build_digest(resolved_context(), scope, SITE)
+    assert digest.resolved_count == shown
+    assert not digest.raised  # a resolution alone is no reason to send a message
+    text, html = render_text(digest), render_html(digest)
+    markdown = render_markdown(resolved_context(), scope, SITE)
+    data = json.loads(render_json(digest))
+    if shown:
+        (item,) = digest.tools[0].resolved
+        assert (item.criterion_label, item.resolution.by) == ("EU SaaS", "editor@example.org")
+        assert "Resolved since the last message:" in text
+        assert "EU SaaS: confirm by editor@example.org" in text
+        assert "Resolved since the last message</h3>" in html
+        assert "Hosting &lt;b&gt;unchanged&lt;/b&gt;." in html  # an editor's note is escaped
+        assert "### Resolved since the last report" in markdown
+        assert data["tools"][0]["resolved"][0]["action"] == "confirm"
+        assert data["counts"]["resolved"] == 1
+    else:
+        for rendered in (text, html, markdown):
+            assert "Resolved since" not in rendered
+        assert data["counts"]["resolved"] == 0

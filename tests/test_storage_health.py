@@ -228,3 +228,23 @@ def test_schedule_state_carries_class_broken_since_and_retry_after(store: Store)
     store.record_fetch(fetch(store, pk, "changed", T0 + timedelta(hours=2)), broken=policy)
     healed = source_schedules(store)[("tool", "policy")]
     assert (healed.failure_class, healed.broken_since, healed.retry_after) == (None, None, None)
+
+
+def test_migration_0006_counts_earlier_resolutions_as_reported(store: Store) -> None:
+    pk = store.source_state("tool", "policy", URL).pk
+    store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
+    for day in range(1, 4):  # broken: a flag to resolve
+        store.record_fetch(fetch(store, pk, "failed", T0 + timedelta(days=day)), broken=POLICY)
+    store.resolve("tool", "no-training", "confirm", None, "Checked.", "ed")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    with store.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("reviews")}
+        assert "reported_at" not in columns
+    migrate(store.engine)
+    (review,) = store.reviews()
+    # A database from before the column sent its reports already: no old news in the next one.
+    assert review.reported_at == review.at
