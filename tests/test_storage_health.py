@@ -191,16 +191,27 @@ def test_fetch_rows_keep_class_and_retry_after(store: Store) -> None:
     assert failure.failure_class == "transient"
 
 
-def test_migration_0003_downgrades_and_upgrades_with_broken_flags(store: Store) -> None:
+def broken_source(store: Store) -> int:
+    """A source with a first version, then three failures: broken, with open flags."""
     pk = store.source_state("tool", "policy", URL).pk
     store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
     for day in range(1, 4):
         store.record_fetch(fetch(store, pk, "failed", T0 + timedelta(days=day)), broken=POLICY)
+    return pk
+
+
+def downgrade(store: Store, revision: str) -> None:
+    """Run the store's migrations down to a revision."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0002")
+        command.downgrade(cfg, revision)
+
+
+def test_migration_0003_downgrades_and_upgrades_with_broken_flags(store: Store) -> None:
+    pk = broken_source(store)
+    downgrade(store, "0002")
     with store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns("flag_reasons")}
         assert "broken_since" not in columns
@@ -231,16 +242,9 @@ def test_schedule_state_carries_class_broken_since_and_retry_after(store: Store)
 
 
 def test_migration_0006_counts_earlier_resolutions_as_reported(store: Store) -> None:
-    pk = store.source_state("tool", "policy", URL).pk
-    store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
-    for day in range(1, 4):  # broken: a flag to resolve
-        store.record_fetch(fetch(store, pk, "failed", T0 + timedelta(days=day)), broken=POLICY)
+    broken_source(store)  # a flag to resolve
     store.resolve("tool", "no-training", "confirm", None, "Checked.", "ed")
-    cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+    downgrade(store, "0005")
     with store.engine.connect() as conn:
         columns = {c["name"] for c in sa.inspect(conn).get_columns("reviews")}
         assert "reported_at" not in columns
