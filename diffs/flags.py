@@ -264,11 +264,10 @@ def flag_change(
     source's kind (catalog `kind:`).
     """
     changed = changed_sentences(diff)
-    kept: float | None = kept_share(old_text, new_text)
-    if kept is not None and kept < REPLACED_BELOW:
-        on_topic = new_document(new_text)
-    else:
-        kept, on_topic = None, changed
+    share = kept_share(old_text, new_text)
+    replaced = share < REPLACED_BELOW  # the page now holds another document
+    on_topic = new_document(new_text) if replaced else changed
+    kept = share if replaced else None
     reasons: list[Reason] = []
     evidence: list[Evidence] = []
     for rating in ratings:
