@@ -271,19 +271,14 @@ def report_scope(
     flag reasons, editors' resolutions). A source counts as newly broken when only its last
     fetch failed (reports keep no fetch marks).
     """
+
+    def new(at: datetime, reported_at: datetime | None) -> bool:
+        return at >= since if since is not None else reported_at is None
+
     records = store.changes(since)
     fresh = [c for c in records if since is not None or c.reported_at is None]
-    reasons = [
-        (f, r)
-        for f in store.flags()
-        for r in f.reasons
-        if (r.created_at >= since if since is not None else r.reported_at is None)
-    ]
+    reasons = [(f, r) for f in store.flags() for r in f.reasons if new(r.created_at, r.reported_at)]
     broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
-    reviews = [
-        r
-        for r in store.reviews()
-        if (r.at >= since if since is not None else r.reported_at is None)
-    ]
+    reviews = [r for r in store.reviews() if new(r.at, r.reported_at)]
     scope = DigestScope.of(fresh, reasons, broken, since, reviews)
     return scope, tuple(r.id for _, r in reasons)

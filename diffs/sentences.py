@@ -94,14 +94,14 @@ def _sentence_changes(diff: TextDiff) -> tuple[SentenceChange, ...]:
 REPLACED_BELOW = 0.25
 
 
-def _sentences_of(text: str) -> list[str]:
-    return [s for block in split_blocks(text) for s in sentences(block)]
+def _sentences_of(blocks: Sequence[str]) -> list[str]:
+    return [s for block in blocks for s in sentences(block)]
 
 
 def kept_share(old_text: str, new_text: str) -> float:
     """The share of the old text (characters of its sentences) that still stands in the new."""
-    old = _sentences_of(old_text)
-    new = set(_sentences_of(new_text))
+    old = _sentences_of(split_blocks(old_text))
+    new = set(_sentences_of(split_blocks(new_text)))
     total = sum(len(s) for s in old)
     return sum(len(s) for s in old if s in new) / total if total else 1.0
 
@@ -110,4 +110,4 @@ def new_document(new_text: str) -> tuple[SentenceChange, ...]:
     """Every sentence of a page that now holds another document, as added (from its title on)."""
     blocks = split_blocks(new_text)
     body = blocks[title_index(blocks) :]
-    return tuple(dict.fromkeys(SentenceChange(None, s) for block in body for s in sentences(block)))
+    return tuple(dict.fromkeys(SentenceChange(None, s) for s in _sentences_of(body)))

@@ -150,26 +150,16 @@ class Queries:
     ) -> None:
         """Remember that these changes, flag reasons and resolutions went out in a report
         (the first time is kept)."""
-        changes, reasons, reviews = list(change_ids), list(reason_ids), list(review_ids)
+        marked = ((Change, change_ids), (FlagReason, reason_ids), (Review, review_ids))
         with self.sessions.begin() as s:
-            if reviews:
-                s.execute(
-                    sa.update(Review)
-                    .where(Review.id.in_(reviews), Review.reported_at.is_(None))
-                    .values(reported_at=at)
-                )
-            if changes:
-                s.execute(
-                    sa.update(Change)
-                    .where(Change.id.in_(changes), Change.reported_at.is_(None))
-                    .values(reported_at=at)
-                )
-            if reasons:
-                s.execute(
-                    sa.update(FlagReason)
-                    .where(FlagReason.id.in_(reasons), FlagReason.reported_at.is_(None))
-                    .values(reported_at=at)
-                )
+            for model, given in marked:
+                ids = list(given)
+                if ids:
+                    s.execute(
+                        sa.update(model)
+                        .where(model.id.in_(ids), model.reported_at.is_(None))
+                        .values(reported_at=at)
+                    )
 
     def flags(self, status: str | None = None) -> list[FlagRecord]:
         """Flags with reasons and the rating's review history, oldest first."""
