@@ -71,14 +71,36 @@ def captures(doc_dir: Path, archive: str) -> Iterator[tuple[dict[str, Any], byte
                 yield by_member[member.name], fh.read()
 
 
+def capture_text(body: bytes, url: str) -> str | None:
+    """A capture's text as citewatch extracts it (None when it does not extract)."""
+    try:
+        return extract(body, content_type="text/html", url=url).text
+    except ExtractError:
+        return None
+
+
 def first_text(doc_dir: Path, archive: str, url: str) -> str:
     """The extracted text of the first capture of a page ('' when it does not extract)."""
     for _step, body in captures(doc_dir, archive):
-        try:
-            return extract(body, content_type="text/html", url=url).text
-        except ExtractError:
-            return ""
+        return capture_text(body, url) or ""
     return ""
+
+
+def version_texts(doc_dir: Path, versions: list[dict[str, Any]]) -> dict[str, str]:
+    """The text of each recorded version of a document, by sha."""
+    out = {}
+    with tarfile.open(doc_dir / "versions.tar.xz", "r:xz") as tf:
+        for v in versions:
+            fh = tf.extractfile(v["file"].split(":", 1)[1])
+            out[v["sha"]] = fh.read().decode("utf-8") if fh is not None else ""
+    return out
+
+
+def previous_version(versions: list[dict[str, Any]], i: int) -> dict[str, Any] | None:
+    """The version recorded before ``versions[i]`` for any of its pages (None: the first)."""
+    pages = set(versions[i]["pages"])
+    earlier = [v for v in versions[:i] if set(v["pages"]) & pages]
+    return earlier[-1] if earlier else None
 
 
 _WORD = re.compile(r"\w+")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -40,7 +39,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus_catalog import captures, corpus_pages, write_catalog
+from corpus_catalog import (
+    captures,
+    corpus_pages,
+    previous_version,
+    version_texts,
+    write_catalog,
+)
 from upgrades import corpus_absorbed
 
 from crawler.catalog import load_catalog
@@ -104,16 +109,12 @@ def replay_page(job: tuple[str, str, str, str, str, str]) -> list[Seen]:
 
 def against_stub(doc_dir: Path, data: dict[str, Any]) -> set[str]:
     """The version shas of this document whose previous recorded version is a stub."""
-    out: set[str] = set()
     versions = data["versions"]
-    with tarfile.open(doc_dir / "versions.tar.xz", "r:xz") as tf:
-        sizes = {}
-        for v in versions:
-            fh = tf.extractfile(v["file"].split(":", 1)[1])
-            sizes[v["sha"]] = len(fh.read().decode("utf-8").strip()) if fh else 0
+    texts = version_texts(doc_dir, versions)
+    out: set[str] = set()
     for i, version in enumerate(versions):
-        earlier = [v for v in versions[:i] if set(v["pages"]) & set(version["pages"])]
-        if earlier and sizes[earlier[-1]["sha"]] < STUB_CHARS:
+        before = previous_version(versions, i)
+        if before is not None and len(texts[before["sha"]].strip()) < STUB_CHARS:
             out.add(version["sha"])
     return out
 

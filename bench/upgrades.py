@@ -22,20 +22,14 @@ least half among the bigrams the upgrade added (or removed).
 from __future__ import annotations
 
 import json
-import re
-import tarfile
 from collections.abc import Iterator
 from itertools import pairwise
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
-from corpus_catalog import captures
+from corpus_catalog import capture_text, captures, previous_version, version_texts, words_of
 
-from crawler.extract import ExtractError, extract
-from diffs.topics import fold
-
-_WORD = re.compile(r"\w+")
 # A step's change counts as the upgrade's when at least this share of its added (or removed)
 # word bigrams are among the upgrade's.
 SHARE = 0.5
@@ -45,17 +39,7 @@ Bigrams = frozenset[tuple[str, str]]
 
 def bigrams(text: str) -> Bigrams:
     """The word bigrams of a text (case-folded)."""
-    words = _WORD.findall(fold(text))
-    return frozenset(pairwise(words))
-
-
-def _version_texts(doc_dir: Path, versions: list[dict[str, Any]]) -> dict[str, str]:
-    out = {}
-    with tarfile.open(doc_dir / "versions.tar.xz", "r:xz") as tf:
-        for v in versions:
-            fh = tf.extractfile(v["file"].split(":", 1)[1])
-            out[v["sha"]] = fh.read().decode("utf-8") if fh is not None else ""
-    return out
+    return frozenset(pairwise(words_of(text).split()))
 
 
 def _upgrades(
@@ -67,34 +51,27 @@ def _upgrades(
     for i, upgrade in enumerate(versions):
         if upgrade["kind"] != "upgrade":
             continue
-        before = [v for v in versions[:i] if set(v["pages"]) & set(upgrade["pages"])]
-        if not before:
+        before = previous_version(versions, i)
+        if before is None:
             continue
-        old, new = bigrams(texts[before[-1]["sha"]]), bigrams(texts[upgrade["sha"]])
-        start = max((step_of.get(s, 0) for s in before[-1]["snapshot_shas"]), default=0)
+        old, new = bigrams(texts[before["sha"]]), bigrams(texts[upgrade["sha"]])
+        start = max((step_of.get(s, 0) for s in before["snapshot_shas"]), default=0)
         end = min((step_of[s] for s in upgrade["snapshot_shas"] if s in step_of), default=0)
         if end > start and (new - old or old - new):
             yield start, end, new - old, old - new
 
 
-def _text(body: bytes, url: str) -> str | None:
-    try:
-        return extract(body, content_type="text/html", url=url).text
-    except ExtractError:
-        return None
-
-
 def absorbed_steps(doc_dir: Path) -> set[int]:
     """The scored steps of one document whose change the corpus recorded only in an upgrade."""
     data = json.loads((doc_dir / "manifest.json").read_text())
-    windows = list(_upgrades(data, _version_texts(doc_dir, data["versions"])))
+    windows = list(_upgrades(data, version_texts(doc_dir, data["versions"])))
     if not windows:
         return set()
     out: set[int] = set()
     for page in data["pages"]:
         previous: Bigrams | None = None
         for step, body in captures(doc_dir, page["captures_archive"]):
-            text = _text(body, step["url"])
+            text = capture_text(body, step["url"])
             if text is None:
                 continue
             now = bigrams(text)
