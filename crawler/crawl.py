@@ -37,6 +37,7 @@ class SourceOutcome:
     significant: bool | None
     flags: tuple[str, ...]
     failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    tier: str | None = None  # substantive | minor | noise, when changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class RunReport:
                     "error": s.error,
                     "change": s.change,
                     "significant": s.significant,
+                    "tier": s.tier,
                     "flags": list(s.flags),
                     "failure_class": s.failure_class,
                 }
@@ -180,4 +182,5 @@ def _record(
         analysis.significant,
         tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
         analysis.failure_class,
+        analysis.tier if change is not None else None,
     )

@@ -28,13 +28,16 @@ import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
 from lxml.cssselect import CSSSelector, SelectorError  # type: ignore[import-untyped]
 
+from crawler.blocks import mark_navigation, tree_blocks
+from crawler.chrome import clean
 from crawler.normalize import has_words, normalize_text
 from crawler.pdf import pdf_blocks
 
 # Version of our extraction rules. Bump it whenever the output for the same body can change:
 # the store re-extracts old snapshots with the new rules and records a technical upgrade
 # instead of raising alerts.
-HTML_RULES = "html/2"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8
+HTML_RULES = "html/3"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8;
+# 3: disclosure panels kept, navigation runs marked, content-found cookie banners, icon text
 PDF_RULES = "pdf/1"
 TEXT_RULES = "text/1"
 
@@ -216,161 +219,9 @@ def _plain_blocks(text: str) -> tuple[str, ...]:
     return tuple(p for p in paragraphs if has_words(p))
 
 
-# --- HTML cleaning -------------------------------------------------------------------------
-
-# Never text: code, styling, media, embedded documents, form controls, navigation.
-_DROP_TAGS = frozenset(
-    {
-        *("script", "style", "noscript", "template", "head", "title", "link", "meta", "base"),
-        *("svg", "math", "iframe", "object", "embed", "canvas", "video", "audio", "picture"),
-        *("img", "map", "button", "input", "select", "option", "optgroup", "textarea"),
-        *("datalist", "label", "nav", "menu", "dialog"),
-    }
-)
-_CHROME_ROLES = frozenset(
-    {"navigation", "banner", "contentinfo", "search", "dialog", "alertdialog", "menu", "menubar"}
-)
-# Consent-management vendors: unambiguous, dropped whatever their size.
-_CONSENT_VENDOR = re.compile(
-    r"onetrust|optanon|cookiebot|cybotcookiebot|didomi|usercentrics|truste|osano|cookieyes"
-    r"|cky-consent|cmplz|iubenda|qc-cmp|sp_message|axeptio|tarteaucitron|klaro|termly|cookiefirst",
-    re.IGNORECASE,
-)
-# Generic banner names. Section anchors of cookie policies look alike ("cookie-settings"), so
-# these only drop elements that are small and carry no heading (see _is_banner).
-_CONSENT_GENERIC = re.compile(
-    r"(?:cookie|consent|gdpr|privacy)[-_]?(?:banner|bar|notice|consent|popup|modal|dialog|wall"
-    r"|overlay|message|alert|box|container|prompt|manager)|\bcc-(?:window|banner)\b",
-    re.IGNORECASE,
-)
-# Cookie banners are a few sentences: the largest one seen in the corpus and in common CMP
-# templates is under 1,500 characters; a real policy section matching the names is longer.
-_BANNER_MAX_CHARS = 2000
-# An <aside> is tangential by definition; when most of its text is links it is a document menu
-# or table of contents (legal.mistral.ai's sidebar: 0.9+). Callout asides are prose (< 0.2).
-_NAV_LINK_SHARE = 0.6
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-_HEADINGS = {f"h{n}": "#" * n + " " for n in range(1, 7)}
-_BLOCK_TAGS = frozenset(
-    {
-        *("address", "article", "aside", "blockquote", "body", "caption", "center", "dd"),
-        *("details", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer"),
-        *("form", "header", "hgroup", "hr", "html", "legend", "li", "main", "ol", "p", "pre"),
-        *("section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul"),
-    }
-)
-
-
-def _droppable(el: lxml.html.HtmlElement) -> bool:
-    """Chrome, volatile or invisible markup that never belongs to the cited text."""
-    tag = el.tag
-    if tag in _DROP_TAGS:
-        return True
-    if tag in ("header", "footer") and not any(
-        a.tag in ("main", "article") for a in el.iterancestors()
-    ):
-        return True
-    if el.get("role") in _CHROME_ROLES:
-        return True
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    if _HIDDEN_STYLE.search(el.get("style") or ""):
-        return True
-    return _is_banner(el) or (tag == "aside" and _link_share(el) >= _NAV_LINK_SHARE)
-
-
-def _link_share(el: lxml.html.HtmlElement) -> float:
-    """Share of an element's text that sits inside links (1.0 for a pure menu)."""
-    total = len("".join(el.text_content().split()))
-    linked = sum(len("".join(a.text_content().split())) for a in el.iter("a"))
-    return linked / total if total else 1.0
-
-
-def _is_banner(el: lxml.html.HtmlElement) -> bool:
-    """A cookie/consent banner, recognised by its id or class."""
-    names = f"{el.get('id') or ''} {el.get('class') or ''}"
-    if not names.strip() or el.tag in _HEADINGS:
-        return False
-    if _CONSENT_VENDOR.search(names):
-        return True
-    if not _CONSENT_GENERIC.search(names):
-        return False
-    if any(isinstance(d.tag, str) and d.tag in _HEADINGS for d in el.iterdescendants()):
-        return False
-    return len(el.text_content()) <= _BANNER_MAX_CHARS
-
-
-def _clean(root: lxml.html.HtmlElement) -> None:
-    """Remove every droppable subtree (keeping the text that follows it), and comments."""
-    doomed = [el for el in root.iter() if not isinstance(el.tag, str) or _droppable(el)]
-    for el in doomed:
-        el.drop_tree()
-
-
-# --- blocks ------------------------------------------------------------------------------
-
-
-class _BlockWriter:
-    """Walks a cleaned tree and cuts its text into blocks at block-level elements."""
-
-    def __init__(self) -> None:
-        self.blocks: list[str] = []
-        self._buffer: list[str] = []
-        self._prefix = ""  # Markdown marker for the next emitted block ("## ", "- ")
-
-    def flush(self) -> None:
-        """End the current block; a pending marker waits for the first block with words."""
-        text = normalize_text("".join(self._buffer))
-        self._buffer.clear()
-        if has_words(text):
-            self.blocks.append(self._prefix + text)
-            self._prefix = ""
-
-    def walk(self, el: lxml.html.HtmlElement) -> None:
-        """Emit the blocks of one element and its subtree."""
-        tag = el.tag
-        if tag == "br":
-            self.flush()
-        elif tag == "tr":
-            self.flush()
-            cells = [_cell_text(c) for c in el if c.tag in ("td", "th")]
-            self._buffer.append(" | ".join(c for c in cells if c))
-            self.flush()
-        elif tag in _HEADINGS or tag == "li":
-            self.flush()
-            self._prefix = _HEADINGS.get(tag, "- ")
-            self._children(el)
-            self.flush()
-            self._prefix = ""
-        elif tag in _BLOCK_TAGS:
-            self.flush()
-            self._children(el)
-            self.flush()
-        else:
-            self._children(el)
-
-    def _children(self, el: lxml.html.HtmlElement) -> None:
-        if el.text:
-            self._buffer.append(el.text)
-        for child in el:
-            self.walk(child)
-            if child.tail:
-                self._buffer.append(child.tail)
-
-
-def _cell_text(cell: lxml.html.HtmlElement) -> str:
-    """A table cell on one line: its own blocks joined by spaces."""
-    writer = _BlockWriter()
-    writer.walk(cell)
-    writer.flush()
-    return " ".join(writer.blocks)
-
-
 def html_blocks(roots: Sequence[lxml.html.HtmlElement]) -> tuple[str, ...]:
-    """The normalized blocks of the given (already scoped) subtrees, in order."""
-    writer = _BlockWriter()
+    """The normalized blocks of the given (already scoped) subtrees, in order, with the
+    navigation runs at the page's edges marked (crawler/blocks.py)."""
     for root in roots:
-        _clean(root)
-        writer.walk(root)
-        writer.flush()
-    return tuple(writer.blocks)
+        clean(root)
+    return mark_navigation(tree_blocks(roots))

@@ -50,6 +50,7 @@ class Analysis:
     reasons: tuple[Reason, ...]
     evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
     failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
+    tier: str | None = None  # for a change: substantive | minor | noise (diffs.significance)
 
 
 def extract_key(method: str, source: Source) -> str:
@@ -158,11 +159,11 @@ def analyze(
     if extraction.text == baseline:
         return Analysis("unchanged", None, None, chain, None, ())
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
-    verdict = assess(diff)
+    verdict = assess(diff, previous.taken_at, result.started_at)
     change = _change(diff, verdict)
     versions = (*chain, (snapshot, change))
     if not verdict.significant:
-        return Analysis("changed", None, None, versions, False, ())
+        return Analysis("changed", None, None, versions, False, (), tier=verdict.tier)
     criteria = {c.id: c for c in catalog.criteria}
     flagging = flag_change(
         source.id,
@@ -174,7 +175,10 @@ def analyze(
         load_anchors(),
         source.kind,
     )
-    return Analysis("changed", None, None, versions, True, flagging.reasons, flagging.evidence)
+    return Analysis(
+        "changed", None, None, versions, True, flagging.reasons, flagging.evidence,
+        tier=verdict.tier,
+    )  # fmt: skip
 
 
 def _unreadable(exc: ExtractError) -> Failure:
@@ -184,7 +188,7 @@ def _unreadable(exc: ExtractError) -> Failure:
 def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:
     added = sum(len(h.added) + len(h.pairs) for h in diff.hunks)
     removed = sum(len(h.removed) + len(h.pairs) for h in diff.hunks)
-    return NewChange(verdict.significant, verdict.reason, verdict.noise, added, removed, technical)
+    return NewChange(verdict.tier, verdict.reason, verdict.noise, added, removed, technical)
 
 
 def _technical_upgrade(
@@ -202,7 +206,7 @@ def _technical_upgrade(
     if again.text == previous.text:
         return (), previous.text
     diff = diff_blocks(split_blocks(previous.text), again.blocks)
-    verdict = Significance(False, "extraction rules changed (technical upgrade)", ("technical",))
+    verdict = Significance("noise", "extraction rules changed (technical upgrade)", ("technical",))
     snap = NewSnapshot(raw, again.text, key, previous.content_type, url, technical=True)
     return ((snap, _change(diff, verdict, technical=True)),), again.text
 

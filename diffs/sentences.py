@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from diffs.significance import substance
-from diffs.text import PAIR_CUTOFF, TextDiff, split_blocks, title_index
+from diffs.text import PAIR_CUTOFF, TextDiff, chrome_blocks, split_blocks
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 
@@ -107,7 +107,9 @@ def kept_share(old_text: str, new_text: str) -> float:
 
 
 def new_document(new_text: str) -> tuple[SentenceChange, ...]:
-    """Every sentence of a page that now holds another document, as added (from its title on)."""
+    """Every sentence of a page that now holds another document, as added (the site's blocks
+    left out)."""
     blocks = split_blocks(new_text)
-    body = blocks[title_index(blocks) :]
+    site = chrome_blocks(blocks)
+    body = [b for i, b in enumerate(blocks) if i not in site]
     return tuple(dict.fromkeys(SentenceChange(None, s) for s in _sentences_of(body)))

@@ -1,11 +1,18 @@
-"""Whether a text change is substantive (alert) or volatile noise (kept, not alerted).
+"""What a text change is: substantive (alert, flags), minor (listed), or noise (history only).
 
 Both sides of every changed passage are canonicalized: volatile patterns (relative dates,
-rotating tokens, URL query strings, counters, copyright years, list numbering) are masked,
-absolute dates are rewritten as ISO dates (so a format flip of the same date compares equal
-and a new effective date does not), UI-text blocks are dropped, and only the case-folded
-words are kept. The change is significant iff the canonical words differ. Passages that lie
-wholly above the document's title (site menus, breadcrumbs, banners) are not the document's.
+rotating tokens, URL query strings, counters, copyright years, list numbering, link hints)
+are masked, absolute dates are rewritten as date tokens (so a format flip of the same date
+compares equal and a new effective date does not), UI-text blocks are dropped, and only the
+case-folded words are kept.
+
+- **noise**: the canonical words are equal, and so is the visible wording once the volatile
+  parts are masked (a relative date ticked, a token rotated, a date reformatted, a passage
+  re-wrapped), or only the site's blocks around the document changed (diffs.text.chrome_blocks);
+- **minor**: a real edit that says nothing new: punctuation or letter case, numbering, the
+  order of passages, a copy edit (diffs.significance.substance), a typo fix;
+- **substantive**: any other change of words. A passage holding edits of several tiers takes
+  the highest, and so does an edit the rules cannot place.
 """
 
 from __future__ import annotations
@@ -14,28 +21,44 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
+from rapidfuzz.distance import OSA, Indel
+
+from diffs.dates import (
+    ISO_TOKEN,
+    canonical_dates,
+    dates,
+    mask_relative,
+    relative_range,
+    relative_spans,
+    token_date,
+)
 from diffs.text import Hunk, TextDiff
 from diffs.topics import REFERENCE
 
 _WORDS = re.compile(r"\w+")
 
-# Relative dates in the languages of the directory (en, fr, de).
-_RELATIVE_DATE = re.compile(
-    r"\b(?:(?:\d+|an?|one)\s+(?:second|minute|hour|day|week|month|year)s?\s+ago"
-    r"|il\s+y\s+a\s+(?:\d+|une?)\s+(?:seconde|minute|heure|jour|semaine|mois|an|année)s?"
-    r"|vor\s+(?:\d+|einem|einer)\s+(?:Sekunde|Minute|Stunde|Tag|Woche|Monat|Jahr)(?:en|n|e)?"
-    r"|just\s+now|yesterday|today|aujourd['’]hui|gestern|heute)\b",
-    re.IGNORECASE,
-)
+Tier = Literal["noise", "minor", "substantive"]
+# Higher wins when a change holds several kinds of edit, and when a judgment is uncertain.
+TIERS: tuple[Tier, ...] = ("noise", "minor", "substantive")
+
 # Query strings and fragments carry session/tracking/build tokens (?dpl=, utm_*, ...): a URL
 # is compared by host and path only, without scheme, "www." or trailing slash.
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 # Build ids, nonces, hashes, UUIDs: a run of 12+ letters/digits mixing both, or 8+ hex digits
 # mixing both. Words of legal text never mix digits and letters that long.
 _TOKEN = re.compile(
-    r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{12,}\b"
+    r"\b(?!date\d{8})(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{12,}\b"
     r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b",
+    re.IGNORECASE,
+)
+# A table pager: which rows are on screen is the viewer's state, how many rows there are is
+# the table's ("1-10 of 14 results": a new row on page two shows only in the total).
+_PAGER = re.compile(
+    r"\b(?:showing\s+)?\d+\s*(?:[-–—]|to)\s*\d+\s+(?:of|von|sur|de)\s+(\d[\d,.]*)"
+    r"(?:\s+(?:results?|entries|items|rows|records|résultats|entrées|einträge|ergebnisse))?\b",
     re.IGNORECASE,
 )
 _COUNTER = re.compile(
@@ -49,76 +72,23 @@ _COPYRIGHT = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]\s*)?\d{4}",
 _ENUMERATOR = re.compile(r"^(?:[-#]+\s+)?(?:\(?\d+(?:\.\d+)*[.)]?|\(?[a-z]\)|[ivx]+[.)])\s+")
 # Whole blocks of site chrome that leak into extractions: consent buttons, share/print links,
 # feedback widgets, skip links. Short on purpose: a policy sentence never matches as a whole.
+# Not "Yes"/"No": on an FAQ or a comparison table they are the answer.
+_MARKS = re.compile(r"^(?:»\s+)?(?:#+\s+|-\s+)?")
 _UI_BLOCK = re.compile(
     r"(?:accept|reject|allow|refuse|deny)(?: all)?(?: cookies)?|cookie (?:settings|preferences)"
     r"|manage (?:cookies|preferences|consent)|skip to (?:main )?content|back to top|copy link"
     r"|share|print|menu|close|log ?in|sign ?(?:in|up)|read more|show (?:more|less)|loading"
-    r"|was this (?:page |article )?helpful|yes|no|thanks for your feedback|table of contents"
+    r"|was this (?:page |article )?helpful|thanks for your feedback|table of contents"
     r"|on this page|tout accepter|tout refuser|alle akzeptieren|alle ablehnen",
     re.IGNORECASE,
 )
-
-# Month names (en, fr, de; full and common abbreviations) -> month number.
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            "january jan janvier janv januar jän",
-            "february feb février fév fevrier februar",
-            "march mar mars märz maerz",
-            "april apr avril avr",
-            "may mai",
-            "june jun juin juni",
-            "july jul juillet juil juli",
-            "august aug août aout",
-            "september sep sept septembre",
-            "october oct octobre oktober okt",
-            "november nov novembre",
-            "december dec décembre déc decembre dezember dez",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}
-_MONTH = r"(?P<month>" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + r")\.?"
-_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er|\.)?"
-_YEAR = r"(?P<year>(?:19|20)\d\d)"
-_DATE_PATTERNS = (
-    re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.IGNORECASE),  # March 25, 2026
-    re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE),  # 25 mars 2026
-    re.compile(rf"\b{_YEAR}-(?P<month>[01]?\d)-(?P<day>[0-3]?\d)\b"),  # 2026-03-25
-    # 25/03/2026, 03/25/2026, 25.03.2026: day and month told apart only when one is > 12.
-    re.compile(rf"\b(?P<a>[0-3]?\d)[/.](?P<b>[0-3]?\d)[/.]{_YEAR}\b"),
+# Hints that sites add to links ("(opens in a new window)"): never the document's words.
+LINK_SUFFIX = (
+    r"\(?\s*(?:opens?|open) (?:in )?(?:a )?new (?:window|tab)\s*\)?|\(?\s*external link\s*\)?"
+    r"|\(?\s*link is external\s*\)?|\(?\s*s['’]ouvre dans (?:une )?nouvel(?:le)? "
+    r"(?:fenêtre|onglet)\s*\)?|\(?\s*öffnet (?:sich )?in (?:einem )?neuen (?:Fenster|Tab)\s*\)?"
 )
-
-
-def _iso(match: re.Match[str]) -> str:
-    """A date match as a word-like ISO token; ambiguous d/m orders give the same token."""
-    groups = match.groupdict()
-    if groups.get("a"):
-        a, b = sorted((int(groups["a"]), int(groups["b"])))
-        month, day = (a, b) if a <= 12 else (b, a)
-    else:
-        raw = groups["month"].lower().rstrip(".")
-        month = int(raw) if raw.isdigit() else _MONTHS[raw]
-        day = int(groups["day"])
-    return f" date {groups['year']} {month:02d} {day:02d} "
-
-
-_ISO_DATE = re.compile(r" date \d{4} \d\d \d\d ")
-
-
-def _dates(text: str) -> list[tuple[str, str]]:
-    """Every absolute date of a text as (as written, ISO token)."""
-    return [(m.group(0), _iso(m)) for p in _DATE_PATTERNS for m in p.finditer(text)]
-
-
-def canonical_dates(text: str) -> str:
-    """Rewrite every absolute date as an ISO-like token, whatever its written format."""
-    for pattern in _DATE_PATTERNS:
-        text = pattern.sub(_iso, text)
-    return text
-
+_LINK_SUFFIX = re.compile(LINK_SUFFIX, re.IGNORECASE)
 
 _PHRASES = {
     "relative-date": "a relative date",
@@ -129,18 +99,26 @@ _PHRASES = {
     "numbering": "list numbering",
     "ui-text": "page chrome (UI text)",
     "reorder": "the order of passages",
-    "whitespace": "whitespace, punctuation or letter case",
-    "above-title": "the page chrome above the document's title",
+    "whitespace": "line breaks",
+    "punctuation": "punctuation or letter case",
+    "copy-edit": "a copy edit (an article, a spelled-out number, a renumbered reference)",
+    "typo": "a typo fix",
+    "site-chrome": "the site's menus, banners or navigation links around the document",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class Significance:
-    """Whether a text change is substantive, and why."""
+    """What a text change is (substantive, minor or noise), and why."""
 
-    significant: bool
+    tier: Tier
     reason: str  # one short sentence for editors, e.g. "only a relative date changed"
-    noise: tuple[str, ...]  # kinds of noise seen: "relative-date", "tracking-token", ...
+    noise: tuple[str, ...]  # kinds of noise or minor edit seen: "relative-date", "typo", ...
+
+    @property
+    def significant(self) -> bool:
+        """Substantive: alerted and flagged."""
+        return self.tier == "substantive"
 
 
 def _url_key(match: re.Match[str]) -> str:
@@ -151,27 +129,33 @@ def _url_key(match: re.Match[str]) -> str:
 # Masks in application order: (noise kind, pattern, replacement). Dates go before tokens so
 # an ISO date is never taken for a token; URLs before tokens so a path keeps its words.
 _MASKS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
-    ("relative-date", _RELATIVE_DATE, " reldate "),
+    ("ui-text", _LINK_SUFFIX, " "),
     ("tracking-token", _URL, _url_key),
     ("tracking-token", _TOKEN, " token "),
+    ("number", _PAGER, r" pager \1 "),
     ("number", _COUNTER, " counter "),
     ("copyright-year", _COPYRIGHT, " copyright "),
 )
 
 
 def canonical_block(block: str) -> tuple[str, ...]:
-    """The words of a block that matter: volatile parts masked, dates in ISO, case folded."""
+    """The words of a block that matter: volatile parts masked, dates as tokens, case folded."""
     if _is_ui(block):
         return ()
     return tuple(word.casefold() for word in _WORDS.findall(_mask(block)))
 
 
-def _mask(block: str) -> str:
-    """The block with numbering stripped, volatile patterns masked and dates made ISO."""
-    text = _ENUMERATOR.sub("", block.strip())
+def _mask(block: str, numbering: bool = False) -> str:
+    """The block with dates as tokens, volatile patterns masked and (unless ``numbering``)
+    its list numbering stripped. Dates go first: "15 September 2025" at the start of a block
+    is a date, not item 15, and "2025Previous" is a year glued to a word, not a token."""
+    text = canonical_dates(block).strip()
+    if not numbering:
+        text = _ENUMERATOR.sub("", text)
+    text = mask_relative(text)
     for _kind, pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
-    return canonical_dates(text)  # after the masks: its output must not look like a token
+    return text
 
 
 def _canonical(blocks: Iterable[str]) -> tuple[str, ...]:
@@ -183,49 +167,178 @@ def _matches(pattern: re.Pattern[str], blocks: Iterable[str]) -> Counter[str]:
     return Counter(m.group(0) for block in blocks for m in pattern.finditer(block))
 
 
-def _noise_seen(old: list[str], new: list[str]) -> tuple[str, ...]:
+def _noise_seen(old: list[str], new: list[str]) -> list[str]:
     """Kinds of volatile pattern whose occurrences differ between the two sides."""
     kinds: list[str] = []
+    if Counter(s for b in old for s in relative_spans(b)) != Counter(
+        s for b in new for s in relative_spans(b)
+    ):
+        kinds.append("relative-date")
     for kind, pattern, _ in _MASKS:
         if kind not in kinds and _matches(pattern, old) != _matches(pattern, new):
             kinds.append(kind)
-    old_dates = [d for block in old for d in _dates(block)]
-    new_dates = [d for block in new for d in _dates(block)]
+    old_dates = [d for block in old for d in dates(block)]
+    new_dates = [d for block in new for d in dates(block)]
     written = Counter(w for w, _ in old_dates) != Counter(w for w, _ in new_dates)
     if written and Counter(i for _, i in old_dates) == Counter(i for _, i in new_dates):
         kinds.append("date-format")
     if _matches(_ENUMERATOR, old) != _matches(_ENUMERATOR, new):
         kinds.append("numbering")
-    ui_old = [b for b in old if _is_ui(b)]
-    ui_new = [b for b in new if _is_ui(b)]
-    if Counter(ui_old) != Counter(ui_new):
+    if Counter(b for b in old if _is_ui(b)) != Counter(b for b in new if _is_ui(b)):
         kinds.append("ui-text")
-    return tuple(kinds)
+    return kinds
 
 
 def _is_ui(block: str) -> bool:
     """A whole block of page chrome (button, share link, feedback widget)."""
-    return bool(_UI_BLOCK.fullmatch(_ENUMERATOR.sub("", block.strip()).strip(" .!?:|")))
+    text = _ENUMERATOR.sub("", _MARKS.sub("", block.strip()))
+    return bool(_UI_BLOCK.fullmatch(text.strip(" .!?:|")))
 
 
-def assess(diff: TextDiff) -> Significance:
-    """Decide whether a diff changes the substance of the text, and explain it in one line."""
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """When each side of a change was fetched (to read its relative dates), if known."""
+
+    old: datetime | None
+    new: datetime | None
+
+
+def assess(
+    diff: TextDiff, old_at: datetime | None = None, new_at: datetime | None = None
+) -> Significance:
+    """Decide what a diff changes (substance, a minor edit, or noise), in one line.
+
+    ``old_at``/``new_at`` are the fetch times of the two versions: with them a relative date
+    that became an absolute one ("over a month ago" -> "March 16, 2026") is the same date when
+    the absolute date lies in the span the relative one meant. Without them it counts as a
+    new date (when unsure, the higher tier).
+    """
     if not diff.changed:
-        return Significance(False, "the text did not change", ())
+        return Significance("noise", "the text did not change", ())
     hunks = diff.document_hunks()
     if not hunks:
-        return _noise_only(("above-title",))
+        return _judged("noise", ["site-chrome"])
+    moment = _Moment(old_at, new_at)
     olds = [b for h in hunks for b in h.old]
     news = [b for h in hunks for b in h.new]
-    noise = _noise_seen(olds, news)
-    changed = [h for h in hunks if _canonical(h.old) != _canonical(h.new)]
-    if not changed:
-        return _noise_only(noise or ("whitespace",))
-    old_c = Counter(c for b in olds if (c := canonical_block(b)))
-    new_c = Counter(c for b in news if (c := canonical_block(b)))
-    if old_c == new_c:
-        return _noise_only((*noise, "reorder"))
-    return Significance(True, _substance_reason(changed), noise)
+    kinds = _noise_seen(olds, news)
+    tiers = [_hunk_tier(h, diff, moment, kinds) for h in hunks]
+    tier = max(tiers, key=TIERS.index)
+    if tier == "noise":
+        return _judged(tier, kinds or ["whitespace"])
+    if Counter(canonical_block(b) for b in olds) == Counter(canonical_block(b) for b in news):
+        return _judged("minor", [*kinds, "reorder"])  # the same passages in another order
+    if tier == "substantive":
+        changed = [h for h, t in zip(hunks, tiers, strict=True) if t == "substantive"]
+        return Significance("substantive", _substance_reason(changed), tuple(kinds))
+    return _judged(tier, kinds)
+
+
+def _hunk_tier(hunk: Hunk, diff: TextDiff, moment: _Moment, kinds: list[str]) -> Tier:
+    """One hunk's tier; the kinds of minor edit found are added to ``kinds``."""
+    old, new = _canonical(hunk.old), _canonical(hunk.new)
+    if old != new and _same_dates(hunk, old, new, moment):
+        _note(kinds, "relative-date")
+        return "noise"
+    if old == new:
+        if _written(hunk.old) != _written(hunk.new):
+            _note(kinds, "punctuation")
+            return "minor"
+        return "noise"
+    if substance(" ".join(hunk.old)) == substance(" ".join(hunk.new)):
+        _note(kinds, "copy-edit")
+        return "minor"
+    if _typo_fixes(old, new, diff):
+        _note(kinds, "typo")
+        return "minor"
+    return "substantive"
+
+
+_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?)])")
+
+
+def _note(kinds: list[str], kind: str) -> None:
+    if kind not in kinds:
+        kinds.append(kind)
+
+
+def _written(blocks: Iterable[str]) -> str:
+    """The visible words with their case and punctuation, volatile parts masked, blocks
+    joined (a passage re-wrapped into other blocks reads the same)."""
+    text = " ".join(_mask(b, numbering=True) for b in blocks if not _is_ui(b))
+    return _BEFORE_PUNCTUATION.sub(r"\1", " ".join(text.split()))
+
+
+def _same_dates(hunk: Hunk, old: tuple[str, ...], new: tuple[str, ...], at: _Moment) -> bool:
+    """Whether the two sides differ only where a relative date faces an absolute date that
+    lies in the span it meant when fetched."""
+    if at.old is None or at.new is None or len(old) != len(new):
+        return False
+    spans = {
+        "old": iter(relative_range(s, at.old) for b in hunk.old for s in relative_spans(b)),
+        "new": iter(relative_range(s, at.new) for b in hunk.new for s in relative_spans(b)),
+    }
+    for a, b in zip(old, new, strict=True):
+        if a == b:
+            if a == "reldate":
+                next(spans["old"], None), next(spans["new"], None)
+            continue
+        if a == "reldate" and ISO_TOKEN.fullmatch(b):
+            span, day = next(spans["old"], None), token_date(b)
+        elif b == "reldate" and ISO_TOKEN.fullmatch(a):
+            span, day = next(spans["new"], None), token_date(a)
+        else:
+            return False
+        if span is None or day is None or not span[0] <= day <= span[1]:
+            return False
+    return True
+
+
+# A typo fix replaces a word with one at an edit distance of 1 (2 for long words; swapped
+# neighbours count 1) that the
+# document already uses elsewhere, and the old spelling is gone from the page. Words that
+# turn a statement around never count, whatever their spelling.
+_TYPO_MIN_LETTERS = 4
+_TYPO_LONG = 8
+_NEVER_TYPO = frozenset(
+    {
+        *("not", "no", "nor", "never", "none", "may", "must", "shall", "will", "would"),
+        *("can", "cannot", "could", "should", "only", "all", "any", "each", "every", "some"),
+        *("without", "unless", "except", "within", "outside"),
+    }
+)
+
+
+def _typo_fixes(old: tuple[str, ...], new: tuple[str, ...], diff: TextDiff) -> bool:
+    """Whether every edit between the two word sequences is a typo fix."""
+    ops = [op for op in Indel.opcodes(old, new) if op.tag != "equal"]
+    if not ops or len(ops) % 2:
+        return False
+    before = Counter(_canonical(diff.old_blocks))
+    after = set(_canonical(diff.new_blocks))
+    for first, second in zip(ops[::2], ops[1::2], strict=True):
+        gone, came = (first, second) if first.tag == "delete" else (second, first)
+        one_for_one = (
+            gone.tag == "delete"
+            and came.tag == "insert"
+            and gone.src_end - gone.src_start == 1
+            and came.dest_end - came.dest_start == 1
+        )
+        if not one_for_one or old[gone.src_start] in after:
+            return False
+        if not _is_typo(old[gone.src_start], new[came.dest_start], before):
+            return False
+    return True
+
+
+def _is_typo(a: str, b: str, before: Counter[str]) -> bool:
+    """Whether ``b`` is a spelling fix of ``a`` (a word the document already used)."""
+    size = min(len(a), len(b))
+    if not (a.isalpha() and b.isalpha()) or size < _TYPO_MIN_LETTERS:
+        return False
+    if a in _NEVER_TYPO or b in _NEVER_TYPO or before[b] == 0:
+        return False
+    return OSA.distance(a, b) <= (2 if size >= _TYPO_LONG else 1)  # a swap of two letters is 1
 
 
 def _substance_reason(hunks: list[Hunk]) -> str:
@@ -234,21 +347,26 @@ def _substance_reason(hunks: list[Hunk]) -> str:
     new = [b for h in hunks for b in h.new]
 
     def without_dates(blocks: list[str]) -> tuple[str, ...]:
-        masked = (_ISO_DATE.sub(" date ", _mask(b)) for b in blocks if not _is_ui(b))
+        masked = (
+            ISO_TOKEN.sub(" date ", _mask(b)).replace("reldate", "date")
+            for b in blocks
+            if not _is_ui(b)
+        )
         return tuple(w.casefold() for text in masked for w in _WORDS.findall(text))
 
     if without_dates(old) == without_dates(new):
-        gone = [w for b in old for w, _ in _dates(b)]
-        came = [w for b in new for w, _ in _dates(b)]
+        gone = [w for b in old for w, _ in dates(b)] + [s for b in old for s in relative_spans(b)]
+        came = [w for b in new for w, _ in dates(b)] + [s for b in new for s in relative_spans(b)]
         return f"a date changed: {', '.join(gone) or '-'} → {', '.join(came) or '-'}"
     count = len(hunks)
     return f"the wording changed in {count} place{'s' if count > 1 else ''}"
 
 
-def _noise_only(noise: tuple[str, ...]) -> Significance:
-    phrases = [_PHRASES.get(kind, kind) for kind in noise]
+def _judged(tier: Tier, kinds: list[str]) -> Significance:
+    phrases = [_PHRASES.get(kind, kind) for kind in dict.fromkeys(kinds)]
     joined = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-    return Significance(False, f"only {joined} changed", noise)
+    what = "changed" if tier == "noise" else "changed (a minor edit)"
+    return Significance(tier, f"only {joined} {what}", tuple(dict.fromkeys(kinds)))
 
 
 # Copy edits a sentence can undergo without saying anything new, on top of the noise above:

@@ -10,6 +10,8 @@ from typing import Literal
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
+from diffs.dates import is_dated_line
+
 WordTag = Literal["equal", "insert", "delete"]
 HunkTag = Literal["insert", "delete", "replace"]
 
@@ -30,6 +32,9 @@ _WORD = re.compile(r"\s+|[^\s\w]|\w+", re.UNICODE)
 # them for sections, and one further down is a heading inside a document whose title is not
 # marked up: in both cases the document may start above it, so nothing counts as chrome.
 TITLE_WITHIN = 0.2
+# Marks a block of a navigation run at the page's edge (crawler/blocks.py): a footer, a
+# "Related articles" list. Kept and shown, never the document.
+NAV_MARK = "» "
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +84,18 @@ class TextDiff:
         return bool(self.hunks)
 
     def document_hunks(self) -> tuple[Hunk, ...]:
-        """The hunks that touch the document, not only the site chrome above its title."""
-        old_title, new_title = title_index(self.old_blocks), title_index(self.new_blocks)
-        return tuple(h for h in self.hunks if h.old_end > old_title or h.new_end > new_title)
+        """The hunks as they touch the document: the site's blocks (chrome_blocks) left out,
+        and hunks made only of them dropped."""
+        old_site, new_site = chrome_blocks(self.old_blocks), chrome_blocks(self.new_blocks)
+        out: list[Hunk] = []
+        for h in self.hunks:
+            old = tuple(b for i, b in enumerate(h.old, h.old_start) if i not in old_site)
+            new = tuple(b for i, b in enumerate(h.new, h.new_start) if i not in new_site)
+            if len(old) == len(h.old) and len(new) == len(h.new):
+                out.append(h)
+            elif old or new:
+                out.append(_hunk(h.old_start, h.old_end, h.new_start, h.new_end, old, new))
+        return tuple(out)
 
     def added_text(self) -> tuple[str, ...]:
         """Every passage that is new: added blocks and the new side of rewritten ones."""
@@ -108,6 +122,14 @@ def title_index(blocks: Sequence[str]) -> int:
     title = headings[0]
     above = sum(len(b) for b in blocks[:title])
     return title if above <= TITLE_WITHIN * sum(len(b) for b in blocks) else 0
+
+
+def chrome_blocks(blocks: Sequence[str]) -> frozenset[int]:
+    """Indices of the site's blocks: above the title (but a dated line: "Updated: January 8,
+    2026" is the document's own date), and navigation runs marked by the extractor."""
+    title = title_index(blocks)
+    above = (i for i in range(title) if not is_dated_line(blocks[i]))
+    return frozenset((*above, *(i for i, b in enumerate(blocks) if b.startswith(NAV_MARK))))
 
 
 def split_blocks(text: str) -> tuple[str, ...]:
@@ -241,15 +263,23 @@ def diff_blocks(old: Sequence[str], new: Sequence[str]) -> TextDiff:
     old_t, new_t = tuple(old), tuple(new)
     hunks: list[Hunk] = []
     for o_start, o_end, n_start, n_end in _edit_spans(old_t, new_t):
-        o, n = old_t[o_start:o_end], new_t[n_start:n_end]
-        if o and n:
-            pairs, removed, added = _pair_blocks(o, n)
-            tag: HunkTag = "replace"
-        else:
-            pairs, removed, added = (), o, n
-            tag = "delete" if o else "insert"
-        hunks.append(Hunk(tag, o_start, o_end, n_start, n_end, o, n, pairs, removed, added))
+        hunks.append(
+            _hunk(o_start, o_end, n_start, n_end, old_t[o_start:o_end], new_t[n_start:n_end])
+        )
     return TextDiff(old_t, new_t, tuple(hunks))
+
+
+def _hunk(
+    o_start: int, o_end: int, n_start: int, n_end: int, o: tuple[str, ...], n: tuple[str, ...]
+) -> Hunk:
+    """A hunk of these blocks, rewritten ones paired."""
+    if o and n:
+        pairs, removed, added = _pair_blocks(o, n)
+        tag: HunkTag = "replace"
+    else:
+        pairs, removed, added = (), o, n
+        tag = "delete" if o else "insert"
+    return Hunk(tag, o_start, o_end, n_start, n_end, o, n, pairs, removed, added)
 
 
 def diff_texts(old: str, new: str) -> TextDiff:

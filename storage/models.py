@@ -120,7 +120,9 @@ class Change(Base):
     old_snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("snapshots.id"))
     new_snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("snapshots.id"))
     detected_at: Mapped[datetime] = mapped_column(When, index=True)
-    significant: Mapped[bool] = mapped_column(sa.Boolean())
+    significant: Mapped[bool] = mapped_column(sa.Boolean())  # tier == "substantive"
+    # substantive | minor | noise (diffs.significance.Tier; migration 0007)
+    tier: Mapped[str] = mapped_column(sa.String(16), default="noise")
     technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
     reason: Mapped[str] = mapped_column(sa.Text())
     noise: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)

@@ -321,6 +321,7 @@ def _change_record(c: Change, src: SourceRow) -> ChangeRecord:
         c.old_snapshot_id,
         c.new_snapshot_id,
         _utc(c.reported_at) if c.reported_at else None,
+        c.tier,
     )
 
 

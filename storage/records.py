@@ -53,12 +53,17 @@ class NewSnapshot:
 class NewChange:
     """How the snapshot it accompanies differs from the one before it."""
 
-    significant: bool
+    tier: str  # substantive | minor | noise (diffs.significance.Tier)
     reason: str
     noise: tuple[str, ...]
     added: int
     removed: int
     technical: bool = False
+
+    @property
+    def significant(self) -> bool:
+        """Substantive: alerted and flagged."""
+        return self.tier == "substantive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +159,7 @@ class ChangeRecord:
     old_snapshot_id: int
     new_snapshot_id: int
     reported_at: datetime | None
+    tier: str = "noise"  # substantive | minor | noise; "significant" is tier == substantive
 
 
 @dataclass(frozen=True, slots=True)

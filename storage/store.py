@@ -247,6 +247,7 @@ def _change_row(source_pk: int, old_id: int, new_id: int, c: NewChange, at: date
         new_snapshot_id=new_id,
         detected_at=at,
         significant=c.significant,
+        tier=c.tier,
         technical=c.technical,
         reason=c.reason,
         noise=list(c.noise),

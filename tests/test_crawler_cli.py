@@ -107,6 +107,7 @@ def test_crawl_lifecycle(http_server: LocalServer, tmp_path: Path, db: str) -> N
         "error",
         "change",
         "significant",
+        "tier",
         "flags",
         "failure_class",
     }
@@ -119,7 +120,9 @@ def test_crawl_lifecycle(http_server: LocalServer, tmp_path: Path, db: str) -> N
     ]
     assert http_server.hits("/privacy")[1].headers.get("if-none-match") == '"1"'
     assert outcomes[2]["significant"] is False and outcomes[2]["flags"] == []
+    assert outcomes[2]["tier"] == "noise" and outcomes[0]["tier"] is None
     assert outcomes[3]["significant"] is True and outcomes[3]["flags"] == ["no-training"]
+    assert outcomes[3]["tier"] == "substantive"
     assert outcomes[4]["status"] == 500 and outcomes[4]["change"] is None
 
     flags = json.loads(run(runner, db, "flags", "--json").stdout)

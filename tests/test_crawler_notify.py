@@ -162,7 +162,7 @@ def record_change(store: Store, catalog_dir: Path, old: str, new: str, first: bo
         "Changed text speaks about No training on customer data: train.",
         ((OLD_SENTENCE, new.splitlines()[0]),), ("train",),
     )  # fmt: skip
-    change = NewChange(True, "Substantive wording changed.", (), 1, 1)
+    change = NewChange("substantive", "Substantive wording changed.", (), 1, 1)
     store.record_fetch(
         fetch(store, run, pk, "changed", new.encode()), [(snap(new), change)], [reason]
     )

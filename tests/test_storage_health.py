@@ -114,7 +114,7 @@ def test_streak_raises_one_flag_per_citing_rating(store: Store) -> None:
 def test_recovery_resolves_broken_flags_only(store: Store) -> None:
     pk = store.source_state("tool", "policy", URL).pk
     store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
-    change = NewChange(True, "words changed", (), 1, 1)
+    change = NewChange("substantive", "words changed", (), 1, 1)
     store.record_fetch(
         fetch(store, pk, "changed", T0), [(snap("v2"), change)], [evidence_reason()], POLICY
     )
@@ -141,7 +141,7 @@ def test_editor_review_closes_the_change_flag_before_the_broken_one(store: Store
     store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
     for day in range(1, 4):
         store.record_fetch(fetch(store, pk, "failed", T0 + timedelta(days=day)), broken=POLICY)
-    change = NewChange(True, "words changed", (), 1, 1)
+    change = NewChange("substantive", "words changed", (), 1, 1)
     store.record_fetch(
         fetch(store, pk, "changed", T0), [(snap("v2"), change)], [evidence_reason()], POLICY
     )

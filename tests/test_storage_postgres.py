@@ -128,7 +128,12 @@ def test_postgres_round_trip(pg_url: str) -> None:
     )
     store.record_fetch(
         entry("changed", b"<p>two</p>"),
-        [(NewSnapshot(b"<p>two</p>", "two", "k", None, None), NewChange(True, "words", (), 1, 1))],
+        [
+            (
+                NewSnapshot(b"<p>two</p>", "two", "k", None, None),
+                NewChange("substantive", "words", (), 1, 1),
+            )
+        ],
         [reason],
     )
     (change,) = store.changes()

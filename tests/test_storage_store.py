@@ -89,7 +89,7 @@ def test_reopening_migrates_nothing_and_keeps_data(tmp_path: Path) -> None:
 def test_chain_records_snapshots_changes_and_validators(store: Store) -> None:
     pk = store.source_state("tool", "policy", "http://127.0.0.1/p").pk
     store.record_fetch(entry(store, pk, "new"), [(snap("one"), None)])
-    change = NewChange(True, "words changed", (), 1, 1)
+    change = NewChange("substantive", "words changed", (), 1, 1)
     done = store.record_fetch(entry(store, pk, "changed"), [(snap("two"), change)], [reason()])
     assert len(done.change_ids) == 1 and len(done.flag_ids) == 1
     (c,) = store.changes()
@@ -129,7 +129,7 @@ def test_new_reason_grows_open_flag_and_review_closes_it(store: Store) -> None:
     pk = store.source_state("tool", "policy", "http://127.0.0.1/p").pk
     store.record_fetch(entry(store, pk, "new"), [(snap("v1"), None)])
     for i, severity in enumerate(["topic", "evidence"], start=2):
-        change = NewChange(True, "words changed", (), 1, 1)
+        change = NewChange("substantive", "words changed", (), 1, 1)
         store.record_fetch(
             entry(store, pk, "changed"), [(snap(f"v{i}"), change)], [reason(severity=severity)]
         )
@@ -148,7 +148,7 @@ def test_record_is_atomic(store: Store) -> None:
     store.record_fetch(entry(store, pk, "new"), [(snap("v1"), None)])
     bad = entry(store, 9999, "changed")  # no such source: the foreign key fails mid-write
     with pytest.raises(sa.exc.IntegrityError):
-        store.record_fetch(bad, [(snap("v2"), NewChange(True, "x", (), 1, 1))], [reason()])
+        store.record_fetch(bad, [(snap("v2"), NewChange("substantive", "x", (), 1, 1))], [reason()])
     with store.engine.connect() as conn:
         counts = [
             conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
