@@ -104,11 +104,20 @@ def _print_run(report: RunReport) -> None:
     for s in report.sources:
         what = s.outcome + (f" [{s.failure_class}]" if s.failure_class else "")
         if s.outcome == "changed":
-            what += " (significant)" if s.significant else " (noise only)"
+            what += {"substantive": " (significant)", "minor": " (minor edit)"}.get(
+                s.tier or "", " (noise only)"
+            )
         extra = f" change #{s.change}" if s.change else ""
         extra += f" flags: {', '.join(s.flags)}" if s.flags else ""
+        extra += f" may concern: {', '.join(s.suggestions)}" if s.suggestions else ""
         extra += f" — {s.error}" if s.error else ""
         click.echo(f"{s.tool}/{s.source}: {what}{extra}")
+        for u in s.unwatched:
+            near = f' closest ({u.score:.0f}%): "{u.closest}"' if u.closest else ""
+            click.echo(
+                f'  evidence never found — {u.criterion} is not watched by its quote "{u.quote}"'
+                f"{near}"
+            )
     click.echo(f"run {report.run_id}: {len(report.sources)} sources")
 
 

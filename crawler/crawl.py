@@ -10,7 +10,14 @@ from typing import Any
 from crawler import settings as crawl_settings
 from crawler.catalog import Catalog, Source, Tool
 from crawler.fetch import FetchRequest, FetchResult, fetch_all
-from crawler.ingest import analyze, anchor_states, fetch_entry, flag_reasons, stored_anchors
+from crawler.ingest import (
+    analyze,
+    anchor_states,
+    fetch_entry,
+    flag_reasons,
+    stored_anchors,
+    suggestions,
+)
 from storage import Store
 from storage.records import BrokenPolicy, SourceState
 
@@ -38,6 +45,20 @@ class SourceOutcome:
     flags: tuple[str, ...]
     failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
     tier: str | None = None  # substantive | minor | noise, when changed
+    # Evidence quotes this fetch looked for and did not find: their ratings are not watched.
+    unwatched: tuple[Unwatched, ...] = ()
+    # Criteria whose ratings do not cite this source, that its change speaks about.
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatched:
+    """An evidence quote not found in its source, with the page's closest passage."""
+
+    criterion: str
+    quote: str
+    closest: str | None
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +89,16 @@ class RunReport:
                     "tier": s.tier,
                     "flags": list(s.flags),
                     "failure_class": s.failure_class,
+                    "evidence_never_found": [
+                        {
+                            "criterion": u.criterion,
+                            "quote": u.quote,
+                            "closest": u.closest,
+                            "score": u.score,
+                        }
+                        for u in s.unwatched
+                    ],
+                    "may_concern": list(s.suggestions),
                 }
                 for s in self.sources
             ],
@@ -168,6 +199,7 @@ def _record(
         flag_reasons(analysis.reasons),
         BrokenPolicy(after, citing(tool, source)),
         anchors=anchor_states(analysis.evidence),
+        suggestions=suggestions(analysis.suggestions),
     )
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
@@ -183,4 +215,10 @@ def _record(
         tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
         analysis.failure_class,
         analysis.tier if change is not None else None,
+        tuple(
+            Unwatched(e.criterion, e.tracked.anchor.quote, e.tracked.passage, e.tracked.score)
+            for e in analysis.evidence
+            if e.tracked.status == "never-found"
+        ),
+        tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
     )

@@ -23,6 +23,7 @@ from diffs.flags import (
     RatingRef,
     Reason,
     StoredAnchors,
+    Suggestion,
     first_evidence,
     flag_change,
 )
@@ -34,6 +35,7 @@ from storage.records import (
     NewChange,
     NewFlagReason,
     NewSnapshot,
+    NewSuggestion,
     SnapshotRecord,
 )
 
@@ -51,6 +53,8 @@ class Analysis:
     evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
     failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
     tier: str | None = None  # for a change: substantive | minor | noise (diffs.significance)
+    # Ratings that do not cite the source, whose criterion the change speaks about.
+    suggestions: tuple[Suggestion, ...] = ()
 
 
 def extract_key(method: str, source: Source) -> str:
@@ -95,7 +99,9 @@ def anchor_states(evidence: Sequence[Evidence]) -> tuple[AnchorState, ...]:
 def tracked(state: AnchorState) -> Tracked:
     """A stored anchor as the anchoring code sees it."""
     anchor = Anchor(state.quote, state.wording, state.prefix, state.suffix)
-    statuses: dict[str, AnchorStatus] = {"found": "found", "moved": "moved", "altered": "altered"}
+    statuses: dict[str, AnchorStatus] = {
+        "found": "found", "moved": "moved", "altered": "altered", "never-found": "never-found",
+    }  # fmt: skip
     return Tracked(anchor, statuses.get(state.status, "lost"), state.score, state.passage)
 
 
@@ -126,7 +132,9 @@ def analyze(
     consent wall or a collapsed text is a failed fetch (crawler/failures.py), never a version.
     """
     if result.status == 304 and result.error is None:
-        return Analysis("not-modified", None, None, (), None, ())
+        stored = _stored_text(load_previous)
+        evidence = _unanchored(tool, source, stored, load_anchors)
+        return Analysis("not-modified", None, None, (), None, (), evidence)
     if result.error is not None or result.body is None or not 200 <= (result.status or 0) < 300:
         kind = result.error_kind or ("http" if result.status else "other")
         return _failed(kind, fetch_failure(result.status, kind, result.error))
@@ -157,13 +165,15 @@ def analyze(
     if collapse is not None:
         return _failed("collapse", collapse)
     if extraction.text == baseline:
-        return Analysis("unchanged", None, None, chain, None, ())
+        evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
+        return Analysis("unchanged", None, None, chain, None, (), evidence)
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
     verdict = assess(diff, previous.taken_at, result.started_at)
     change = _change(diff, verdict)
     versions = (*chain, (snapshot, change))
     if not verdict.significant:
-        return Analysis("changed", None, None, versions, False, (), tier=verdict.tier)
+        evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
+        return Analysis("changed", None, None, versions, False, (), evidence, tier=verdict.tier)
     criteria = {c.id: c for c in catalog.criteria}
     flagging = flag_change(
         source.id,
@@ -177,8 +187,39 @@ def analyze(
     )
     return Analysis(
         "changed", None, None, versions, True, flagging.reasons, flagging.evidence,
-        tier=verdict.tier,
+        tier=verdict.tier, suggestions=flagging.suggestions,
     )  # fmt: skip
+
+
+def _stored_text(load_previous: Callable[[], SnapshotRecord | None]) -> Callable[[], str | None]:
+    def text() -> str | None:
+        previous = load_previous()
+        return previous.text if previous is not None else None
+
+    return text
+
+
+def _unanchored(
+    tool: Tool,
+    source: Source,
+    text: Callable[[], str | None],
+    load_anchors: Callable[[], StoredAnchors],
+) -> tuple[Evidence, ...]:
+    """Anchor the quotes of this source that have none yet (added to the catalog since the
+    source's first fetch), so a quote that is not on the page is told at once. Nothing is
+    loaded when the tool quotes nothing from this source."""
+    refs = rating_refs(tool)
+    if not any(q.source == source.id for r in refs for q in r.quotes):
+        return ()
+    known = load_anchors()
+    missing = [
+        r for r in refs if any(q.source == source.id and (r.criterion, q.text) not in known
+                               for q in r.quotes)
+    ]  # fmt: skip
+    body = text() if missing else None
+    if body is None:
+        return ()
+    return tuple(e for r in missing for e in first_evidence(r, source.id, body, known))
 
 
 def _unreadable(exc: ExtractError) -> Failure:
@@ -231,6 +272,21 @@ def fetch_entry(run_id: int, source_pk: int, result: FetchResult, analysis: Anal
         last_modified=result.last_modified,
         failure_class=analysis.failure_class,
         retry_after=result.retry_after,
+    )
+
+
+def suggestions(found: Sequence[Suggestion]) -> tuple[NewSuggestion, ...]:
+    """Citation gaps in storage's terms."""
+    return tuple(
+        NewSuggestion(
+            tool_id=g.tool,
+            criterion_id=g.criterion,
+            source_id=g.source,
+            text=g.text,
+            sentences=tuple((c.old, c.new) for c in g.sentences),
+            matched_terms=g.matched_terms,
+        )
+        for g in found
     )
 
 

@@ -2,7 +2,10 @@
 
 A quote is re-located in four steps: exactly where it was (same words, same context:
 *found*), the same words elsewhere (*moved*: needs no editor), a fuzzy match with a score and
-the page's best candidate passage (*altered*), or nothing close enough (*lost*).
+the page's best candidate passage (*altered*), or nothing close enough (*lost*). A quote that
+is not on the page the first time it is looked for (a typo in the catalog, a quote from
+another page) is *never-found*: the rating is not watched by it, and the page's closest
+passage is kept to show the editor what the quote may have meant.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from rapidfuzz import fuzz
 
 from diffs.topics import fold
 
-AnchorStatus = Literal["found", "moved", "altered", "lost"]
+AnchorStatus = Literal["found", "moved", "altered", "lost", "never-found"]
 
 # partial_ratio of the quote against its best-aligned window of the text. 80 keeps a clause
 # with a word or two changed ("do not use" -> "may use") as "altered" with both wordings,
@@ -162,6 +165,19 @@ def accept(tracked: Tracked, text: str) -> Tracked:
     if fresh is None:
         return tracked
     return Tracked(fresh, "found", 100.0, tracked.passage)
+
+
+def closest(quote: str, text: str) -> tuple[float, str | None]:
+    """The page's passage most like the quote, whatever the score (0 and None: no text)."""
+    w, t = canonical(quote), canonical(text)
+    if not w or not t:
+        return 0.0, None
+    best = fuzz.partial_ratio_alignment(w, t)
+    if best is None or best.score == 0:
+        return 0.0, None
+    spaced, breaks = _spaced(unicodedata.normalize("NFKC", text))
+    shown, breaks = (spaced, breaks) if len(spaced) == len(t) else (t, [])
+    return round(best.score, 1), _widen_to_sentences(shown, breaks, best.dest_start, best.dest_end)
 
 
 def locate(quote: str, text: str) -> Located:

@@ -9,7 +9,15 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from diffs.anchors import ALTERED_MIN_SCORE, Anchor, Tracked, anchor_in, canonical, track
+from diffs.anchors import (
+    ALTERED_MIN_SCORE,
+    Anchor,
+    Tracked,
+    anchor_in,
+    canonical,
+    closest,
+    track,
+)
 from diffs.sentences import (
     REPLACED_BELOW,
     SentenceChange,
@@ -79,11 +87,26 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A change that speaks about a criterion in a source its rating does not cite: a
+    suggestion to look (and perhaps to cite the source), not a flag."""
+
+    tool: str
+    criterion: str
+    source: str
+    text: str
+    sentences: tuple[SentenceChange, ...]
+    matched_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Flagging:
-    """What a change means for the ratings citing the source: reasons, and the quotes followed."""
+    """What a change means for the ratings citing the source: reasons, and the quotes followed;
+    and for the ratings that do not cite it, suggestions."""
 
     reasons: tuple[Reason, ...]
     evidence: tuple[Evidence, ...]
+    suggestions: tuple[Suggestion, ...] = ()
 
 
 # One source's anchors of one tool: (criterion, quote) -> what the last version left.
@@ -91,19 +114,24 @@ StoredAnchors = Mapping[tuple[str, str], Tracked]
 
 
 def _first_tracked(quote: str, text: str) -> Tracked:
-    """A quote anchored in the first text it is seen in (lost: it is not on the page)."""
+    """A quote anchored in the first text it is seen in; never-found (with the page's closest
+    passage) when it is not on the page."""
     anchor = anchor_in(quote, text)
     if anchor is None:
-        return Tracked(Anchor(quote, quote), "lost", 0.0, None)
+        score, passage = closest(quote, text)
+        return Tracked(Anchor(quote, quote), "never-found", score, passage)
     return Tracked(anchor, "found", 100.0, quote)
 
 
-def first_evidence(rating: RatingRef, source: str, text: str) -> tuple[Evidence, ...]:
-    """Anchor a rating's quotes of this source in its first version (lost: never on the page)."""
+def first_evidence(
+    rating: RatingRef, source: str, text: str, known: StoredAnchors | None = None
+) -> tuple[Evidence, ...]:
+    """Anchor a rating's quotes of this source that have no anchor yet (all of them in a
+    source's first version; a quote added to the catalog later, at the next fetch)."""
     return tuple(
         Evidence(rating.tool, rating.criterion, source, _first_tracked(q.text, text))
         for q in rating.quotes
-        if q.source == source
+        if q.source == source and (rating.criterion, q.text) not in (known or {})
     )
 
 
@@ -128,9 +156,9 @@ def follow_evidence(
         if quote.source != source:
             continue
         before = (stored or {}).get((rating.criterion, quote.text))
-        if before is None:
+        if before is None or before.status == "never-found":
             before = _first_tracked(quote.text, old_text)
-            if before.status == "lost":  # never on the page: not this change's doing
+            if before.status == "never-found":  # never on the page: not this change's doing
                 first = _first_tracked(quote.text, new_text)
                 states.append(Evidence(rating.tool, rating.criterion, source, first))
                 continue
@@ -270,8 +298,11 @@ def flag_change(
     kept = share if replaced else None
     reasons: list[Reason] = []
     evidence: list[Evidence] = []
+    suggestions: list[Suggestion] = []
     for rating in ratings:
         if source not in rating.sources:
+            gap = _citation_gap(rating, source, criteria.get(rating.criterion), on_topic)
+            suggestions.extend(gap)
             continue
         states, found = follow_evidence(rating, source, old_text, new_text, changed, stored)
         evidence.extend(states)
@@ -281,4 +312,28 @@ def flag_change(
             reason = topic_reason(rating, source, criterion, on_topic, kind, kept)
             if reason is not None:
                 reasons.append(reason)
-    return Flagging(tuple(reasons), tuple(evidence))
+    return Flagging(tuple(reasons), tuple(evidence), tuple(suggestions))
+
+
+def _citation_gap(
+    rating: RatingRef, source: str, criterion: Criterion | None, changed: Sequence[SentenceChange]
+) -> tuple[Suggestion, ...]:
+    """A suggestion when changed sentences of a source the rating does not cite speak about
+    its criterion (a privacy policy that now may train on inputs, while no-training cites
+    only the DPA)."""
+    if criterion is None:
+        return ()
+    probe = RatingRef(rating.tool, rating.criterion, rating.rating, (source,))
+    reason = topic_reason(probe, source, criterion, changed)
+    if reason is None:
+        return ()
+    text = (
+        f"May concern {criterion.label} (this source is not cited by it): "
+        + ", ".join(reason.matched_terms)
+        + "."
+    )
+    return (
+        Suggestion(
+            rating.tool, rating.criterion, source, text, reason.sentences, reason.matched_terms
+        ),
+    )

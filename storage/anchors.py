@@ -52,10 +52,11 @@ def get_anchors(
         query = query.filter_by(source_id=source_id)
     if criterion_id is not None:
         query = query.filter_by(criterion_id=criterion_id)
-    return [_state(r) for r in s.scalars(query.order_by(AnchorRow.id))]
+    return [anchor_state(r) for r in s.scalars(query.order_by(AnchorRow.id))]
 
 
-def _state(r: AnchorRow) -> AnchorState:
+def anchor_state(r: AnchorRow) -> AnchorState:
+    """A stored anchor row as a record."""
     return AnchorState(
         r.tool_id,
         r.criterion_id,

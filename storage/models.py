@@ -164,6 +164,22 @@ class FlagReason(Base):
     broken_since: Mapped[datetime | None] = mapped_column(When)
 
 
+class Suggestion(Base):
+    """A change that speaks about a criterion in a source its rating does not cite (a citation
+    gap): shown to editors, never a flag."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    change_id: Mapped[int] = mapped_column(sa.ForeignKey("changes.id"), index=True)
+    tool_id: Mapped[str] = mapped_column(sa.String(200))
+    criterion_id: Mapped[str] = mapped_column(sa.String(200))
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    text: Mapped[str] = mapped_column(sa.Text())
+    sentences: Mapped[list[dict[str, str | None]]] = mapped_column(sa.JSON())
+    matched_terms: Mapped[list[str]] = mapped_column(sa.JSON())
+    created_at: Mapped[datetime] = mapped_column(When)
+
+
 class Review(Base):
     """An editor's resolution of a flag: kept forever as history."""
 

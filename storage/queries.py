@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import blobs
-from storage.anchors import get_anchors, put_anchors
+from storage.anchors import anchor_state, get_anchors, put_anchors
 from storage.models import (
+    AnchorRow,
     Blob,
     Change,
     CrawlRun,
@@ -20,6 +21,7 @@ from storage.models import (
     Review,
     Snapshot,
     SourceRow,
+    Suggestion,
 )
 from storage.records import (
     AnchorState,
@@ -30,6 +32,7 @@ from storage.records import (
     ReviewRecord,
     SnapshotRecord,
     SourceState,
+    SuggestionRecord,
 )
 
 
@@ -204,6 +207,36 @@ class Queries:
             if r.action == "set" and r.rating:
                 out[(r.tool_id, r.criterion_id)] = r.rating
         return out
+
+    def suggestions(self, change_ids: Iterable[int] | None = None) -> list[SuggestionRecord]:
+        """Citation gaps, oldest first (of these changes when given)."""
+        query = sa.select(Suggestion).order_by(Suggestion.id)
+        if change_ids is not None:
+            query = query.where(Suggestion.change_id.in_(list(change_ids)))
+        with self.sessions() as s:
+            return [
+                SuggestionRecord(
+                    id=g.id,
+                    change_id=g.change_id,
+                    created_at=_utc(g.created_at),
+                    tool_id=g.tool_id,
+                    criterion_id=g.criterion_id,
+                    source_id=g.source_id,
+                    text=g.text,
+                    sentences=tuple((p.get("old"), p.get("new")) for p in g.sentences or ()),
+                    matched_terms=tuple(g.matched_terms or ()),
+                )
+                for g in s.scalars(query)
+            ]
+
+    def unwatched(self) -> list[AnchorState]:
+        """Evidence quotes never found in their source: the ratings they belong to are not
+        watched by them."""
+        with self.sessions() as s:
+            rows = s.scalars(
+                sa.select(AnchorRow).filter_by(status="never-found").order_by(AnchorRow.id)
+            )
+            return [anchor_state(r) for r in rows]
 
     def anchors(
         self, tool_id: str, source_id: str | None = None, criterion_id: str | None = None

@@ -162,6 +162,28 @@ class ChangeRecord:
     tier: str = "noise"  # substantive | minor | noise; "significant" is tier == substantive
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSuggestion:
+    """A citation gap found by a change: its criterion speaks in a source the rating does not
+    cite (attached to the fetch's last change)."""
+
+    tool_id: str
+    criterion_id: str
+    source_id: str
+    text: str
+    sentences: tuple[tuple[str | None, str | None], ...]
+    matched_terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuggestionRecord(NewSuggestion):
+    """A stored citation gap and the change that raised it."""
+
+    id: int
+    change_id: int
+    created_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class ReasonRecord:
     """A stored reason of a flag."""

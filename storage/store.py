@@ -16,7 +16,17 @@ from storage import blobs
 from storage.anchors import put_anchors
 from storage.engine import make_engine
 from storage.health import BROKEN, record_health
-from storage.models import Blob, Change, CrawlRun, Fetch, Flag, FlagReason, Snapshot, SourceRow
+from storage.models import (
+    Blob,
+    Change,
+    CrawlRun,
+    Fetch,
+    Flag,
+    FlagReason,
+    Snapshot,
+    SourceRow,
+    Suggestion,
+)
 from storage.queries import Queries
 from storage.records import (
     AnchorState,
@@ -25,6 +35,7 @@ from storage.records import (
     NewChange,
     NewFlagReason,
     NewSnapshot,
+    NewSuggestion,
     Recorded,
     SourceState,
 )
@@ -112,6 +123,7 @@ class Store(Queries):
         reasons: Sequence[NewFlagReason] = (),
         broken: BrokenPolicy | None = None,
         anchors: Sequence[AnchorState] = (),
+        suggestions: Sequence[NewSuggestion] = (),
     ) -> Recorded:
         """Write a fetch, the snapshots and changes it produced and its flags, atomically.
 
@@ -120,7 +132,8 @@ class Store(Queries):
         last change; an open flag of the same rating grows instead of a second one opening.
         ``broken`` says when a failing source counts as broken and which ratings that flags
         (None: failures are counted, never flagged); see storage/health.py.
-        ``anchors`` are where the evidence quotes of the source now stand.
+        ``anchors`` are where the evidence quotes of the source now stand; ``suggestions``
+        (citation gaps) attach to the last change, like reasons, but open no flag.
         """
         at = now()
         with self.sessions.begin() as s:
@@ -132,6 +145,8 @@ class Store(Queries):
             flag_ids: list[int] = []
             if reasons and change_ids:
                 flag_ids = [_add_reason(s, r, change_ids[-1], at) for r in reasons]
+            if suggestions and change_ids:
+                s.add_all(_suggestion_row(g, change_ids[-1], at) for g in suggestions)
             put_anchors(s, anchors, at)
             opened, recovered = _update_source(s, entry, broken, at)
         return Recorded(
@@ -253,6 +268,19 @@ def _change_row(source_pk: int, old_id: int, new_id: int, c: NewChange, at: date
         noise=list(c.noise),
         added=c.added,
         removed=c.removed,
+    )
+
+
+def _suggestion_row(g: NewSuggestion, change_id: int, at: datetime) -> Suggestion:
+    return Suggestion(
+        change_id=change_id,
+        tool_id=g.tool_id,
+        criterion_id=g.criterion_id,
+        source_id=g.source_id,
+        text=g.text,
+        sentences=[{"old": old, "new": new} for old, new in g.sentences],
+        matched_terms=list(g.matched_terms),
+        created_at=at,
     )
 
 
