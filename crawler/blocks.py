@@ -6,8 +6,12 @@ browser's layout would separate them ("September 15, 2025" + "Previous Version")
 
 A page's leading and trailing runs of blocks that are mostly link text — a site footer, a
 "Related articles" list, a menu outside ``<nav>`` — are the site's, wherever they sit in the
-markup. They are kept and marked with ``NAV_MARK``, so a diff shows them while significance
-and flagging leave them out (diffs.text.chrome_blocks).
+markup, except inside the page's ``<main>`` or ``<article>``: there a list of links is the
+document's own ("14. Useful resources" closing ChatGPT's privacy policy), unless a heading
+names it a list of other articles ("Related articles", as help-centre themes put inside
+``<article>``). They are kept and
+marked with ``NAV_MARK``, so a diff shows them while significance and flagging leave them out
+(diffs.text.chrome_blocks).
 """
 
 from __future__ import annotations
@@ -48,6 +52,13 @@ NAV_LABEL_WORDS = 4
 NAV_MIN_LINKS = 3
 # Runs covering more than this share of the text are the page itself (an index of documents).
 NAV_MAX_SHARE = 0.5
+# Headings of the lists help centres add under an article, in the directory's languages.
+_RELATED = re.compile(
+    r"^#+\s+(?:related|recommended|popular|similar|recently viewed|articles in this section"
+    r"|you (?:may|might) also like|weitere artikel|ähnliche artikel|verwandte artikel"
+    r"|articles? (?:liés|similaires|connexes|recommandés))\b",
+    re.IGNORECASE,
+)
 _MARKERS = re.compile(r"^(?:#+|-)\s+")
 _COPYRIGHT_LINE = re.compile(r"(?:©|\(c\)|copyright)\s", re.IGNORECASE)
 
@@ -58,6 +69,7 @@ class Block:
 
     text: str
     linked: float
+    in_main: bool = False  # inside the page's <main> or <article>: the document's own
 
 
 class _BlockWriter:
@@ -68,6 +80,7 @@ class _BlockWriter:
         self._buffer: list[tuple[str, bool]] = []
         self._prefix = ""  # Markdown marker for the next emitted block ("## ", "- ")
         self._links = 0  # depth of links to pages around the current text
+        self._main = 0  # depth of <main>/<article> elements around the current text
 
     def flush(self) -> None:
         """End the current block; a pending marker waits for the first block with words."""
@@ -76,7 +89,8 @@ class _BlockWriter:
         self._buffer.clear()
         if has_words(text):
             total = len("".join(text.split())) or 1
-            self.blocks.append(Block(self._prefix + text, min(1.0, linked / total)))
+            share = min(1.0, linked / total)
+            self.blocks.append(Block(self._prefix + text, share, self._main > 0))
             self._prefix = ""
 
     def _add(self, text: str) -> None:
@@ -109,7 +123,9 @@ class _BlockWriter:
 
     def _children(self, el: lxml.html.HtmlElement) -> None:
         link = _is_page_link(el)
+        main = el.tag in ("main", "article") or el.get("role") == "main"
         self._links += link
+        self._main += main
         if el.text:
             self._add(el.text)
         for child in el:
@@ -117,6 +133,7 @@ class _BlockWriter:
             if child.tail:
                 self._add(child.tail)
         self._links -= link
+        self._main -= main
 
 
 def _is_page_link(el: lxml.html.HtmlElement) -> bool:
@@ -154,22 +171,34 @@ def _is_label(text: str) -> bool:
     return len(words) <= NAV_LABEL_WORDS or bool(_COPYRIGHT_LINE.match(text))
 
 
-def _edge_run(blocks: Sequence[Block]) -> int:
-    """How many blocks from the start form a navigation run (0 when they do not)."""
+def _edge_run(blocks: Sequence[Block], inside: bool) -> int:
+    """How many blocks from the start form a navigation run (0 when they do not); with
+    ``inside`` false the run stops at the page's main document."""
     size = 0
     for block in blocks:
         is_link = block.linked >= NAV_BLOCK_SHARE and not is_dated_line(block.text)
-        if not (is_link or _is_label(block.text)):
+        if not (is_link or _is_label(block.text)) or (block.in_main and not inside):
             break
         size += 1
     links = sum(1 for b in blocks[:size] if b.linked >= NAV_BLOCK_SHARE)
     return size if links >= NAV_MIN_LINKS and 2 * links >= size else 0
 
 
+def _trailing(blocks: Sequence[Block]) -> int:
+    """The trailing run: outside the main document, or reaching into it when the part inside
+    is headed as a list of other articles."""
+    backwards = blocks[::-1]
+    outside, whole = _edge_run(backwards, False), _edge_run(backwards, True)
+    inner = [b for b in blocks[len(blocks) - whole :] if b.in_main]
+    if whole > outside and inner and any(_RELATED.match(b.text) for b in inner[:2]):
+        return whole
+    return outside
+
+
 def mark_navigation(blocks: Sequence[Block]) -> tuple[str, ...]:
     """The block texts, with the leading and trailing navigation runs marked NAV_MARK."""
-    lead = _edge_run(blocks)
-    trail = _edge_run(blocks[::-1]) if lead < len(blocks) else 0
+    lead = _edge_run(blocks, False)
+    trail = _trailing(blocks) if lead < len(blocks) else 0
     marked = set(range(lead)) | set(range(len(blocks) - trail, len(blocks)))
     total = sum(len(b.text) for b in blocks)
     if sum(len(blocks[i].text) for i in marked) > NAV_MAX_SHARE * total:

@@ -161,6 +161,26 @@ BROWSERS = (
             ["Chrome help", "Safari help"],
         ),
         (
+            "a list of links closing the <main> document is the document's",
+            "<main><h1>Privacy</h1>"
+            + BODY
+            + "<h2>14. Useful resources</h2>"
+            + BROWSERS
+            + "</main>"
+            + FOOTER,
+            ["Products", "Careers"],
+            ["Useful resources", "Chrome help"],
+        ),
+        (
+            "related articles inside <article>",
+            "<article><h1>FAQ</h1>"
+            + BODY
+            + RELATED.format(a="Using credits", b="MCP servers", c="Rate card")
+            + "</article>",
+            ["## Related articles", "MCP servers"],
+            ["We keep your chats"],
+        ),
+        (
             "contact addresses at the end are the document's",
             "<h1>Privacy</h1>"
             + BODY
