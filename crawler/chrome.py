@@ -81,8 +81,11 @@ _ICON_CONTEXT = re.compile(r"icon|glyph|symbol|material|\bfa\b|fa-", re.IGNORECA
 _CONTROL_MIN_WORDS = 3
 # A rule for hidden markup that would remove more than this share of a page's text is wrong
 # for that page (a body kept hidden until a script reveals it, a page whose every section is
-# a closed panel without the ARIA wiring that names it one). On the dev corpus the hidden
-# markup that is truly hidden (mobile menus, duplicate teasers, icon labels) is under 15 %.
+# a closed panel without the ARIA wiring that names it one). Measured on the dev corpus
+# (bench/hidden_rules.py, 7,800 captures of 40 pages): once disclosure panels are left alone,
+# no rule removes more than 2.5 % of any capture (aria-hidden: duplicated teasers, icon
+# labels), so the guard never fires there; it is for pages like the one in
+# tests/test_crawler_chrome.py, and any value from 10 % to 90 % reads the corpus the same.
 HIDDEN_MAX_SHARE = 0.5
 
 
