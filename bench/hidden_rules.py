@@ -22,10 +22,10 @@ import lxml.html  # type: ignore[import-untyped]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus_catalog import captures  # noqa: E402
+from corpus_catalog import captures
 
-from crawler import chrome  # noqa: E402
-from crawler.extract import ExtractError, decode  # noqa: E402
+from crawler import chrome
+from crawler.extract import ExtractError, decode
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 RULES = ("hidden attribute", "aria-hidden", "inline style")
@@ -75,7 +75,7 @@ def main() -> int:
             top[i] = max(top[i], worst[i])
         print(f"{name[:100]:<100} {len(shares):>8} " + " ".join(f"{w:>16.1%}" for w in worst))
     print(
-        f"\nlargest share removed: "
+        "\nlargest share removed: "
         + ", ".join(f"{r} {t:.1%}" for r, t in zip(RULES, top, strict=True))
     )
     print(f"captures over HIDDEN_MAX_SHARE={chrome.HIDDEN_MAX_SHARE}: "
