@@ -68,11 +68,21 @@ class Reason:
     new_quote: str | None = None
 
 
+# A fragment this short ("or", "a.", a list item's connective) is contained in any quote; it
+# says nothing about which sentence held it.
+_TOUCH_MIN_CHARS = 40
+
+
 def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
     """The changed sentences whose old wording held (part of) the quote."""
     q = canonical(quote)
+    least = min(len(q) // 2, _TOUCH_MIN_CHARS)
     return tuple(
-        c for c in changed if c.old and fuzz.partial_ratio(q, canonical(c.old)) >= ALTERED_MIN_SCORE
+        c
+        for c in changed
+        if c.old
+        and len(old := canonical(c.old)) >= least
+        and fuzz.partial_ratio(q, old) >= ALTERED_MIN_SCORE
     )
 
 
