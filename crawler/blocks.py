@@ -52,6 +52,9 @@ NAV_LABEL_WORDS = 4
 NAV_MIN_LINKS = 3
 # Runs covering more than this share of the text are the page itself (an index of documents).
 NAV_MAX_SHARE = 0.5
+# A run longer than this is the page itself too (the longest site run of the dev corpus, Grok's
+# footer, has 23 blocks); the bound also keeps a page of 400,000 one-word paragraphs linear.
+NAV_MAX_BLOCKS = 300
 # Headings of the lists help centres add under an article, in the directory's languages.
 _RELATED = re.compile(
     r"^#+\s+(?:related|recommended|popular|similar|recently viewed|articles in this section"
@@ -165,23 +168,25 @@ def tree_blocks(roots: Sequence[lxml.html.HtmlElement]) -> tuple[Block, ...]:
 
 def _is_label(text: str) -> bool:
     """A menu's section name or a copyright line: short, and not the document's title or date."""
-    if text.startswith("# ") or is_dated_line(text):
-        return False
     words = _MARKERS.sub("", text).split()
-    return len(words) <= NAV_LABEL_WORDS or bool(_COPYRIGHT_LINE.match(text))
+    if text.startswith("# ") or not (len(words) <= NAV_LABEL_WORDS or _COPYRIGHT_LINE.match(text)):
+        return False
+    return not is_dated_line(text)
 
 
 def _edge_run(blocks: Sequence[Block], inside: bool) -> int:
     """How many blocks from the start form a navigation run (0 when they do not); with
     ``inside`` false the run stops at the page's main document."""
     size = 0
-    for block in blocks:
+    for block in blocks[: NAV_MAX_BLOCKS + 1]:
         is_link = block.linked >= NAV_BLOCK_SHARE and not is_dated_line(block.text)
         if not (is_link or _is_label(block.text)) or (block.in_main and not inside):
             break
         size += 1
     links = sum(1 for b in blocks[:size] if b.linked >= NAV_BLOCK_SHARE)
-    return size if links >= NAV_MIN_LINKS and 2 * links >= size else 0
+    if size > NAV_MAX_BLOCKS or links < NAV_MIN_LINKS or 2 * links < size:
+        return 0
+    return size
 
 
 def _trailing(blocks: Sequence[Block]) -> int:

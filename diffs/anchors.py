@@ -10,6 +10,7 @@ passage is kept to show the editor what the quote may have meant.
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -138,16 +139,83 @@ def _occurrences(w: str, t: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in pattern.finditer(t)]
 
 
-def _fuzzy(w: str, t: str, text: str) -> Located:
-    """The best reworded candidate, in the page's own wording, or lost."""
-    best = fuzz.partial_ratio_alignment(w, t, score_cutoff=ALTERED_MIN_SCORE)
-    if best is None:
-        return Located("lost", 0.0, None, None)
+# Quote characters x page characters one partial-ratio search may compare: about 0.3 s (a
+# 2,000-character quote on a 2 MB page). rapidfuzz's partial ratio slows down sharply with
+# the quote's length (19,000 characters on 1 MB: 91 s), so a quote longer than
+# LONG_QUOTE_CHARS, or a search over the budget, compares the quote whole (fuzz.ratio) with
+# the few page windows that share the most words with it. Either way the work is bounded.
+MAX_FUZZY_CELLS = 4_000_000_000
+LONG_QUOTE_CHARS = 1000
+# Windows compared when the search is windowed.
+FUZZY_WINDOWS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    score: float
+    start: int
+    end: int
+
+
+def _best_alignment(w: str, t: str, cutoff: float) -> _Match | None:
+    """Where the quote aligns best in the text (within the work budget), or None."""
+    if len(w) <= LONG_QUOTE_CHARS and len(w) * len(t) <= MAX_FUZZY_CELLS:
+        found = fuzz.partial_ratio_alignment(w, t, score_cutoff=cutoff)
+        return None if found is None else _Match(found.score, found.dest_start, found.dest_end)
+    best: _Match | None = None
+    for start, end in _windows(w, t):
+        if len(w) <= LONG_QUOTE_CHARS:
+            found = fuzz.partial_ratio_alignment(w, t[start:end], score_cutoff=cutoff)
+            match = None if found is None else _Match(
+                found.score, start + found.dest_start, start + found.dest_end)  # fmt: skip
+        else:
+            score = fuzz.ratio(w, t[start:end], score_cutoff=cutoff)
+            match = _Match(score, start, end) if score else None
+        if match is not None and (best is None or match.score > best.score):
+            best = match
+    return best
+
+
+def _windows(w: str, t: str) -> list[tuple[int, int]]:
+    """The spans of the text, as many words long as the quote, that hold the most of its
+    words (best first, not overlapping)."""
+    wanted = set(_WORD.findall(w))
+    size = max(len(_WORD.findall(w)), 1)
+    spans = [(m.start(), m.end(), m.group(0) in wanted) for m in _WORD.finditer(t)]
+    if not spans:
+        return []
+    counts = [0]
+    for _, _, hit in spans:
+        counts.append(counts[-1] + hit)
+    last = max(len(spans) - size, 0)
+    ranked = heapq.nsmallest(
+        50 * FUZZY_WINDOWS,
+        range(last + 1),
+        key=lambda i: counts[i] - counts[min(i + size, len(spans))],
+    )
+    chosen: list[int] = []
+    for i in ranked:
+        if all(abs(i - j) >= size for j in chosen):
+            chosen.append(i)
+            if len(chosen) == FUZZY_WINDOWS:
+                break
+    return [(spans[i][0], spans[min(i + size, len(spans)) - 1][1]) for i in chosen]
+
+
+def _in_page_words(text: str, t: str, match: _Match) -> str:
+    """The page's own wording around a match, widened to whole sentences."""
     # Show the page's own wording when folding kept offsets (it does for nearly all text).
     spaced, breaks = _spaced(unicodedata.normalize("NFKC", text))
     shown, breaks = (spaced, breaks) if len(spaced) == len(t) else (t, [])
-    passage = _widen_to_sentences(shown, breaks, best.dest_start, best.dest_end)
-    return Located("altered", round(best.score, 1), passage, None)
+    return _widen_to_sentences(shown, breaks, match.start, match.end)
+
+
+def _fuzzy(w: str, t: str, text: str) -> Located:
+    """The best reworded candidate, in the page's own wording, or lost."""
+    best = _best_alignment(w, t, ALTERED_MIN_SCORE)
+    if best is None:
+        return Located("lost", 0.0, None, None)
+    return Located("altered", round(best.score, 1), _in_page_words(text, t, best), None)
 
 
 def track(anchor: Anchor, text: str) -> Tracked:
@@ -170,14 +238,10 @@ def accept(tracked: Tracked, text: str) -> Tracked:
 def closest(quote: str, text: str) -> tuple[float, str | None]:
     """The page's passage most like the quote, whatever the score (0 and None: no text)."""
     w, t = canonical(quote), canonical(text)
-    if not w or not t:
-        return 0.0, None
-    best = fuzz.partial_ratio_alignment(w, t)
+    best = _best_alignment(w, t, 0.0) if w and t else None
     if best is None or best.score == 0:
         return 0.0, None
-    spaced, breaks = _spaced(unicodedata.normalize("NFKC", text))
-    shown, breaks = (spaced, breaks) if len(spaced) == len(t) else (t, [])
-    return round(best.score, 1), _widen_to_sentences(shown, breaks, best.dest_start, best.dest_end)
+    return round(best.score, 1), _in_page_words(text, t, best)
 
 
 def locate(quote: str, text: str) -> Located:

@@ -31,8 +31,16 @@ def sentences(block: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
 
 
+# Pairs of sentences compared to pair rewritten ones (each a fuzzy ratio): a rewrite larger
+# than 500 x 500 sentences reads as removed and added sentences (the same topics and the same
+# moved-sentence test apply), so a 20 MB page rewritten whole stays bounded.
+MAX_SENTENCE_PAIRS = 250_000
+
+
 def _pair_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChange]:
     """Pair each rewritten sentence with its most similar old wording; the rest stand alone."""
+    if len(old) * len(new) > MAX_SENTENCE_PAIRS:
+        return [SentenceChange(None, s) for s in new] + [SentenceChange(s, None) for s in old]
     out: list[SentenceChange] = []
     unpaired_old = list(old)
     for sentence in new:

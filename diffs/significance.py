@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from rapidfuzz.distance import OSA, Indel
+from rapidfuzz.distance import OSA
 
 from diffs.dates import (
     ISO_TOKEN,
@@ -310,33 +310,36 @@ _NEVER_TYPO = frozenset(
 
 
 def _typo_fixes(old: tuple[str, ...], new: tuple[str, ...], diff: TextDiff) -> bool:
-    """Whether every edit between the two word sequences is a typo fix."""
-    ops = [op for op in Indel.opcodes(old, new) if op.tag != "equal"]
-    if not ops or len(ops) % 2:
+    """Whether every edit between the two word sequences is a typo fix: one word for one, in
+    place (so the sequences are as long, and compared position by position)."""
+    if len(old) != len(new):
         return False
-    before = Counter(_canonical(diff.old_blocks))
-    after = set(_canonical(diff.new_blocks))
-    for first, second in zip(ops[::2], ops[1::2], strict=True):
-        gone, came = (first, second) if first.tag == "delete" else (second, first)
-        one_for_one = (
-            gone.tag == "delete"
-            and came.tag == "insert"
-            and gone.src_end - gone.src_start == 1
-            and came.dest_end - came.dest_start == 1
-        )
-        if not one_for_one or old[gone.src_start] in after:
-            return False
-        if not _is_typo(old[gone.src_start], new[came.dest_start], before):
-            return False
-    return True
+    pairs = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    if not pairs or not all(_typo_shaped(a, b) for a, b in pairs):
+        return False
+    # Only now read the whole document: the old spelling must be gone from it, the new one
+    # already used in it.
+    before = _fold_text(diff.old_blocks)
+    after = _fold_text(diff.new_blocks)
+    return all(not _has_word(after, a) and _has_word(before, b) for a, b in pairs)
 
 
-def _is_typo(a: str, b: str, before: Counter[str]) -> bool:
-    """Whether ``b`` is a spelling fix of ``a`` (a word the document already used)."""
+def _fold_text(blocks: Iterable[str]) -> str:
+    """A document's text case-folded, for whole-word look-ups."""
+    return "\n".join(blocks).casefold()
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+
+def _typo_shaped(a: str, b: str) -> bool:
+    """Whether ``b`` can be a spelling fix of ``a`` (letters only, a small edit, no word that
+    turns a statement around)."""
     size = min(len(a), len(b))
     if not (a.isalpha() and b.isalpha()) or size < _TYPO_MIN_LETTERS:
         return False
-    if a in _NEVER_TYPO or b in _NEVER_TYPO or before[b] == 0:
+    if a in _NEVER_TYPO or b in _NEVER_TYPO:
         return False
     return OSA.distance(a, b) <= (2 if size >= _TYPO_LONG else 1)  # a swap of two letters is 1
 

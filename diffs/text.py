@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
 
+from diffs.align import edit_spans, matching_runs
 from diffs.dates import is_dated_line
 
 WordTag = Literal["equal", "insert", "delete"]
@@ -146,25 +146,15 @@ def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
     """Word-level edit script old -> new: equal runs, each rewrite as delete then insert."""
     a, b = tokenize(old), tokenize(new)
     ops: list[WordOp] = []
-    deleted: list[str] = []
-    inserted: list[str] = []
-
-    def flush() -> None:
-        if deleted:
-            ops.append(WordOp("delete", "".join(deleted)))
-        if inserted:
-            ops.append(WordOp("insert", "".join(inserted)))
-        deleted.clear()
-        inserted.clear()
-
-    for op in Indel.opcodes(a, b):
-        if op.tag == "equal":
-            flush()
-            ops.append(WordOp("equal", "".join(a[op.src_start : op.src_end])))
-        else:
-            deleted.extend(a[op.src_start : op.src_end])
-            inserted.extend(b[op.dest_start : op.dest_end])
-    flush()
+    o = n = 0
+    for i, j, size in [*matching_runs(a, b), (len(a), len(b), 0)]:
+        if i > o:
+            ops.append(WordOp("delete", "".join(a[o:i])))
+        if j > n:
+            ops.append(WordOp("insert", "".join(b[n:j])))
+        if size:
+            ops.append(WordOp("equal", "".join(a[i : i + size])))
+        o, n = i + size, j + size
     return _semantic_cleanup(ops)
 
 
@@ -241,28 +231,11 @@ def _pair_blocks(
     return pairs, removed, added
 
 
-def _edit_spans(old: tuple[str, ...], new: tuple[str, ...]) -> list[tuple[int, int, int, int]]:
-    """(old_start, old_end, new_start, new_end) of each run of non-equal opcodes.
-
-    Indel knows only delete and insert, so one rewrite arrives as touching delete + insert
-    opcodes; they form one span so that its blocks can be paired.
-    """
-    spans: list[tuple[int, int, int, int]] = []
-    for op in Indel.opcodes(old, new):
-        if op.tag == "equal":
-            continue
-        if spans and spans[-1][1] == op.src_start and spans[-1][3] == op.dest_start:
-            spans[-1] = (spans[-1][0], op.src_end, spans[-1][2], op.dest_end)
-        else:
-            spans.append((op.src_start, op.src_end, op.dest_start, op.dest_end))
-    return spans
-
-
 def diff_blocks(old: Sequence[str], new: Sequence[str]) -> TextDiff:
-    """Diff two block sequences: LCS alignment of blocks, word detail inside rewrites."""
+    """Diff two block sequences: aligned blocks (diffs.align), word detail inside rewrites."""
     old_t, new_t = tuple(old), tuple(new)
     hunks: list[Hunk] = []
-    for o_start, o_end, n_start, n_end in _edit_spans(old_t, new_t):
+    for o_start, o_end, n_start, n_end in edit_spans(old_t, new_t):
         hunks.append(
             _hunk(o_start, o_end, n_start, n_end, old_t[o_start:o_end], new_t[n_start:n_end])
         )
