@@ -156,7 +156,8 @@ def test_quote_never_on_the_page_is_not_this_changes_doing() -> None:
     rating = RatingRef("t", "no-training", "partial", ("pp",), (Quote("pp", "not on the page"),))
     states, reasons = follow_evidence(rating, "pp", OLD, OLD + "\nMore.")
     assert reasons == ()
-    assert [s.tracked.status for s in states] == ["lost"]
+    # Never on the page: the rating is not watched by it (diffs/anchors.py, never-found).
+    assert [s.tracked.status for s in states] == ["never-found"]
 
 
 @pytest.mark.parametrize(
