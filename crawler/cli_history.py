@@ -18,7 +18,9 @@ from storage.records import ChangeRecord, FlagRecord
 
 @click.command()
 @click.option("--since", default=None, help="ISO date or time.")
-@click.option("--all", "show_all", is_flag=True, help="Include noise-only and technical changes.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Include minor, noise-only and technical changes."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, formula-safe (see README).")
 @click.pass_context
@@ -42,13 +44,17 @@ def changes(
         click.echo(json.dumps([_change_json(c) for c in rows], ensure_ascii=False))
         return
     for c in rows:
-        kind = "technical" if c.technical else ("SIGNIFICANT" if c.significant else "noise")
+        kind = "technical" if c.technical else _KINDS.get(c.tier, c.tier)
         click.echo(
             f"#{c.id} {c.detected_at:%Y-%m-%d %H:%M} {c.tool_id}/{c.source_id} {kind} "
             f"+{c.added} -{c.removed} — {c.reason}"
         )
     if not rows:
         click.echo("no changes")
+
+
+# How `changes` names each tier; "noise" is kept for the noise tier alone.
+_KINDS = {"substantive": "SIGNIFICANT", "minor": "minor", "noise": "noise"}
 
 
 def _change_json(c: ChangeRecord) -> dict[str, Any]:
@@ -59,6 +65,7 @@ def _change_json(c: ChangeRecord) -> dict[str, Any]:
         "url": c.url,
         "detected_at": c.detected_at.isoformat(),
         "significant": c.significant,
+        "tier": c.tier,
         "technical": c.technical,
         "reason": c.reason,
         "noise": list(c.noise),
@@ -72,14 +79,43 @@ def _change_json(c: ChangeRecord) -> dict[str, Any]:
     "--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True
 )
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--unwatched",
+    is_flag=True,
+    help="Only the evidence quotes never found (with --json: a list of them, not of flags).",
+)
 @click.pass_context
-def flags(ctx: click.Context, status: str, as_json: bool) -> None:
-    """Ratings flagged for re-review, with reasons."""
+def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> None:
+    """Ratings flagged for re-review, with reasons; then the ratings not watched by their quote.
+
+    `--json` prints the list of flags only, as always; `--json --unwatched` prints the list of
+    evidence quotes never found instead (tool, criterion, source, quote, closest, score).
+    """
+    from crawler.watching import as_json as unwatched_json
+    from crawler.watching import describe, last_catalog
+    from crawler.watching import unwatched as never_found
+
     with cli_errors():
-        rows = open_store(ctx).flags(None if status == "all" else status)
+        store = open_store(ctx)
+        rows = [] if unwatched else store.flags(None if status == "all" else status)
+        quiet = never_found(store, last_catalog(store))
     if as_json:
-        click.echo(json.dumps([_flag_json(f) for f in rows], ensure_ascii=False))
+        out = [unwatched_json(a) for a in quiet] if unwatched else [_flag_json(f) for f in rows]
+        click.echo(json.dumps(out, ensure_ascii=False))
         return
+    if not unwatched:
+        _print_flags(rows, status)
+    if quiet:
+        click.echo(f"Not watched — evidence never found ({len(quiet)}):")
+        for a in quiet:
+            click.echo("\n".join(describe(a)))
+    elif unwatched:
+        click.echo("every evidence quote was found in its source")
+
+
+def _print_flags(rows: list[FlagRecord], status: str) -> None:
+    from crawler.watching import one_line
+
     for f in rows:
         click.echo(
             f"[{f.status}] {f.tool_id} / {f.criterion_id} ({f.severity}) "
@@ -87,10 +123,10 @@ def flags(ctx: click.Context, status: str, as_json: bool) -> None:
         )
         for r in f.reasons:
             where = f"change #{r.change_id}" if r.change_id is not None else "broken source"
-            click.echo(f"    {where} {r.source_id}: {r.text}")
+            click.echo(f"    {where} {r.source_id}: {one_line(r.text)}")
             for old, new in r.sentences[:3]:
-                click.echo(f"      was: “{old}”" if old else "      (new)")
-                click.echo(f"      now: “{new}”" if new else "      (removed)")
+                click.echo(f"      was: “{one_line(old)}”" if old else "      (new)")
+                click.echo(f"      now: “{one_line(new)}”" if new else "      (removed)")
     if not rows:
         click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
 
@@ -154,6 +190,9 @@ def review(
     )
 
 
+_DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "noise only"}
+
+
 @click.command()
 @click.argument("change", type=int)
 @click.option("--color/--no-color", default=None, help="Default: when stdout is a terminal.")
@@ -166,9 +205,7 @@ def diff(ctx: click.Context, change: int, color: bool | None) -> None:
         store = open_store(ctx)
         c = store.change(change)
         old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
-    kind = (
-        "technical upgrade" if c.technical else ("significant" if c.significant else "noise only")
-    )
+    kind = "technical upgrade" if c.technical else _DIFF_KINDS.get(c.tier, c.tier)
     click.echo(
         f"change #{c.id} {c.tool_id}/{c.source_id} {c.url}\n"
         f"{c.detected_at:%Y-%m-%d %H:%M} — {kind}: {c.reason}"

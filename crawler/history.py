@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from crawler.catalog import Catalog
-from reports.history import ChangeEntry, SiteHistory, SourceTimeline, Version
+from crawler.report_parts import Names, suppressed_changes, tier_of
+from reports.history import NO_SUPPRESSED, ChangeEntry, SiteHistory, SourceTimeline, Version
 from storage import Store
 from storage.records import ChangeRecord
 
@@ -26,10 +27,12 @@ def change_entries(
     )
 
 
-def build_history(store: Store, catalog: Catalog) -> SiteHistory:
-    """Timelines for the catalog's sources and the whole change history, oldest first."""
+def build_history(store: Store, catalog: Catalog, suppressed: int = 0) -> SiteHistory:
+    """Timelines for the catalog's sources and the whole change history, oldest first; with
+    `suppressed`, that many of the newest noise and minor changes diffed for their pages."""
     names = {t.id: t.name for t in catalog.tools}
-    changes = change_entries(store, store.changes(), names)
+    records = store.changes()
+    changes = change_entries(store, records, names)
     by_new_snapshot = {c.new_snapshot_id: c for c in changes}
     # Catalog order, so a tool's page lists its sources as the catalog does.
     pairs = [(t.id, s.id) for t in catalog.tools for s in t.sources]
@@ -58,7 +61,12 @@ def build_history(store: Store, catalog: Catalog) -> SiteHistory:
             timelines.append(
                 SourceTimeline(state.tool_id, name, state.source_id, state.url, versions)
             )
-    return SiteHistory(tuple(timelines), changes)
+    quiet = (
+        suppressed_changes(store, records, Names.of(catalog), suppressed)
+        if suppressed
+        else NO_SUPPRESSED
+    )
+    return SiteHistory(tuple(timelines), changes, quiet)
 
 
 def _entry(c: ChangeRecord, tool_name: str, flags: tuple[str, ...]) -> ChangeEntry:
@@ -70,6 +78,7 @@ def _entry(c: ChangeRecord, tool_name: str, flags: tuple[str, ...]) -> ChangeEnt
         c.url,
         c.detected_at,
         c.significant,
+        tier_of(c),
         c.technical,
         c.reason,
         c.added,

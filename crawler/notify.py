@@ -95,15 +95,16 @@ def pending(
     ]
     scope = DigestScope.of(fresh, reasons, broken, reviews=reviews)
     # Diff only the changes not told yet (a scheduler calls this every cycle for months);
-    # the published site has a page for every significant or technical change.
+    # the published site has a page for every significant, minor or technical change.
     at = now or datetime.now(UTC)
     ctx = build_context(store, catalog, min((c.detected_at for c in fresh), default=at), at)
-    pages = frozenset(c.id for c in records if c.significant or c.technical)
+    pages = frozenset(c.id for c in records if c.significant or c.technical or c.tier == "minor")
     items: list[tuple[ItemKind, int]] = [("change", c.id) for c in fresh]
     items.extend(("reason", r.id) for _, r in reasons)
     items.extend(("fetch", fetch_id) for ids in broken.values() for fetch_id in ids)
     # Resolutions ride along with the next digest sent for something raised; alone they
-    # send nothing (an editor's own decision is no alert).
+    # send nothing (an editor's own decision is no alert). Minor edits and citation gaps are
+    # changes: covered by the message that counts them, never a reason to send one.
     items.extend(("review", r.id) for r in reviews)
     return Pending(build_digest(ctx, scope, settings.site_url, pages), tuple(items))
 

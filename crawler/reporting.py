@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from crawler.catalog import Catalog, Tool, load_catalog
 from crawler.history import build_history
-from diffs.text import TextDiff, diff_texts
+from crawler.report_parts import (
+    Names,
+    citation_gaps,
+    report_change,
+    tier_of,
+    unwatched_evidence,
+)
+from crawler.watching import catalog_quotes
+from diffs.text import TextDiff
 from reports.context import (
     ChangedSentence,
     EvidenceState,
     FlagReason,
     RatingState,
-    ReportChange,
     ReportContext,
     ReportFailure,
     ReportFlag,
@@ -28,10 +34,11 @@ from reports.context import (
 from reports.digest import DigestScope, build_digest
 from reports.digest_json import digest_json
 from reports.export import changes_csv
+from reports.history import SUPPRESSED_LIMIT
 from reports.render import render_markdown
 from reports.site import write_site
 from storage import Store
-from storage.records import AnchorState, ChangeRecord, FlagRecord, ReviewRecord
+from storage.records import AnchorState, FlagRecord, ReviewRecord
 
 FORMATS = ("html", "md", "json", "csv")
 
@@ -47,30 +54,12 @@ def _catalog(store: Store, path: str | None) -> Catalog:
     return load_catalog(chosen)
 
 
-@dataclass(frozen=True, slots=True)
-class _Names:
-    """Display names from the catalog, looked up once per report; unknown ids show as is."""
-
-    tools: Mapping[str, str]
-    criteria: Mapping[str, str]
-
-    @classmethod
-    def of(cls, catalog: Catalog) -> _Names:
-        return cls({t.id: t.name for t in catalog.tools}, {c.id: c.label for c in catalog.criteria})
-
-    def tool(self, tool_id: str) -> str:
-        return self.tools.get(tool_id, tool_id)
-
-    def criterion(self, criterion_id: str) -> str:
-        return self.criteria.get(criterion_id, criterion_id)
-
-
 def _resolution(r: ReviewRecord) -> Resolution:
     action: Any = r.action
     return Resolution(action, r.rating, r.note, r.by, r.at, r.id)
 
 
-def _flag(f: FlagRecord, names: _Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
+def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
     reasons = tuple(
         FlagReason(
             r.change_id,
@@ -101,33 +90,11 @@ def _flag(f: FlagRecord, names: _Names, ratings: dict[tuple[str, str], str]) -> 
     )
 
 
-def _change(store: Store, c: ChangeRecord, names: _Names, flagged: tuple[str, ...]) -> ReportChange:
-    old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
-    diff: TextDiff = diff_texts(old.text, new.text)
-    return ReportChange(
-        c.id,
-        c.tool_id,
-        names.tool(c.tool_id),
-        c.source_id,
-        c.url,
-        c.detected_at,
-        c.significant,
-        c.reason,
-        c.technical,
-        c.old_snapshot_id,
-        c.new_snapshot_id,
-        diff,
-        c.added,
-        c.removed,
-        flagged,
-    )
-
-
 def build_context(
     store: Store, catalog: Catalog, since: datetime | None, now: datetime | None = None
 ) -> ReportContext:
     """Everything the report shows, read from the database and the catalog."""
-    names = _Names.of(catalog)
+    names = Names.of(catalog)
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
     ratings.update(store.current_ratings())
     flags = tuple(_flag(f, names, ratings) for f in store.flags())
@@ -138,10 +105,13 @@ def build_context(
             if r.change_id is not None:  # a broken source's reason has no change
                 by_change.setdefault(r.change_id, []).append(f.criterion_id)
     records = store.changes(since)
+    # Minor edits are listed (the digest, their pages); noise is only counted.
     changes = tuple(
-        _change(store, c, names, tuple(dict.fromkeys(by_change.get(c.id, []))))
+        report_change(
+            store, c, names.tool(c.tool_id), tuple(dict.fromkeys(by_change.get(c.id, [])))
+        )
         for c in records
-        if c.significant or c.technical
+        if c.technical or tier_of(c) != "noise"
     )
     failures = tuple(
         ReportFailure(
@@ -163,13 +133,27 @@ def build_context(
         title=_title(catalog),
         since=since,
         tools=tuple(
-            _tool_summary(t, ratings, open_keys, names, store.anchors(t.id)) for t in catalog.tools
+            _tool_summary(t, ratings, open_keys, names, _listed(store, catalog, t))
+            for t in catalog.tools
         ),
         flags=flags,
         changes=changes,
         failures=failures,
-        noise_count=sum(1 for c in records if not c.significant and not c.technical),
+        noise_count=sum(1 for c in records if tier_of(c) == "noise" and not c.technical),
+        unwatched=unwatched_evidence(store, catalog, names),
+        suggestions=citation_gaps(store, (c.id for c in changes), names),
     )
+
+
+def _listed(store: Store, catalog: Catalog, tool: Tool) -> list[AnchorState]:
+    """The tool's anchors whose quote the catalog still lists (a fixed or dropped quote keeps
+    its row: history, not today's evidence)."""
+    quotes = catalog_quotes(catalog)
+    return [
+        a
+        for a in store.anchors(tool.id)
+        if (a.tool_id, a.criterion_id, a.source_id, a.quote) in quotes
+    ]
 
 
 def _title(catalog: Catalog) -> str:
@@ -182,7 +166,7 @@ def _tool_summary(
     tool: Tool,
     ratings: dict[tuple[str, str], str],
     open_keys: set[tuple[str, str]],
-    names: _Names,
+    names: Names,
     anchors: Sequence[AnchorState] = (),
 ) -> ToolSummary:
     evidence = tuple(
@@ -237,7 +221,9 @@ def write_reports(
     paths: list[Path] = []
     wanted = {f.strip() for f in formats}
     # The site and the CSV cover the whole history (timelines, feeds), not only the period.
-    history = build_history(store, catalog) if wanted & {"html", "csv"} else None
+    # Only the site shows the suppressed changes (each with its page): diff them for it alone.
+    quiet = SUPPRESSED_LIMIT if "html" in wanted else 0
+    history = build_history(store, catalog, quiet) if wanted & {"html", "csv"} else None
     if "html" in wanted and history is not None:
         paths.append(write_site(ctx, out, history, store.blob))
     if "md" in wanted:

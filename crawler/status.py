@@ -1,16 +1,20 @@
-"""`citewatch status`: each source's last fetch, outcome, next due time and breakage, and
-whether the scheduler is alive. Built as a pure function of database state and catalog."""
+"""`citewatch status`: each source's last fetch, outcome, next due time and breakage, whether
+the scheduler is alive, and the evidence quotes never found (ratings not watched by them).
+Built as a pure function of database state and catalog."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.catalog import Catalog, CatalogError, load_catalog
 from crawler.schedule import Policy, SourceTiming, due_at
+from crawler.watching import as_json as unwatched_json
+from crawler.watching import describe, unwatched
 from storage import Store
+from storage.records import AnchorState
 from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules
 from storage.store import now
 
@@ -61,13 +65,15 @@ class StatusReport:
     at: datetime
     scheduler: SchedulerStatus
     sources: tuple[SourceStatus, ...]
+    unwatched: tuple[AnchorState, ...] = ()  # evidence quotes never found in their source
 
     def as_json(self) -> dict[str, Any]:
-        """One JSON object: `scheduler` and `sources`, times as ISO 8601."""
+        """One JSON object: `scheduler`, `sources` and `unwatched`, times as ISO 8601."""
         return {
             "at": self.at.isoformat(),
             "scheduler": _jsonable(self.scheduler),
             "sources": [_jsonable(s) for s in self.sources],
+            "unwatched": [unwatched_json(a) for a in self.unwatched],
         }
 
 
@@ -102,8 +108,10 @@ def build_status(
     catalog: Catalog | None,
     policy: Policy,
     at: datetime,
+    never_found: Sequence[AnchorState] = (),
 ) -> StatusReport:
-    """Catalog sources first (in catalog order), then sources only the database knows."""
+    """Catalog sources first (in catalog order), then sources only the database knows;
+    `never_found`: the evidence quotes never found in their source."""
     tools = catalog.tools if catalog else ()
     every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
     keys = list(every) + [k for k in known if k not in every]
@@ -119,7 +127,7 @@ def build_status(
             None if row is None else row.retry_after,
         )  # fmt: skip
         lines.append(_line(key, url, row, due_at(timing, policy), key in every))
-    return StatusReport(at, scheduler_status(hb, at), tuple(lines))
+    return StatusReport(at, scheduler_status(hb, at), tuple(lines), tuple(never_found))
 
 
 def _line(
@@ -162,7 +170,13 @@ def render(report: StatusReport) -> str:
     table = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     broken = sum(1 for s in report.sources if s.broken)
     tail = f"{len(report.sources)} sources, {broken} broken"
-    return "\n".join([head, "", *table, "", tail])
+    if report.unwatched:
+        tail += f", {len(report.unwatched)} evidence quote(s) never found"
+    lines = [head, "", *table, "", tail]
+    if report.unwatched:
+        lines += ["", f"Not watched — evidence never found ({len(report.unwatched)}):"]
+        lines += [line for a in report.unwatched for line in describe(a)]
+    return "\n".join(lines)
 
 
 def _when(value: datetime | None, missing: str = "-") -> str:
@@ -183,4 +197,5 @@ def status_report(store: Store, catalog_path: str | None = None) -> StatusReport
             except CatalogError:
                 catalog = None  # moved or broken since: show what the database knows
     every = timedelta(seconds=hb.every_s) if hb else DEFAULT_EVERY
-    return build_status(hb, source_schedules(store), catalog, Policy(every), now())
+    quiet = unwatched(store, catalog)
+    return build_status(hb, source_schedules(store), catalog, Policy(every), now(), quiet)

@@ -2,6 +2,7 @@
 
 from reports.context import (
     ChangedSentence,
+    CitationGap,
     FlagReason,
     RatingState,
     ReportChange,
@@ -11,12 +12,14 @@ from reports.context import (
     Resolution,
     ToolFlags,
     ToolSummary,
+    UnwatchedEvidence,
 )
 from reports.render import render_markdown
 from reports.site import render_site, write_site
 
 __all__ = [
     "ChangedSentence",
+    "CitationGap",
     "FlagReason",
     "RatingState",
     "ReportChange",
@@ -26,6 +29,7 @@ __all__ = [
     "Resolution",
     "ToolFlags",
     "ToolSummary",
+    "UnwatchedEvidence",
     "render_markdown",
     "render_site",
     "write_site",

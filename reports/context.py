@@ -12,6 +12,9 @@ FlagStatus = Literal["open", "resolved"]
 Severity = Literal["evidence", "topic", "broken"]
 ReasonKind = Literal["evidence-lost", "evidence-altered", "topic", "source-broken"]
 ResolutionAction = Literal["confirm", "set", "dismiss", "recovered"]
+# diffs.significance.Tier: substantive changes alert and flag; minor edits are listed in the
+# digest and the site, never emailed or flagged; noise is kept in history only.
+ChangeTier = Literal["substantive", "minor", "noise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,8 @@ class ReportChange:
     source_id: str
     url: str
     detected_at: datetime
-    significant: bool
+    significant: bool  # tier == "substantive" (kept as a field: report.json carries it)
+    tier: ChangeTier
     reason: str  # why it is (or is not) significant, one sentence
     technical: bool  # a re-extraction upgrade: never flags by itself
     old_snapshot_id: int
@@ -91,6 +95,15 @@ class ReportChange:
     added_count: int
     removed_count: int
     flags: tuple[str, ...]  # criterion ids flagged by this change
+
+    def __post_init__(self) -> None:
+        check_tier(self.id, self.significant, self.tier)
+
+
+def check_tier(change_id: int, significant: bool, tier: str) -> None:
+    """Refuse a change whose two verdicts disagree (significant is tier == substantive)."""
+    if significant != (tier == "substantive"):
+        raise ValueError(f"change {change_id}: significant={significant} but tier {tier!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +142,39 @@ class EvidenceState:
     source_id: str
     quote: str  # as the catalog has it
     wording: str  # as an editor last accepted it (the quote until a review)
-    status: str  # found | moved | altered | lost
+    status: str  # found | moved | altered | lost | never-found
     score: float
-    passage: str | None  # the page's current wording
+    passage: str | None  # the page's current wording (never-found: its closest passage)
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchedEvidence:
+    """An evidence quote never found in its source: its rating is not watched by this quote."""
+
+    tool_id: str
+    tool_name: str
+    criterion_id: str
+    criterion_label: str
+    source_id: str
+    quote: str  # as the catalog has it
+    closest: str | None  # the page's passage most like the quote (None: the page has no text)
+    score: float  # how alike they are, 0-100
+
+
+@dataclass(frozen=True, slots=True)
+class CitationGap:
+    """A suggestion, never a flag: a change speaks about a criterion in a source that the
+    criterion's rating does not cite."""
+
+    id: int
+    change_id: int
+    tool_id: str
+    tool_name: str
+    criterion_id: str
+    criterion_label: str
+    source_id: str  # the changed source, which the rating does not cite
+    sentences: tuple[ChangedSentence, ...]
+    matched_terms: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +211,9 @@ class ReportContext:
     changes: tuple[ReportChange, ...]
     failures: tuple[ReportFailure, ...]
     noise_count: int  # noise-only changes in the period, whether or not listed in changes
+    # Evidence quotes of the catalog never found in their source (state, not news).
+    unwatched: tuple[UnwatchedEvidence, ...] = ()
+    suggestions: tuple[CitationGap, ...] = ()  # citation gaps of the listed changes
 
     @property
     def open_flags(self) -> tuple[ReportFlag, ...]:
@@ -189,9 +235,19 @@ class ReportContext:
         return tuple(c for c in self.changes if c.significant and c.id not in cited)
 
     @property
+    def minor_changes(self) -> tuple[ReportChange, ...]:
+        """Listed minor edits: shown to editors, never alerted."""
+        return tuple(c for c in self.changes if c.tier == "minor" and not c.technical)
+
+    @property
     def noise_changes(self) -> tuple[ReportChange, ...]:
-        """Listed changes judged noise-only."""
-        return tuple(c for c in self.changes if not c.significant)
+        """Listed changes of the noise tier (re-extractions excluded)."""
+        return tuple(c for c in self.changes if c.tier == "noise" and not c.technical)
+
+    @property
+    def technical_changes(self) -> tuple[ReportChange, ...]:
+        """Listed re-extractions (technical upgrades): never a page change."""
+        return tuple(c for c in self.changes if c.technical)
 
     def change(self, change_id: int) -> ReportChange | None:
         """The listed change with this id, or None when it is outside the report."""
@@ -200,3 +256,16 @@ class ReportContext:
     def flags_for_tool(self, tool_id: str) -> tuple[ReportFlag, ...]:
         """Every flag of one tool, open and resolved."""
         return tuple(f for f in self.flags if f.tool_id == tool_id)
+
+    def unwatched_for_tool(self, tool_id: str) -> tuple[UnwatchedEvidence, ...]:
+        """One tool's evidence quotes never found."""
+        return tuple(u for u in self.unwatched if u.tool_id == tool_id)
+
+    def suggestions_for_tool(self, tool_id: str) -> tuple[CitationGap, ...]:
+        """One tool's citation gaps, newest change first."""
+        found = (g for g in self.suggestions if g.tool_id == tool_id)
+        return tuple(sorted(found, key=lambda g: (-g.change_id, g.id)))
+
+    def suggestions_for_change(self, change_id: int) -> tuple[CitationGap, ...]:
+        """The citation gaps one change raised."""
+        return tuple(g for g in self.suggestions if g.change_id == change_id)

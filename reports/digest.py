@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reports.context import (
+    CitationGap,
     FlagReason,
     ReportChange,
     ReportContext,
     ReportFailure,
     ReportFlag,
     Resolution,
+    UnwatchedEvidence,
 )
 from storage.records import ChangeRecord, FlagRecord, ReasonRecord, ReviewRecord
 
@@ -31,10 +33,10 @@ ReasonKey = tuple[str, str, int | None]
 class DigestScope:
     """What a digest covers: the items not reported (or notified) before, by identity."""
 
-    changes: frozenset[int]  # change ids
+    changes: frozenset[int]  # change ids (minor edits and citation gaps follow their change)
     reasons: frozenset[ReasonKey]  # flag reasons
     broken: frozenset[tuple[str, str]]  # (tool, source) broken since the last digest
-    noise: tuple[tuple[str, int], ...]  # noise-only changes covered, per tool id
+    noise: tuple[tuple[str, int], ...]  # noise-only changes covered, per tool id (not minor)
     since: datetime | None = None  # the period's start when given (`--since`), for the header
     reviews: frozenset[int] = frozenset()  # editors' resolutions (review ids) not told yet
 
@@ -48,11 +50,11 @@ class DigestScope:
         reviews: Iterable[ReviewRecord] = (),
     ) -> DigestScope:
         """The scope of these stored changes, flag reasons and resolutions (noise-only changes
-        counted)."""
+        counted; minor edits are listed, not counted as noise)."""
         fresh = list(changes)
         noise: dict[str, int] = {}
         for c in fresh:
-            if not c.significant and not c.technical:
+            if not c.significant and not c.technical and c.tier != "minor":
                 noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
         return cls(
             frozenset(c.id for c in fresh),
@@ -135,6 +137,9 @@ class ToolDigest:
     failures: tuple[DigestFailure, ...]  # broken sources
     noise_count: int  # noise-only changes suppressed
     resolved: tuple[DigestResolution, ...] = ()  # resolutions since the last digest, oldest first
+    minor: tuple[ReportChange, ...] = ()  # minor edits: listed, never emailed or flagged
+    unwatched: tuple[UnwatchedEvidence, ...] = ()  # evidence never found (state: every digest)
+    suggestions: tuple[CitationGap, ...] = ()  # citation gaps of the new changes: not flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +185,27 @@ class Digest:
         return sum(len(t.resolved) for t in self.tools)
 
     @property
+    def minor_count(self) -> int:
+        """Minor edits (listed, never a reason to send a message)."""
+        return sum(len(t.minor) for t in self.tools)
+
+    @property
+    def unwatched_count(self) -> int:
+        """Evidence quotes never found: ratings not watched by their quote."""
+        return sum(len(t.unwatched) for t in self.tools)
+
+    @property
+    def suggestion_count(self) -> int:
+        """Citation gaps (suggestions, not flags)."""
+        return sum(len(t.suggestions) for t in self.tools)
+
+    @property
     def raised(self) -> bool:
-        """Whether anything is worth telling an editor: a flag, a change, a newly broken source."""
+        """Whether anything is worth telling an editor: a flag, a change, a newly broken source.
+
+        Not a minor edit, a citation gap (its substantive change already counts) or evidence
+        never found (state, shown in every digest; the crawl that found it printed it).
+        """
         return bool(self.flag_count or self.change_count or self.new_failure_count)
 
     def diff_url(self, change_id: int) -> str | None:
@@ -229,6 +253,12 @@ def _resolved(ctx: ReportContext, scope: DigestScope) -> dict[str, list[DigestRe
     return out
 
 
+def _has_news(t: ToolDigest) -> bool:
+    """Whether a tool has anything to show in the digest."""
+    parts = (t.flags, t.changes, t.failures, t.resolved, t.minor, t.unwatched, t.suggestions)
+    return bool(t.noise_count or any(parts))
+
+
 def build_digest(
     ctx: ReportContext,
     scope: DigestScope,
@@ -247,14 +277,21 @@ def build_digest(
         if c.id in scope.changes and c.significant and not c.technical and c.id not in cited
     ]
     failures = [DigestFailure(x, (x.tool_id, x.source_id) in scope.broken) for x in ctx.failures]
+    minor = [c for c in ctx.minor_changes if c.id in scope.changes]
+    gaps = [g for g in ctx.suggestions if g.change_id in scope.changes]
     noise = dict(scope.noise)
-    names = {t.id: t.name for t in ctx.tools}
-    names.update({d.flag.tool_id: d.flag.tool_name for d in flags if d.flag.tool_id not in names})
-    names.update({c.tool_id: c.tool_name for c in changes if c.tool_id not in names})
-    names.update({x.tool_id: x.tool_name for x in ctx.failures if x.tool_id not in names})
-    names.update({tool_id: tool_id for tool_id in noise if tool_id not in names})
     resolved = _resolved(ctx, scope)
-    names.update({f.tool_id: f.tool_name for f in ctx.flags if f.tool_id in resolved})
+    # Catalog order first, then tools the catalog no longer has, in order of appearance.
+    names = {t.id: t.name for t in ctx.tools}
+    pairs = [(d.flag.tool_id, d.flag.tool_name) for d in flags]
+    pairs += [(c.tool_id, c.tool_name) for c in (*changes, *minor)]
+    pairs += [(x.tool_id, x.tool_name) for x in ctx.failures]
+    pairs += [(g.tool_id, g.tool_name) for g in gaps]
+    pairs += [(u.tool_id, u.tool_name) for u in ctx.unwatched]
+    pairs += [(tool_id, tool_id) for tool_id in noise]
+    pairs += [(f.tool_id, f.tool_name) for f in ctx.flags if f.tool_id in resolved]
+    for tool_id, name in pairs:
+        names.setdefault(tool_id, name)
     tools = [
         ToolDigest(
             tool_id,
@@ -264,11 +301,14 @@ def build_digest(
             tuple(f for f in failures if f.failure.tool_id == tool_id),
             noise.get(tool_id, 0),
             tuple(resolved.get(tool_id, ())),
+            tuple(c for c in minor if c.tool_id == tool_id),
+            ctx.unwatched_for_tool(tool_id),
+            tuple(g for g in gaps if g.tool_id == tool_id),
         )
         for tool_id, name in names.items()
     ]
     order = {tool_id: i for i, tool_id in enumerate(names)}
-    shown = [t for t in tools if t.flags or t.changes or t.failures or t.noise_count or t.resolved]
+    shown = [t for t in tools if _has_news(t)]
     # The tool with the most urgent flag first; catalog order otherwise.
     shown.sort(
         key=lambda t: (min((d.rank for d in t.flags), default=UNKNOWN_RANK + 1), order[t.tool_id])

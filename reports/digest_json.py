@@ -6,7 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from reports.context import ChangedSentence, ReportChange, ReportFailure
+from reports.context import (
+    ChangedSentence,
+    CitationGap,
+    ReportChange,
+    ReportFailure,
+    UnwatchedEvidence,
+)
 from reports.digest import Digest, DigestFlag, DigestReason, DigestResolution, ToolDigest
 from reports.render import neutralize
 
@@ -66,6 +72,7 @@ def _change(c: ReportChange, digest: Digest) -> dict[str, Any]:
         "source": c.source_id,
         "url": _text(c.url),
         "detected_at": _time(c.detected_at),
+        "tier": c.tier,
         "reason": _text(c.reason),
         "added": c.added_count,
         "removed": c.removed_count,
@@ -82,6 +89,29 @@ def _failure(x: ReportFailure, new: bool) -> dict[str, Any]:
         "error": _text(x.error),
         "consecutive": x.consecutive,
         "new": new,
+    }
+
+
+def _unwatched(u: UnwatchedEvidence) -> dict[str, Any]:
+    return {
+        "criterion": u.criterion_id,
+        "label": u.criterion_label,
+        "source": u.source_id,
+        "quote": _text(u.quote),
+        "closest": _text(u.closest),
+        "score": u.score,
+    }
+
+
+def _gap(g: CitationGap, digest: Digest) -> dict[str, Any]:
+    return {
+        "criterion": g.criterion_id,
+        "label": g.criterion_label,
+        "source": g.source_id,
+        "change": g.change_id,
+        "matched_terms": list(g.matched_terms),
+        "sentences": [_sentence(s) for s in g.sentences],
+        "diff": digest.diff_url(g.change_id),
     }
 
 
@@ -104,9 +134,12 @@ def _tool(t: ToolDigest, digest: Digest) -> dict[str, Any]:
         "id": t.tool_id,
         "name": t.tool_name,
         "ratings_to_review": [_flag(d, digest) for d in t.flags],
+        "evidence_never_found": [_unwatched(u) for u in t.unwatched],
         "significant_changes": [_change(c, digest) for c in t.changes],
+        "citation_gaps": [_gap(g, digest) for g in t.suggestions],
         "broken_sources": [_failure(f.failure, f.new) for f in t.failures],
         "resolved": [_resolution(r) for r in t.resolved],
+        "minor_changes": [_change(c, digest) for c in t.minor],
         "noise_suppressed": t.noise_count,
     }
 
@@ -119,9 +152,12 @@ def digest_json(digest: Digest) -> dict[str, Any]:
         "since": _time(digest.since),
         "counts": {
             "ratings_to_review": digest.flag_count,
+            "evidence_never_found": digest.unwatched_count,
             "significant_changes": digest.change_count,
+            "citation_gaps": digest.suggestion_count,
             "broken_sources": digest.failure_count,
             "newly_broken_sources": digest.new_failure_count,
+            "minor_changes": digest.minor_count,
             "noise_suppressed": digest.noise_count,
             "still_open": digest.still_open,
             "resolved": digest.resolved_count,

@@ -62,6 +62,7 @@ def _entry_of(c: ReportChange) -> ChangeEntry:
         c.url,
         c.detected_at,
         c.significant,
+        c.tier,
         c.technical,
         c.reason,
         c.added_count,

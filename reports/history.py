@@ -1,9 +1,17 @@
-"""The site's history: every change and every version of every source, without diffs."""
+"""The site's history: every change and every version of every source (without diffs), and
+the newest changes citewatch kept quiet (with diffs, for their pages)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+from reports.context import ChangeTier, ReportChange, check_tier
+
+# The suppressed-changes page lists at most this many changes (noise and minor, newest first),
+# each with a page of its own: enough for months of a catalog's quiet changes, while one
+# report never diffs an unbounded history. How many more exist is said on the page.
+SUPPRESSED_LIMIT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +24,8 @@ class ChangeEntry:
     source_id: str
     url: str
     detected_at: datetime
-    significant: bool
+    significant: bool  # tier == "substantive"
+    tier: ChangeTier
     technical: bool
     reason: str
     added: int
@@ -24,6 +33,14 @@ class ChangeEntry:
     old_snapshot_id: int
     new_snapshot_id: int
     flags: tuple[str, ...]  # criterion ids this change flagged
+
+    def __post_init__(self) -> None:
+        check_tier(self.id, self.significant, self.tier)
+
+    @property
+    def suppressed(self) -> bool:
+        """Kept quiet: a noise or minor change of the page (a re-extraction is none)."""
+        return self.tier in ("noise", "minor") and not self.technical
 
     @property
     def alerting(self) -> bool:
@@ -57,11 +74,32 @@ class SourceTimeline:
 
 
 @dataclass(frozen=True, slots=True)
+class SuppressedChanges:
+    """The newest changes citewatch kept quiet (noise and minor edits), for an editor to check."""
+
+    changes: tuple[ReportChange, ...]  # newest first, at most SUPPRESSED_LIMIT, with diffs
+    total: int  # every suppressed change of the history
+
+    @property
+    def more(self) -> int:
+        """Older suppressed changes not listed (see the sources' timelines)."""
+        return max(0, self.total - len(self.changes))
+
+
+NO_SUPPRESSED = SuppressedChanges((), 0)
+
+
+@dataclass(frozen=True, slots=True)
 class SiteHistory:
     """What the reviewers' site shows beyond the report period: timelines and all changes."""
 
     timelines: tuple[SourceTimeline, ...]
     changes: tuple[ChangeEntry, ...]  # oldest first, noise and technical ones included
+    suppressed: SuppressedChanges = NO_SUPPRESSED
+
+    def page(self, change_id: int) -> ReportChange | None:
+        """A suppressed change the site has a page for, beyond the report's own."""
+        return next((c for c in self.suppressed.changes if c.id == change_id), None)
 
     def version(self, snapshot_id: int) -> Version | None:
         """The version with this snapshot id, or None when no timeline holds it."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reports.context import FlagReason, ReportContext, ReportFlag, ToolFlags
 from reports.feeds import FeedLink, catalog_feed, criterion_feed, render_feeds, tool_feed
-from reports.history import EMPTY_HISTORY, SiteHistory
+from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.paths import raw_path, text_path, timeline_path
 from reports.render import environment, slug
 
@@ -61,6 +61,7 @@ _HELPERS: Mapping[str, object] = {
     "timeline_path": timeline_path,
     "evidence_for": evidence_for,
     "flags_by_severity": flags_by_severity,
+    "suppressed_limit": SUPPRESSED_LIMIT,
 }
 
 
@@ -68,14 +69,21 @@ def render_site(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> dic
     """The reviewers' site: relative file path -> page or feed text."""
     env = environment()
     everywhere = (catalog_feed(ctx),)
+    # The report's changes and the newest suppressed ones each get a page.
+    paged = {c.id: c for c in (*history.suppressed.changes, *ctx.changes)}
 
     def page(name: str, feeds: tuple[FeedLink, ...] = (), **extra: object) -> str:
         return env.get_template(name).render(
-            report=ctx, history=history, feeds=everywhere + feeds, **_HELPERS, **extra
+            report=ctx,
+            history=history,
+            feeds=everywhere + feeds,
+            has_page=paged.__contains__,
+            **_HELPERS,
+            **extra,
         )
 
-    site = {"index.html": page("index.html")}
-    for change in ctx.changes:
+    site = {"index.html": page("index.html"), "suppressed.html": page("suppressed.html")}
+    for change in paged.values():
         site[f"changes/{change.id}.html"] = page(
             "change.html", (tool_feed(change.tool_id, change.tool_name),), change=change
         )

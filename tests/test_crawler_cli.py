@@ -110,6 +110,8 @@ def test_crawl_lifecycle(http_server: LocalServer, tmp_path: Path, db: str) -> N
         "tier",
         "flags",
         "failure_class",
+        "evidence_never_found",
+        "may_concern",
     }
     assert [o["outcome"] for o in outcomes] == [
         "new",

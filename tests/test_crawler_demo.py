@@ -32,6 +32,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, f"sqlite:///{out / 'citewatch.db'}"
 
 
+TIERS = ("substantive", "minor", "noise")
+
+
 def flags(db: str, status: str = "open") -> list[dict[str, Any]]:
     """`citewatch flags --json` as data."""
     done = citewatch("--db", db, "flags", "--status", status, "--json")
@@ -43,10 +46,12 @@ def flags(db: str, status: str = "open") -> list[dict[str, Any]]:
 def test_demo_flags_training_change_and_ignores_noise(demo: tuple[Path, str]) -> None:
     out, db = demo
     changes = json.loads(citewatch("--db", db, "changes", "--all", "--json").stdout)
-    noise = [c["source"] for c in changes if not c["significant"]]
-    significant = [c["source"] for c in changes if c["significant"]]
-    assert sorted(noise) == ["dpa", "privacy-policy"]  # v2: noise only
-    assert sorted(significant) == ["dpa", "privacy-policy", "privacy-policy"]  # v3, v4
+    tiers = {t: sorted(c["source"] for c in changes if c["tier"] == t) for t in TIERS}
+    assert tiers["noise"] == ["dpa", "privacy-policy"]  # v2: noise only
+    assert tiers["minor"] == ["help-certifications"]  # v3: a comma
+    # v3, v4; and v4's compute page, which speaks about training (a citation gap)
+    assert tiers["substantive"] == ["compute", "dpa", "privacy-policy", "privacy-policy"]
+    assert all(c["significant"] == (c["tier"] == "substantive") for c in changes)
     # v3's flag, confirmed by the demo's editor between v3 and v4.
     (closed,) = flags(db, "resolved")
     assert (closed["tool"], closed["criterion"]) == ("mistral-api", "no-training")
@@ -58,6 +63,8 @@ def test_demo_flags_training_change_and_ignores_noise(demo: tuple[Path, str]) ->
     md = (out / "report" / "report.md").read_text(encoding="utf-8")
     assert "No training on customer data" in md and "~~" in md  # struck-out words shown
     assert "2 noise-only change(s) suppressed" in md
+    assert "1 minor change(s) listed, not alerted" in md and "### Minor changes" in md
+    assert "may concern **No training on customer data** (this source is not cited by it)" in md
     assert "demo-editor · confirm" in md  # the resolution is in the report
     html = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "<del" in html and "Le Chat Team" in html
@@ -123,3 +130,6 @@ def test_demo_writes_the_email_it_would_send(demo: tuple[Path, str]) -> None:
     # The digest shows what awaits review: v4's re-opened flag, with the struck words.
     assert "Le Chat Enterprise [-or the paid version of our APIs-]." in text
     assert (out / "report" / "index.html").resolve().as_uri() in text  # links to the site
+    # The minor edit is one count, never listed; the citation gap is told as a suggestion.
+    assert "1 minor change(s) not alerted" in text and "help-certifications" not in text
+    assert "May concern No training on customer data (this source is not cited by it)" in text

@@ -25,6 +25,8 @@ import pytest
 from chromium import DESKTOP, PHONE, Chromium, Viewport, find_chromium
 from conftest import LocalServer, Reply
 
+from storage import Store
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("CITEWATCH_ARTIFACTS") or ROOT / "tests" / "artifacts")
 CITEWATCH = shutil.which("citewatch") or str(ROOT / ".venv/bin/citewatch")
@@ -164,6 +166,8 @@ HOSTILE = (
     f'<p><img src="x" onerror="{PAYLOAD}"><a href="javascript:{PAYLOAD}">Click here</a> '
     "to opt out of training.</p>"
     "<p>Right-to-left: \u202eexe.txt and \u2066isolated\u2069 text.</p>"
+    # speaks about retention, which only the notes page is cited for: a citation gap
+    f"<p>We retain your data &lt;script&gt;{PAYLOAD}&lt;/script&gt; for thirty days.</p>"
     f"<p>{'W' * 200_000}</p>"
     "</main></body></html>"
 ).encode()
@@ -173,6 +177,8 @@ name: Hostile <b>Tool</b>
 sources:
   - id: policy
     url: {url}
+  - id: notes
+    url: {notes}
 ratings:
   no-training:
     rating: yes
@@ -180,6 +186,12 @@ ratings:
     evidence:
       - source: policy
         quote: We never use your data to train our models.
+  data-retention:
+    rating: partial
+    sources: [notes]
+    evidence:
+      - source: notes
+        quote: We delete stays text after one day.
 """
 
 # Evidence that a script ran, or that a page still holds something that could run one.
@@ -220,20 +232,29 @@ def test_hostile_page_runs_no_script_in_the_site(
         Reply(200, CALM, {"Content-Type": "text/html"}),
         Reply(200, HOSTILE, {"Content-Type": "text/html"}),
     )
+    # The notes page is hostile from the start: its quote is never found, and the closest
+    # passage shown beside it is the page's own hostile text.
+    http_server.route("/notes", Reply(200, HOSTILE, {"Content-Type": "text/html"}))
     tools = tmp_path / "catalog" / "tools"
     tools.mkdir(parents=True)
-    (tools / "hostile.yaml").write_text(CATALOG.format(url=http_server.url("/policy")))
+    urls = {"url": http_server.url("/policy"), "notes": http_server.url("/notes")}
+    (tools / "hostile.yaml").write_text(CATALOG.format(**urls))
     db = f"sqlite:///{tmp_path / 'cw.db'}"
     fast = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False")
     for _ in range(2):
         run_citewatch("--db", db, "crawl", str(tmp_path / "catalog"), "--json", *fast)
     (change,) = json.loads(run_citewatch("--db", db, "changes", "--json").stdout)
+    (gap,) = Store.open(db).suggestions()  # the retention sentence, in a source not cited
+    assert gap.criterion_id == "data-retention" and gap.change_id == change["id"]
+    (never,) = Store.open(db).unwatched()
+    assert never.passage is not None and "stays text" in never.passage
     site = tmp_path / "site"
     run_citewatch("--db", db, "report", "--out", str(site), "--format", "html")
 
     inert = sorted((site / "raw").iterdir()) + sorted((site / "text").iterdir())
+    # the hostile page's raw body and text are shared by both sources (content-addressed)
     assert [p.name.endswith((".html.txt", ".txt")) for p in inert] == [True] * 4
-    change_text = ""
+    change_text = tool_text = index_text = ""
     for target in [*site_pages(site), *inert]:
         browser.open(target.as_uri())
         seen = browser.evaluate(DETECTOR)
@@ -245,8 +266,17 @@ def test_hostile_page_runs_no_script_in_the_site(
         assert browser.console() == [], name  # a CSP violation would be reported here
         if name == f"changes/{change['id']}.html":
             change_text = seen["text"]
+        tool_text = seen["text"] if name == "tools/hostile.html" else tool_text
+        index_text = seen["text"] if name == "index.html" else index_text
     # The payload did reach the change page, as visible text.
     assert f"<script>{PAYLOAD}</script> stays text." in change_text
+    # ... and the new sections: the citation gap's sentence, the never-found quote's closest
+    # passage (on the index and the tool page), all of it text.
+    assert "May concern Data retention (this source is not cited by it)" in change_text
+    assert f"We retain your data <script>{PAYLOAD}</script> for thirty days." in change_text
+    for text in (tool_text, index_text):
+        assert "Evidence never found" in text or "Not watched" in text
+        assert "We delete stays text after one day." in text
     assert "W" * 200_000 in change_text
     browser.open((site / f"changes/{change['id']}.html").as_uri(), PHONE)
     browser.screenshot(ARTIFACTS / "hostile-change-phone.png")

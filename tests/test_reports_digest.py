@@ -108,7 +108,7 @@ def grown_context() -> ReportContext:
 def grown_scope() -> DigestScope:
     """Change 12 and its reason were reported before; everything else is new."""
     return DigestScope(
-        changes=frozenset({13, 14, 15, 16, 17}),
+        changes=frozenset({13, 14, 15, 16, 17, 18}),
         reasons=frozenset(
             {
                 ("mistral-api", "no-training", 15),
@@ -149,9 +149,12 @@ def test_json_carries_the_same_sections_in_the_same_order() -> None:
         "id",
         "name",
         "ratings_to_review",
+        "evidence_never_found",
         "significant_changes",
+        "citation_gaps",
         "broken_sources",
         "resolved",
+        "minor_changes",
         "noise_suppressed",
     ]
     assert [f["severity"] for f in tool["ratings_to_review"]] == ["evidence", "broken", "topic"]

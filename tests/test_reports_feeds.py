@@ -45,6 +45,7 @@ def entry(change_id: int, **overrides: object) -> ChangeEntry:
         "flags": (),
     }
     fields.update(overrides)
+    fields.setdefault("tier", "substantive" if fields["significant"] else "noise")
     return ChangeEntry(**fields)  # type: ignore[arg-type]
 
 

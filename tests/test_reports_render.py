@@ -8,6 +8,7 @@ regenerate them and review the diff:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from reports import (
     render_site,
     write_site,
 )
+from reports.context import ChangeTier, CitationGap, EvidenceState, UnwatchedEvidence
 from reports.render import diff_hunks, environment, md, words_html
 
 GOLDEN = Path(__file__).parent / "fixtures" / "reports"
@@ -67,8 +69,9 @@ def make_change(
     significant: bool = True,
     reason: str = "Substantive wording changed.",
     flags: tuple[str, ...] = (),
+    tier: ChangeTier | None = None,
 ) -> ReportChange:
-    """A change of the Mistral API tool with a real diff."""
+    """A change of the Mistral API tool with a real diff (tier: from `significant`)."""
     diff = diff_texts(old, new)
     return ReportChange(
         id=change_id,
@@ -78,6 +81,7 @@ def make_change(
         url=url,
         detected_at=at(8),
         significant=significant,
+        tier=tier or ("substantive" if significant else "noise"),
         reason=reason,
         technical=False,
         old_snapshot_id=change_id * 10,
@@ -107,13 +111,64 @@ def make_flag(reason: FlagReason, **overrides: object) -> ReportFlag:
     return ReportFlag(**fields)  # type: ignore[arg-type]
 
 
+GAP_SENTENCE = "Customer content is never used to train models."
+
+
+def make_minor(change_id: int, **overrides: object) -> ReportChange:
+    """A minor edit: a comma added to the help centre's certification page."""
+    change = make_change(
+        change_id,
+        "# Certifications\nOur reports are available upon request through our Trust Center.",
+        "# Certifications\nOur reports are available upon request, through our Trust Center.",
+        source_id="help-certifications",
+        url="https://help.mistral.ai/certifications",
+        significant=False,
+        tier="minor",
+        reason="only punctuation or letter case changed (a minor edit)",
+    )
+    return dataclasses.replace(change, **overrides)  # type: ignore[arg-type]
+
+
+def make_unwatched(**overrides: object) -> UnwatchedEvidence:
+    """A mistyped data-retention quote of the API docs, never found on its page."""
+    fields: dict[str, object] = {
+        "tool_id": "mistral-api",
+        "tool_name": "Mistral API",
+        "criterion_id": "data-retention",
+        "criterion_label": "Data retention",
+        "source_id": "docs-privacy",
+        "quote": "Zero Data Retention is avaliable upon request",
+        "closest": "Zero Data Retention for Mistral AI Studio is available only upon request.",
+        "score": 86.4,
+    }
+    fields.update(overrides)
+    return UnwatchedEvidence(**fields)  # type: ignore[arg-type]
+
+
+def make_gap(change_id: int, **overrides: object) -> CitationGap:
+    """The terms now speak about training, which the no-training rating does not cite."""
+    fields: dict[str, object] = {
+        "id": 1,
+        "change_id": change_id,
+        "tool_id": "mistral-api",
+        "tool_name": "Mistral API",
+        "criterion_id": "no-training",
+        "criterion_label": "No training on customer data",
+        "source_id": "terms",
+        "sentences": (ChangedSentence.between(None, GAP_SENTENCE),),
+        "matched_terms": ("train*",),
+    }
+    fields.update(overrides)
+    return CitationGap(**fields)  # type: ignore[arg-type]
+
+
 def make_context() -> ReportContext:
     """A tool, an evidence flag about training, a resolved flag, a noise change, a failure."""
     training = make_change(12, OLD_POLICY, NEW_POLICY, flags=("no-training",))
     terms = make_change(
         13,
         "Fees are billed monthly.\nRefunds within 14 days.",
-        "Fees are billed monthly.\nRefunds within 30 days.",
+        "Fees are billed monthly.\nRefunds within 30 days.\n" + GAP_SENTENCE,
         source_id="terms",
         url="https://legal.mistral.ai/terms",
     )
@@ -165,7 +220,19 @@ def make_context() -> ReportContext:
             ),
             RatingState("eu-saas", "EU SaaS", "yes", "Hosted in the EU.", False),
         ),
-    )
+        evidence=(
+            EvidenceState(
+                "eu-saas", "EU SaaS", "docs-privacy", "Data is hosted in the EU.",
+                "Data is hosted in the EU.", "found", 100.0, "Data is hosted in the EU.",
+            ),
+            EvidenceState(
+                "data-retention", "Data retention", "docs-privacy",
+                "Zero Data Retention is avaliable upon request",
+                "Zero Data Retention is avaliable upon request", "never-found", 86.4,
+                "Zero Data Retention for Mistral AI Studio is available only upon request.",
+            ),
+        ),
+    )  # fmt: skip
     failure = ReportFailure(
         "mistral-api",
         "Mistral API",
@@ -182,9 +249,11 @@ def make_context() -> ReportContext:
         since=at(1, 0),
         tools=(tool,),
         flags=(make_flag(reason), resolved),
-        changes=(training, terms, noise),
+        changes=(training, terms, noise, make_minor(18)),
         failures=(failure,),
         noise_count=5,
+        unwatched=(make_unwatched(),),
+        suggestions=(make_gap(13),),
     )
 
 
@@ -219,7 +288,9 @@ def test_site_has_one_page_per_change_and_tool() -> None:
         "changes/12.html",
         "changes/13.html",
         "changes/14.html",
+        "changes/18.html",
         "index.html",
+        "suppressed.html",
         "tools/mistral-api.html",
     ]
 
@@ -268,15 +339,30 @@ def hostile_context() -> ReportContext:
         "../../etc", "<i>", "s", "javascript:alert(1)", at(9), None, "<script>", 1
     )
     tool = ToolSummary("../../etc", "<script>x</script>", "", "", False, ())
+    unwatched = make_unwatched(
+        criterion_label="<b>label</b>",
+        source_id="<i>src</i>",
+        quote="<script>alert(3)</script>",
+        closest="<img src=x onerror=alert(4)> \u202egnp.exe",
+    )
+    gap = make_gap(
+        12,
+        criterion_label="<script>gap</script>",
+        sentences=(ChangedSentence.between(None, "<img src=x onerror=alert(5)>\u202e"),),
+        matched_terms=("<b>term</b>",),
+    )
+    minor = make_minor(19, reason="<b>minor</b> \u202e", source_id="<script>m</script>")
     return ReportContext(
         ctx.generated_at,
         "<script>t</script>",
         None,
         (*ctx.tools, tool),
         (make_flag(reason),),
-        (change,),
+        (change, minor),
         (failure,),
         0,
+        (unwatched,),
+        (gap,),
     )
 
 
@@ -330,7 +416,9 @@ def test_write_site_writes_atomically_and_stays_inside(tmp_path: Path) -> None:
     # the tool id "../../etc" became a safe file name; no temp file is left behind
     assert written == [
         "site/changes/12.html",
+        "site/changes/19.html",
         "site/index.html",
+        "site/suppressed.html",
         "site/tools/etc.html",
         "site/tools/mistral-api.html",
     ]
@@ -349,14 +437,15 @@ def test_empty_report_renders() -> None:
     assert "No rating needs re-review." in render_markdown(ctx)
 
 
+RELATIVE_PREFIXES = ("#", "../", "changes/", "tools/", "feeds/", "index.html", "suppressed.html")
+
+
 def test_links_are_relative() -> None:
     for page, html in render_site(make_context()).items():
         if not page.endswith(".html"):
             continue  # feeds: see test_reports_feeds.py
         for href in re.findall(r'href="([^"]+)"', html):
-            assert href.startswith(
-                ("#", "../", "changes/", "tools/", "feeds/", "index.html", "https://")
-            ), href
+            assert href.startswith((*RELATIVE_PREFIXES, "https://")), href
 
 
 def test_diff_hunks_keep_document_order() -> None:

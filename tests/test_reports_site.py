@@ -156,10 +156,14 @@ def test_demo_site_has_timelines_raw_files_and_csv(demo_report: Path, tmp_path: 
         check=True,
     )
     rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
-    assert [r["significant"] for r in rows] == ["false", "false", "true", "true", "true"]
+    # Row 5 is v3's minor edit (a comma), row 7 v4's compute page (a citation gap, no flag).
+    significant = ["false", "false", "true", "true", "false", "true", "true"]
+    assert [r["significant"] for r in rows] == significant
     assert rows[2]["flagged"] == "no-training" and rows[2]["source"] == "privacy-policy"
     assert rows[3]["flagged"] == "no-training dpa" and rows[3]["source"] == "dpa"
-    assert rows[4]["flagged"] == "no-training" and rows[4]["source"] == "privacy-policy"
+    assert rows[4]["flagged"] == "" and rows[4]["source"] == "help-certifications"
+    assert rows[5]["flagged"] == "no-training" and rows[5]["source"] == "privacy-policy"
+    assert rows[6]["flagged"] == "" and rows[6]["source"] == "compute"
     out = tmp_path / "export"
     subprocess.run(
         [CITEWATCH, "--db", url, "report", "--format", "csv", "--out", str(out)],

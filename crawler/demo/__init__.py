@@ -48,10 +48,11 @@ class Step:
 STEPS = (
     Step("v1", "first crawl: every cited page is new"),
     Step("v2", "noise only: build ids, a nonce, a relative date, the cookie banner"),
-    Step("v3", "the privacy policy changes its training clause"),
+    Step("v3", "the privacy policy changes its training clause; a help page gains a comma"),
     Step(
         "v4",
-        "the privacy policy now lets the paid API train models unless you opt out",
+        "the privacy policy now lets the paid API train models unless you opt out;"
+        " the compute page, which no-training does not cite, speaks about training",
         EditorReview(
             "mistral-api",
             "no-training",
@@ -144,13 +145,19 @@ def _summary(step: Step, report: RunReport) -> str:
     for s in report.sources:
         key = s.outcome
         if s.outcome == "changed":
-            key = "changed (significant)" if s.significant else "changed (noise only)"
+            key = f"changed ({_TIERS.get(s.tier or '', 'noise only')})"
         counts[key] = counts.get(key, 0) + 1
     flags = sorted({f"{s.source} → {f}" for s in report.sources for f in s.flags})
+    gaps = sorted({f"{s.source} → {g}" for s in report.sources for g in s.suggestions})
     line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    return f"{step.version}: {step.title}\n    {line}" + (
-        f"\n    flags: {'; '.join(flags)}" if flags else ""
+    return (
+        f"{step.version}: {step.title}\n    {line}"
+        + (f"\n    flags: {'; '.join(flags)}" if flags else "")
+        + (f"\n    may concern (citation gaps, not flags): {'; '.join(gaps)}" if gaps else "")
     )
+
+
+_TIERS = {"substantive": "significant", "minor": "minor edit", "noise": "noise only"}
 
 
 def _review(store: Store, r: EditorReview) -> str:
