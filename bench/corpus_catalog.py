@@ -21,9 +21,12 @@ import re
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import lxml.etree  # type: ignore[import-untyped]
+import lxml.html  # type: ignore[import-untyped]
 import yaml
 
 from crawler.extract import ExtractError, extract
@@ -71,19 +74,42 @@ def captures(doc_dir: Path, archive: str) -> Iterator[tuple[dict[str, Any], byte
                 yield by_member[member.name], fh.read()
 
 
-def capture_text(body: bytes, url: str) -> str | None:
+def capture_text(body: bytes, url: str, mime_type: str = "text/html") -> str | None:
     """A capture's text as citewatch extracts it (None when it does not extract)."""
     try:
-        return extract(body, content_type="text/html", url=url).text
+        return extract(body, content_type=mime_type, url=url).text
     except ExtractError:
         return None
 
 
 def first_text(doc_dir: Path, archive: str, url: str) -> str:
     """The extracted text of the first capture of a page ('' when it does not extract)."""
-    for _step, body in captures(doc_dir, archive):
-        return capture_text(body, url) or ""
+    for step, body in captures(doc_dir, archive):
+        return capture_text(body, url, step["mime_type"]) or ""
     return ""
+
+
+_NOT_TEXT = "//script|//style|//noscript|//template"
+
+
+def raw_text(body: bytes, mime_type: str = "text/html") -> str:
+    """A capture's visible words by a neutral, rule-free reading (no citewatch extraction rule).
+
+    HTML: every text node of the document but scripts, styles and templates, one space
+    apart; PDF: pypdf's page text. Used for ground truth, which must not depend on the
+    extractor being measured.
+    """
+    if mime_type == "application/pdf":
+        from pypdf import PdfReader
+
+        return words_of(" ".join(p.extract_text() or "" for p in PdfReader(BytesIO(body)).pages))
+    try:
+        root = lxml.html.fromstring(body)
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    for element in root.xpath(_NOT_TEXT):
+        element.drop_tree()
+    return words_of(" ".join(root.itertext()))
 
 
 def version_texts(doc_dir: Path, versions: list[dict[str, Any]]) -> dict[str, str]:

@@ -13,10 +13,16 @@ terms of service", subprocessors on a Trust Center list), the corpus's declarati
 upgraded at 227 and records that text as an upgrade. A flag or an alert on 225 is on a real
 change with no label, not on a non-substantive one.
 
-The rule is mechanical, with the corpus's own attribution evidence (word bigrams, as its
-README attributes versions to pages): a scored step without a recorded change, between an
-upgrade version and the version before it, whose added (or removed) word bigrams are at
-least half among the bigrams the upgrade added (or removed).
+The rule is mechanical and uses only the corpus's own data, never citewatch's extractor (the
+thing measured must not decide what counts against it): an upgrade's word bigrams added (or
+removed) against the version before it (the corpus's ``versions.tar.xz`` texts) belong to
+the **first** scored step of the window between the two versions whose *raw* capture text
+(``corpus_catalog.raw_text``: every text node of the HTML, no rule) newly contains at least
+half of the added bigrams (or newly lacks at least half of the removed ones). When that step
+is a recorded real change, its label already covers the upgrade's words and nothing is
+counted apart.
+
+    .venv/bin/python bench/upgrades.py [CORPUS]   # lists (document, step) of every such step
 """
 
 from __future__ import annotations
@@ -28,10 +34,9 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
-from corpus_catalog import capture_text, captures, previous_version, version_texts, words_of
+from corpus_catalog import captures, previous_version, raw_text, version_texts, words_of
 
-# A step's change counts as the upgrade's when at least this share of its added (or removed)
-# word bigrams are among the upgrade's.
+# The share of an upgrade's added (or removed) bigrams a capture must newly hold (or lack).
 SHARE = 0.5
 
 Bigrams = frozenset[tuple[str, str]]
@@ -61,35 +66,48 @@ def _upgrades(
             yield start, end, new - old, old - new
 
 
+def _raw_bigrams(doc_dir: Path, data: dict[str, Any], wanted: set[int]) -> dict[int, Bigrams]:
+    """Raw-text bigrams of the wanted steps and of the capture before each (keyed -step)."""
+    out: dict[int, Bigrams] = {}
+    for page in data["pages"]:
+        before: tuple[bytes, str] | None = None
+        for step, body in captures(doc_dir, page["captures_archive"]):
+            n = step["step"]
+            if n in wanted:
+                out[n] = bigrams(raw_text(body, step["mime_type"]))
+                out[-n] = bigrams(raw_text(*before)) if before else frozenset()
+            before = (body, step["mime_type"])
+    return out
+
+
+def _share(part: Bigrams, text: Bigrams) -> float:
+    return len(part & text) / len(part) if part else 0.0
+
+
+def _newly(now: Bigrams, then: Bigrams, added: Bigrams, removed: Bigrams) -> bool:
+    """Whether a capture newly holds half the upgrade's added or lacks half its removed bigrams."""
+    gained = _share(added, now) >= SHARE > _share(added, then)
+    lost = 1 - _share(removed, now) >= SHARE > 1 - _share(removed, then) if removed else False
+    return gained or lost
+
+
 def absorbed_steps(doc_dir: Path) -> set[int]:
     """The scored steps of one document whose change the corpus recorded only in an upgrade."""
     data = json.loads((doc_dir / "manifest.json").read_text())
     windows = list(_upgrades(data, version_texts(doc_dir, data["versions"])))
-    if not windows:
+    scored = {s["step"]: s for s in data["steps"] if s["scored"]}
+    wanted = {n for start, end, _a, _r in windows for n in range(start + 1, end) if n in scored}
+    if not wanted:
         return set()
+    raw = _raw_bigrams(doc_dir, data, wanted)
     out: set[int] = set()
-    for page in data["pages"]:
-        previous: Bigrams | None = None
-        for step, body in captures(doc_dir, page["captures_archive"]):
-            text = capture_text(body, step["url"])
-            if text is None:
-                continue
-            now = bigrams(text)
-            if previous is not None and step["scored"] and not step["real_change"]:
-                n = step["step"]
-                for start, end, added, removed in windows:
-                    if start < n < end and _theirs(now - previous, previous - now, added, removed):
-                        out.add(n)
-            previous = now
+    for start, end, added, removed in windows:
+        for n in sorted(wanted & set(range(start + 1, end))):
+            if _newly(raw[n], raw[-n], added, removed):
+                if not scored[n]["real_change"]:
+                    out.add(n)
+                break
     return out
-
-
-def _theirs(gained: Bigrams, lost: Bigrams, added: Bigrams, removed: Bigrams) -> bool:
-    """Whether a step's change is mostly the upgrade's (added or removed the same bigrams)."""
-    return bool(
-        (gained and len(gained & added) >= SHARE * len(gained))
-        or (lost and len(lost & removed) >= SHARE * len(lost))
-    )
 
 
 def corpus_absorbed(corpus: Path, workers: int = 2) -> set[tuple[str, int]]:

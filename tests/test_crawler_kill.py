@@ -4,6 +4,10 @@ Pages change between iterations. After every kill the database must be consisten
 kills a crawl runs to the end and must pick up where the killed ones stopped; a last crawl
 must leave each source's history exactly the versions seen, in order, with one change between
 consecutive snapshots and none recorded twice. Runs killed mid-way must end up `killed`.
+
+Every failure message names the random seed; ``CITEWATCH_KILL_SEED=<seed> pytest
+tests/test_crawler_kill.py`` replays the same page changes and kill choices (kill times still
+depend on the machine's speed).
 """
 
 from __future__ import annotations
@@ -233,11 +237,17 @@ def served(http_server: LocalServer) -> Iterator[tuple[LocalServer, dict[int, in
     yield http_server, versions
 
 
+def kill_seed() -> int:
+    """The seed of this run: CITEWATCH_KILL_SEED when set (to replay a failure), else random."""
+    fixed = os.environ.get("CITEWATCH_KILL_SEED", "").strip()
+    return int(fixed) if fixed else random.randrange(1 << 30)
+
+
 def test_sigkill_at_random_points_never_breaks_the_database(
     served: tuple[LocalServer, dict[int, int]], tmp_path: Path
 ) -> None:
     server, versions = served
-    seed = random.randrange(1 << 30)
+    seed = kill_seed()
     rng = random.Random(seed)
     db = tmp_path / "cw.db"
     (tmp_path / "tmp").mkdir()
