@@ -3,7 +3,11 @@
 Over scored steps (a capture whose bytes changed, with a usable label; the corpus README):
 
 - raw page changes: scored steps; alerts: steps the crawl alerts on (``alert``);
-- recall: substantive changes alerted / substantive changes;
+- recall: substantive changes alerted / substantive changes. A change is one recorded version
+  (one label): a version of a multi-page document that the corpus attributes to several pages
+  of one tracking run counts once, found when any of those pages' captures is alerted (the
+  others may have changed only noise, as ChatGPT's second privacy page did when the first was
+  rewritten), and its flags are the union of theirs;
 - false alerts: alerts on anything but a substantive change, also per raw page change;
   alerts on a change the corpus recorded only inside an upgrade (``upgrade_only``: a real
   change without a label) are neither, and counted apart;
@@ -30,6 +34,15 @@ def alert(r: StepRecord) -> bool:
     return r.outcome == "changed" and r.tier == "substantive"
 
 
+def versions(pairs: Sequence[Pair]) -> list[list[Pair]]:
+    """The substantive changes among these captures: captures grouped by recorded version."""
+    groups: dict[tuple[str, str], list[Pair]] = {}
+    for t, r in pairs:
+        if t.substantive and t.label is not None:
+            groups.setdefault((t.doc, t.label.sha), []).append((t, r))
+    return list(groups.values())
+
+
 def criteria(flags: Iterable[Flag]) -> frozenset[str]:
     """The criteria a capture's flags name."""
     return frozenset(f.criterion for f in flags)
@@ -51,14 +64,19 @@ class FlagFigures:
     def of(
         cls, pairs: Sequence[Pair], flags: Callable[[StepRecord], frozenset[str]]
     ) -> FlagFigures:
-        """Count the flags of these captures."""
+        """Count the flags of these captures (a substantive change: of all its captures)."""
         labelled = raised = hits = noise = flagged = on_labelled = upgrade = 0
+        for group in versions(pairs):
+            label = group[0][0].label
+            assert label is not None
+            got = frozenset().union(*(flags(r) for _, r in group))
+            labelled += len(label.criteria)
+            raised += len(got)
+            hits += len(got & label.criteria)
         for t, r in pairs:
             got = flags(r)
-            if t.substantive and t.label is not None:
-                labelled += len(t.label.criteria)
-                raised += len(got)
-                hits += len(got & t.label.criteria)
+            if t.substantive:
+                continue
             elif t.upgrade_only:
                 upgrade += len(got)
             elif got:
@@ -100,14 +118,15 @@ class Figures:
     def of(cls, pairs: Sequence[Pair], every: Sequence[StepRecord] = ()) -> Figures:
         """The figures of these scored captures (``every``: all records, for the timing)."""
         alerted = [(t, r) for t, r in pairs if alert(r)]
-        subst = [(t, r) for t, r in pairs if t.substantive]
+        changes = versions(pairs)
+        found = [g for g in changes if any(alert(r) for _, r in g)]
         false = [(t, r) for t, r in alerted if not t.substantive and not t.upgrade_only]
         minor = [(t, r) for t, r in pairs if r.tier == "minor"]
         return cls(
             raw=len(pairs),
             alerts=len(alerted),
-            substantive=len(subst),
-            alerted=sum(1 for _, r in subst if alert(r)),
+            substantive=len(changes),
+            alerted=len(found),
             false_alerts=len(false),
             upgrade_alerts=sum(1 for t, _ in alerted if t.upgrade_only),
             minor=len(minor),
@@ -115,7 +134,7 @@ class Figures:
             quotes=FlagFigures.of(pairs, lambda r: criteria(r.flags)),
             topics=FlagFigures.of(pairs, lambda r: criteria(r.topic_flags)),
             ms=sum(r.ms for r in every) / len(every) if every else 0.0,
-            misses=tuple((t.doc, t.step) for t, r in subst if not alert(r)),
+            misses=tuple((g[0][0].doc, g[0][0].step) for g in changes if g not in found),
             false=tuple((t.doc, t.step) for t, _ in false),
         )
 
