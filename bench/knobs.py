@@ -19,7 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-EXTRACTION_MODULES = ("crawler.extract", "crawler.pdf", "crawler.normalize")
+EXTRACTION_MODULES = (
+    *("crawler.extract", "crawler.chrome", "crawler.blocks", "crawler.pdf", "crawler.normalize"),
+    "diffs.dates",  # dated lines are never navigation (crawler.blocks)
+)
 # Packages whose modules may bind a knob's object under its name (``from x import NAME``).
 PRODUCT_PACKAGES = ("crawler", "diffs", "storage", "reports", "spiders")
 
@@ -58,8 +61,19 @@ class Knob:
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob("crawler.extract._BANNER_MAX_CHARS", (500, 1000, 4000)),
-    Knob("crawler.extract._NAV_LINK_SHARE", (0.4, 0.5, 0.8)),
+    Knob("crawler.chrome.BANNER_MAX_CHARS", (500, 1000, 4000)),
+    Knob("crawler.chrome.NAV_LINK_SHARE", (0.4, 0.5, 0.8)),
+    Knob("crawler.chrome.HIDDEN_MAX_SHARE", (0.2, 0.8)),
+    Knob("crawler.chrome._BANNER_MIN_WORDS", (4, 12)),
+    Knob("crawler.chrome._CONTROL_MIN_WORDS", (2, 5)),
+    Knob("crawler.blocks.NAV_BLOCK_SHARE", (0.3, 0.7)),
+    Knob("crawler.blocks.NAV_LABEL_WORDS", (2, 3, 6)),
+    Knob("crawler.blocks.NAV_MIN_LINKS", (2, 4, 6)),
+    Knob("crawler.blocks.NAV_MAX_SHARE", (0.3, 0.7)),
+    Knob("crawler.blocks.NAV_MAX_BLOCKS", (50, 1000)),
+    Knob("diffs.dates.DATED_LINE_WORDS", (6, 20)),
+    Knob("diffs.significance._TYPO_MIN_LETTERS", (3, 6)),
+    Knob("diffs.significance._TYPO_LONG", (6, 10)),
     Knob("diffs.text.TITLE_WITHIN", (0.1, 0.3, 0.5)),
     Knob("diffs.text.PAIR_CUTOFF", (30.0, 40.0, 60.0, 70.0)),
     Knob("diffs.flags.MIN_STATEMENT_WORDS", (3, 4, 8, 10)),

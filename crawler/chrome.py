@@ -195,10 +195,7 @@ def _cookie_notices(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
             if ancestor.tag in ("body", "html", "main", "article"):
                 break
             text = ancestor.text_content()
-            if len(text) > BANNER_MAX_CHARS or any(
-                isinstance(d.tag, str) and d.tag in _HEADING_TAGS
-                for d in ancestor.iterdescendants()
-            ):
+            if len(text) > BANNER_MAX_CHARS or _has_heading(ancestor):
                 break
             if _COOKIE_WORD.search(text) and len(text.split()) >= _BANNER_MIN_WORDS:
                 found.append(ancestor)
