@@ -146,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         records = replay(
             prepared, knob_values(args.knob), workers=args.workers, cache_dir=cache_folder(args)
         )
-    truth = load_truth(args.corpus, args.workers, cache_folder(args))
-    seconds = time.perf_counter() - started
     if args.dump:
         rows = [asdict(records[k]) for k in sorted(records)]
         text = json.dumps(rows, indent=0, sort_keys=True)
@@ -156,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             args.dump.write_text(text)
         return 0
+    truth = load_truth(args.corpus, args.workers, cache_folder(args))
+    seconds = time.perf_counter() - started
     scores = scoring.score(truth, records)
     if args.json:
         print(json.dumps(baseline.figures(scores)))
