@@ -11,12 +11,16 @@ and compares what citewatch said with the corpus labels:
 - recall: substantive real changes that were alerted (changed + significant) / substantive
   real changes; also shown for every real change and for `scope: text` ones;
 - false alerts: alerts on captures that are not a substantive real change, as a count and as
-  a share of raw page changes; alerts and flags on a change the corpus recorded only inside
-  a declaration upgrade (`bench/upgrades.py`, a real change it never labelled) are counted
-  apart.
+  a share of raw page changes; alert precision: alerts on substantive changes / alerts;
+  alerts and flags on a change the corpus recorded only inside a declaration upgrade
+  (`bench/upgrades.py`, a real change it never labelled) are counted apart.
 
 `--skip-idle` crawls only on ticks where a selected page got a new capture (a crawl of
-unchanged pages can only answer 304/unchanged, so the scores are the same; CI uses it).
+unchanged pages can only answer 304/unchanged, so the scores are the same).
+`--loso FILE` takes the per-fold knob choices of `bench/noise_offline.py --loso --loso-out
+FILE` and replays each service whose fold chose other values with those values (through
+`bench/tuned.py`), so the per-service figures are leave-one-service-out figures too. Every
+table is per service and pooled, with the worst service beside the pooled figure.
 """
 
 from __future__ import annotations
@@ -148,9 +152,13 @@ def write_catalog(
     return {key: (f"{p.service}/{p.document}", p.page) for key, p in index.items()}
 
 
-def crawl(catalog: Path, db: str) -> dict[str, Any]:
-    """One real crawl run, as an operator or scheduler would start it."""
-    cmd = [str(ROOT / ".venv" / "bin" / "citewatch"), "--db", db, "crawl", str(catalog), "--json"]
+def crawl(catalog: Path, db: str, tuning: dict[str, float] | None = None) -> dict[str, Any]:
+    """One real crawl run, as an operator or scheduler would start it (``tuning``: with these
+    calibrated constants instead of the shipped ones, through bench/tuned.py)."""
+    cmd = [str(ROOT / ".venv" / "bin" / "citewatch")]
+    if tuning:
+        cmd = [sys.executable, str(ROOT / "bench" / "tuned.py"), json.dumps(tuning)]
+    cmd += ["--db", db, "crawl", str(catalog), "--json"]
     for setting in CRAWL_SETTINGS:
         cmd += ["-s", setting]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -189,7 +197,7 @@ def replay(args: argparse.Namespace) -> list[Observation]:
             state = _get(base, "/_control/state")
             fresh = _advanced(state, index, seen)
             if fresh or not args.skip_idle or tick == 0:
-                run = crawl(Path(tmp) / "catalog", db)
+                run = crawl(Path(tmp) / "catalog", db, getattr(args, "tuning", None))
                 observations += _observe(run, index, fresh, corpus)
             tick += 1
             if (args.max_ticks and tick >= args.max_ticks) or state["at_end"]:
@@ -266,6 +274,7 @@ def score(obs: list[Observation]) -> dict[str, Any]:
     text = [o for o in subst if o.scope == "text"]
     false_alerts = [o for o in alert if not o.substantive and not o.upgrade]
     missed = [o for o in subst if not (o.outcome == "changed" and o.significant)]
+    judged = [o for o in alert if not o.upgrade]
     with_criteria = [o for o in subst if o.criteria]
     tp = sum(len(set(o.flags) & set(o.criteria)) for o in subst)
     labelled = sum(len(o.criteria) for o in subst)
@@ -280,6 +289,7 @@ def score(obs: list[Observation]) -> dict[str, Any]:
         "recall_all_real": _ratio(sum(1 for o in real if o in alert), len(real)),
         "false_alerts": len(false_alerts),
         "false_alert_rate": _ratio(len(false_alerts), len(scored)),
+        "alert_precision": _ratio(sum(1 for o in judged if o.substantive), len(judged)),
         "alerts_on_upgrade_recorded": sum(1 for o in alert if o.upgrade),
         "flags_on_non_substantive": sum(
             len(o.flags) for o in scored if not o.substantive and not o.upgrade
@@ -312,9 +322,14 @@ def main() -> None:
     parser.add_argument("--skip-idle", action="store_true", help="crawl only when a page advanced")
     parser.add_argument("--max-ticks", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON only")
+    parser.add_argument(
+        "--loso", type=Path, help="per-fold knob choices (offline --loso-out): LOSO figures"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     obs = replay(args)
+    if args.loso:
+        obs = _loso(args, obs)
     figures = score(obs)
     figures["seconds"] = round(time.monotonic() - started, 1)
     if args.json:
@@ -348,7 +363,46 @@ def main() -> None:
             f"{f['criteria_precision']!s:>10} {f['flags_on_non_substantive']:>6} "
             f"({f['flags_on_labelled_non_substantive']}) + {f['flags_on_upgrade_recorded']}"
         )
+    print(_headline(by_service, figures))
     print(json.dumps(figures, indent=1))
+
+
+HEADLINE = (
+    ("recall (substantive)", "recall_substantive", min),
+    ("false alerts / raw page changes", "false_alert_rate", max),
+    ("alert precision", "alert_precision", min),
+    ("criteria recall", "criteria_recall", min),
+    ("criteria precision", "criteria_precision", min),
+    ("flags on non-substantive changes", "flags_on_non_substantive", max),
+)
+
+
+def _headline(by_service: dict[str, list[Observation]], pooled: dict[str, Any]) -> str:
+    """Each figure pooled, beside the worst service's."""
+    per = {service: score(rows) for service, rows in by_service.items()}
+    lines = ["\ndev corpus: headline (pooled | worst service)"]
+    for title, key, worst in HEADLINE:
+        known = {s: f[key] for s, f in per.items() if f[key] is not None}
+        if not known:
+            continue
+        bad = worst(known, key=lambda s: known[s])
+        lines.append(f"  {title:<34} {pooled[key]!s:>8} | {bad} {known[bad]}")
+    return "\n".join(lines)
+
+
+def _loso(args: argparse.Namespace, obs: list[Observation]) -> list[Observation]:
+    """Replace each service's observations by a replay with the knob values its fold chose
+    (written by the offline benches' --loso-out), where those differ from the shipped ones."""
+    document = json.loads(args.loso.read_text())
+    shipped = document["shipped"]
+    for service, chosen in sorted(document["choices"].items()):
+        tuning = {k: v for k, v in chosen.items() if v != shipped.get(k)}
+        if not tuning or (args.services and service not in args.services.split(",")):
+            continue
+        print(f"  LOSO: {service} with {tuning}", file=sys.stderr)
+        again = argparse.Namespace(**{**vars(args), "services": service, "tuning": tuning})
+        obs = [o for o in obs if o.doc.split("/")[0] != service] + replay(again)
+    return obs
 
 
 if __name__ == "__main__":
