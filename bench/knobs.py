@@ -74,6 +74,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("diffs.dates.DATED_LINE_WORDS", (6, 20)),
     Knob("diffs.significance._TYPO_MIN_LETTERS", (3, 6)),
     Knob("diffs.significance._TYPO_LONG", (6, 10)),
+    # Not a constant but the vocabulary choice of this revision (bench/vocabulary_choice.py).
+    Knob("vocabulary_choice.VARIANT", (1,)),
     Knob("diffs.text.TITLE_WITHIN", (0.1, 0.3, 0.5)),
     Knob("diffs.text.PAIR_CUTOFF", (30.0, 40.0, 60.0, 70.0)),
     Knob("diffs.flags.MIN_STATEMENT_WORDS", (3, 4, 8, 10)),
@@ -136,6 +138,12 @@ def apply(settings: Mapping[str, float]) -> dict[str, list[str]]:
     patched: dict[str, list[str]] = {}
     for path, value in settings.items():
         k = knob(path)
+        if k.module == "vocabulary_choice":
+            import vocabulary_choice
+
+            vocabulary_choice.install(value)
+            patched[k.path] = ["crawler.taxonomy", "crawler.catalog"]
+            continue
         original: Any = getattr(importlib.import_module(k.module), k.name)
         modules = [m for m in _product_modules() if getattr(m, k.name, None) is original]
         for module in modules:
