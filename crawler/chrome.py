@@ -63,13 +63,25 @@ NAV_LINK_SHARE = 0.6
 _CONSENT_ACTION = re.compile(
     r"(?:(?:accept|reject|decline|refuse|allow|deny|agree(?: to)?|i agree|consent)"
     r"(?: all| selected| necessary| essential)?(?: cookies)?(?: and (?:close|continue))?"
+    r"|(?:use |allow |accept )?(?:only |strictly )?(?:necessary|essential|required)"
+    r"(?: cookies)?(?: only)?|manage (?:cookies|settings|preferences|choices|options)"
+    r"|cookie (?:settings|preferences)|customi[sz]e|i understand|continue without accepting"
     r"|got it|ok(?:ay)?|understood|tout accepter|tout refuser|accepter|refuser|j'accepte"
-    r"|alle akzeptieren|alle ablehnen|akzeptieren|ablehnen|zustimmen|einverstanden)[.!]?",
+    r"|continuer sans accepter|personnaliser|paramétrer(?: les cookies)?"
+    r"|alle (?:cookies )?akzeptieren|alle ablehnen|nur notwendige(?: cookies)?|akzeptieren"
+    r"|ablehnen|zustimmen|einverstanden|einstellungen)[.!]?",
     re.IGNORECASE,
 )
 _COOKIE_WORD = re.compile(r"\b(?:cookies?|traceurs|témoins)\b", re.IGNORECASE)
 # What a banner says besides its buttons: one sentence at least.
 _BANNER_MIN_WORDS = 8
+# Class or id words of a collapsible panel's body (Bootstrap's "collapse", "accordion-body",
+# "faq-answer", "tab-content"); a menu named so is caught by the navigation rules instead.
+_PANEL_NAME = re.compile(
+    r"(?<![\w-])(?:accordion[\w-]*|collaps(?:e|ible)[\w-]*|[\w-]*(?:faq|answer|panel)[\w-]*"
+    r"|tab-?(?:content|pane)[\w-]*|expand(?:able|er)?[\w-]*|details-content)(?![\w-])",
+    re.IGNORECASE,
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LINK_SUFFIX = re.compile(LINK_SUFFIX, re.IGNORECASE)
@@ -205,7 +217,8 @@ def _cookie_notices(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
 
 def _disclosure_panels(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
     """Elements a reader opens with a click: targets of aria-controls, named tab panels,
-    and hidden="until-found" (found by the browser's find-in-page)."""
+    hidden="until-found" (found by the browser's find-in-page), and elements named as an
+    accordion's or FAQ's panel (scripts that toggle inline styles name them so)."""
     ids = {i for el in root.iter() for i in (el.get("aria-controls") or "").split()}
     return {
         el
@@ -213,6 +226,7 @@ def _disclosure_panels(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement
         if (el.get("id") and el.get("id") in ids)
         or el.get("role") == "tabpanel"
         or el.get("hidden") == "until-found"
+        or _PANEL_NAME.search(f"{el.get('class') or ''} {el.get('id') or ''}")
     }
 
 

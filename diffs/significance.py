@@ -62,8 +62,16 @@ _PAGER = re.compile(
     re.IGNORECASE,
 )
 _COUNTER = re.compile(
-    r"\b\d[\d,. ]*\s*(?:views?|likes?|comments?|shares?|downloads?|reviews?|ratings?"
-    r"|followers?|stars?|results?|vues|aufrufe)\b",
+    r"\b\d[\d,. ]*[kKmM]?\s*(?:views?|likes?|comments?|shares?|downloads?|reviews?|ratings?"
+    r"|followers?|stars?|results?|vues|aufrufe)\b"
+    # (the leading count may already be gone: list numbering is stripped first)
+    r"|(?:\b\d+ )?(?:out )?of \d+(?: people)? found this (?:article |page )?helpful"
+    r"|\b\d+ (?:people|users) found this (?:article |page )?helpful",
+    re.IGNORECASE,
+)
+# A time of day: when a page was generated or a widget refreshed ("Last updated 14:32 UTC").
+_TIME = re.compile(
+    r"\b[0-2]?\d:[0-5]\d(?::[0-5]\d)?(?:\s*(?:[ap]\.?m\.?|utc|gmt|ce[s]?t|[ecmp][sd]t))?\b",
     re.IGNORECASE,
 )
 _COPYRIGHT = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.IGNORECASE)
@@ -96,6 +104,7 @@ _PHRASES = {
     "date-format": "the format of a date",
     "number": "a counter",
     "copyright-year": "a copyright year",
+    "timestamp": "a time of day",
     "numbering": "list numbering",
     "ui-text": "page chrome (UI text)",
     "reorder": "the order of passages",
@@ -134,6 +143,7 @@ _MASKS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]],
     ("tracking-token", _TOKEN, " token "),
     ("number", _PAGER, r" pager \1 "),
     ("number", _COUNTER, " counter "),
+    ("timestamp", _TIME, " time "),
     ("copyright-year", _COPYRIGHT, " copyright "),
 )
 

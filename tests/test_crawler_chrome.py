@@ -60,6 +60,25 @@ CASES = [
         [],
     ),
     (
+        "an accordion toggled by inline styles",
+        "<h1>FAQ</h1>"
+        + BODY
+        + '<h3 class="faq-question">Where is data stored?</h3>'
+        + '<div class="faq-answer" style="display:none"><p>In Frankfurt, on our own servers.</p>'
+        + '</div><div style="display:none"><p>Stale teaser</p></div>',
+        ["In Frankfurt, on our own servers."],
+        ["Stale teaser"],
+    ),
+    (
+        "a cookie notice with other buttons",
+        "<h1>T</h1>"
+        + BODY
+        + "<div><p>This site uses cookies to measure traffic and to show you relevant "
+        + "offers.</p><button>Only necessary</button><button>Manage settings</button></div>",
+        [],
+        ["measure traffic"],
+    ),
+    (
         "menu toggle buttons are not text",
         "<h1>T</h1>" + BODY + '<button aria-expanded="false">Menu</button><button>Copy</button>',
         [],
