@@ -70,12 +70,12 @@ def figures(scores: Scores) -> dict[str, dict[str, Any]]:
 
 def write(scores: Scores, path: Path = PATH) -> None:
     """Pin the figures of this run."""
-    import crawler.extract
+    import crawler.extract.document
 
     pinned = {
         "written": datetime.now(UTC).isoformat(timespec="seconds"),
         "by": "bench/offline.py --write-baseline",
-        "rules": [crawler.extract.HTML_RULES, crawler.extract.PDF_RULES],
+        "rules": [crawler.extract.document.HTML_RULES, crawler.extract.document.PDF_RULES],
         "figures": figures(scores),
     }
     path.write_text(json.dumps(pinned, indent=1) + "\n")

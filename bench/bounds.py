@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from crawler.extract import extract
+from crawler.extract.document import extract
 from diffs.flags import Quote, RatingRef, flag_change
 from diffs.significance import assess
-from crawler.taxonomy import default_taxonomy
+from crawler.catalog.taxonomy import default_taxonomy
 from diffs.text import diff_blocks
 
 case = sys.argv[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from crawler.catalog import Source
-from crawler.extract import ExtractError, Extraction
+from crawler.catalog.model import Source
+from crawler.extract.document import ExtractError, Extraction
 
 Extractor = Callable[[bytes, str | None, str, Source], Extraction]
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def product(body: bytes, content_type: str | None, url: str, source: Source) -> Extraction:
     """citewatch's own extraction, with the source's select/exclude rules (what a crawl runs)."""
-    from crawler.extract import extract
+    from crawler.extract.document import extract
 
     return extract(
         body, content_type=content_type, url=url, select=source.select, exclude=source.exclude
@@ -27,7 +27,7 @@ def trafilatura_blocks(
     """The research recommendation (tech_scrapy §5.2), for comparison only."""
     import trafilatura
 
-    from crawler.normalize import has_words, normalize_text
+    from crawler.extract.normalize import has_words, normalize_text
 
     if (content_type or "").startswith("application/pdf"):
         return product(body, content_type, url, source)

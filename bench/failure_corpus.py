@@ -3,7 +3,7 @@
 Every capture in the corpus is a page the archive recorded as good content, so each
 `blocked` or `suspicious` verdict here is a false one. For every page, captures are taken in
 recording order like a crawl would see them (a capture judged failed does not become the last
-good version). Also prints the figures the constants in crawler/failures.py rest on: the
+good version). Also prints the figures the constants in crawler/extract/failures.py rest on: the
 smallest text ratio between consecutive good captures (vs COLLAPSE_RATIO), the smallest good
 text (vs WALL_MAX_CHARS / CONSENT_MAX_CHARS), and how many good captures carry a challenge or
 consent marker in their raw HTML (why markers alone are never enough).
@@ -23,8 +23,8 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
-from crawler.extract import ExtractError, extract
-from crawler.failures import CHALLENGE_MARKERS, SCAN_BYTES, WIDGET_MARKERS, page_failure
+from crawler.extract.document import ExtractError, extract
+from crawler.extract.failures import CHALLENGE_MARKERS, SCAN_BYTES, WIDGET_MARKERS, page_failure
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -1,4 +1,4 @@
-"""How much of each page the hidden-markup rules of crawler/chrome.py would remove.
+"""How much of each page the hidden-markup rules of crawler/extract/chrome.py would remove.
 
 For every capture of every HTML page of the corpus, each rule (``hidden`` attribute,
 ``aria-hidden="true"``, inline ``display:none``/``visibility:hidden``) is measured as the
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus_catalog import captures
 
-from crawler import chrome
-from crawler.extract import ExtractError, decode
+from crawler.extract import chrome
+from crawler.extract.document import ExtractError, decode
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 RULES = ("hidden attribute", "aria-hidden", "inline style")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 EXTRACTION_MODULES = (
-    *("crawler.extract", "crawler.chrome", "crawler.blocks", "crawler.pdf", "crawler.normalize"),
-    "diffs.dates",  # dated lines are never navigation (crawler.blocks)
+    *("crawler.extract.document", "crawler.extract.chrome", "crawler.extract.blocks", "crawler.extract.pdf", "crawler.extract.normalize"),
+    "diffs.dates",  # dated lines are never navigation (crawler.extract.blocks)
 )
 # Packages whose modules may bind a knob's object under its name (``from x import NAME``).
 PRODUCT_PACKAGES = ("crawler", "diffs", "storage", "reports", "spiders")
@@ -61,16 +61,16 @@ class Knob:
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob("crawler.chrome.BANNER_MAX_CHARS", (500, 1000, 4000)),
-    Knob("crawler.chrome.NAV_LINK_SHARE", (0.4, 0.5, 0.8)),
-    Knob("crawler.chrome.HIDDEN_MAX_SHARE", (0.2, 0.8)),
-    Knob("crawler.chrome._BANNER_MIN_WORDS", (4, 12)),
-    Knob("crawler.chrome._CONTROL_MIN_WORDS", (2, 5)),
-    Knob("crawler.blocks.NAV_BLOCK_SHARE", (0.3, 0.7)),
-    Knob("crawler.blocks.NAV_LABEL_WORDS", (2, 3, 6)),
-    Knob("crawler.blocks.NAV_MIN_LINKS", (2, 4, 6)),
-    Knob("crawler.blocks.NAV_MAX_SHARE", (0.3, 0.7)),
-    Knob("crawler.blocks.NAV_MAX_BLOCKS", (50, 1000)),
+    Knob("crawler.extract.chrome.BANNER_MAX_CHARS", (500, 1000, 4000)),
+    Knob("crawler.extract.chrome.NAV_LINK_SHARE", (0.4, 0.5, 0.8)),
+    Knob("crawler.extract.chrome.HIDDEN_MAX_SHARE", (0.2, 0.8)),
+    Knob("crawler.extract.chrome._BANNER_MIN_WORDS", (4, 12)),
+    Knob("crawler.extract.chrome._CONTROL_MIN_WORDS", (2, 5)),
+    Knob("crawler.extract.blocks.NAV_BLOCK_SHARE", (0.3, 0.7)),
+    Knob("crawler.extract.blocks.NAV_LABEL_WORDS", (2, 3, 6)),
+    Knob("crawler.extract.blocks.NAV_MIN_LINKS", (2, 4, 6)),
+    Knob("crawler.extract.blocks.NAV_MAX_SHARE", (0.3, 0.7)),
+    Knob("crawler.extract.blocks.NAV_MAX_BLOCKS", (50, 1000)),
     Knob("diffs.dates.DATED_LINE_WORDS", (6, 20)),
     Knob("diffs.significance._TYPO_MIN_LETTERS", (3, 6)),
     Knob("diffs.significance._TYPO_LONG", (6, 10)),
@@ -83,10 +83,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("diffs.sentences.REPLACED_BELOW", (0.1, 0.4, 0.5)),
     Knob("diffs.anchors.ALTERED_MIN_SCORE", (70.0, 75.0, 85.0, 90.0)),
     Knob("diffs.anchors.SAME_PLACE_MIN_SCORE", (40.0, 50.0, 70.0, 80.0)),
-    Knob("crawler.failures.COLLAPSE_RATIO", (0.1, 0.2, 0.5)),
-    Knob("crawler.failures.COLLAPSE_MAX_CHARS", (500, 1000, 4000)),
-    Knob("crawler.failures.WALL_MAX_CHARS", (500, 2000)),
-    Knob("crawler.failures.NEAR_EMPTY_CHARS", (100, 400)),
+    Knob("crawler.extract.failures.COLLAPSE_RATIO", (0.1, 0.2, 0.5)),
+    Knob("crawler.extract.failures.COLLAPSE_MAX_CHARS", (500, 1000, 4000)),
+    Knob("crawler.extract.failures.WALL_MAX_CHARS", (500, 2000)),
+    Knob("crawler.extract.failures.NEAR_EMPTY_CHARS", (100, 400)),
 )
 
 
@@ -142,7 +142,7 @@ def apply(settings: Mapping[str, float]) -> dict[str, list[str]]:
             import vocabulary_choice
 
             vocabulary_choice.install(value)
-            patched[k.path] = ["crawler.taxonomy", "crawler.catalog"]
+            patched[k.path] = ["crawler.catalog.taxonomy", "crawler.catalog.model"]
             continue
         original: Any = getattr(importlib.import_module(k.module), k.name)
         modules = [m for m in _product_modules() if getattr(m, k.name, None) is original]

@@ -17,13 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import knobs
 
-import crawler.blocks
-import crawler.chrome
-import crawler.crawl
-import crawler.failures
-import crawler.ingest  # noqa: F401
+import crawler.extract.blocks
+import crawler.extract.chrome
+import crawler.ingest.crawl
+import crawler.extract.failures
+import crawler.ingest.analyze  # noqa: F401
 import diffs.flags  # noqa: F401
-from crawler.cli import main
+from crawler.cli.main import main
 
 if __name__ == "__main__":
     values = json.loads(sys.argv[1])

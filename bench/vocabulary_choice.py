@@ -11,14 +11,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import crawler.catalog
-import crawler.taxonomy
-from crawler.catalog_yaml import parse_yaml
+import crawler.catalog.model
+import crawler.catalog.taxonomy
+from crawler.catalog.strict_yaml import parse_yaml
 from diffs.topics import Criterion
 
 VARIANT = 2
 FILES = {
-    2: Path(crawler.taxonomy.__file__).with_name("taxonomy.yaml"),
+    2: Path(crawler.catalog.taxonomy.__file__).with_name("taxonomy.yaml"),
     1: Path(__file__).resolve().with_name("taxonomy_previous.yaml"),
 }
 
@@ -30,8 +30,8 @@ def install(variant: float) -> None:
     @lru_cache(maxsize=1)
     def chosen() -> tuple[Criterion, ...]:
         data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-        return crawler.taxonomy._taxonomy(data, str(path))[0]
+        return crawler.catalog.taxonomy._taxonomy(data, str(path))[0]
 
-    for module in (crawler.taxonomy, crawler.catalog):
+    for module in (crawler.catalog.taxonomy, crawler.catalog.model):
         if hasattr(module, "default_taxonomy"):
             module.default_taxonomy = chosen  # type: ignore[attr-defined]

@@ -1,9 +1,9 @@
-"""The offline engine's worker: one page's captures through ``crawler.ingest.analyze``.
+"""The offline engine's worker: one page's captures through ``crawler.ingest.analyze.analyze``.
 
 Bench-only patches, installed once per worker process (``init``):
 
 - the knob values of the run (``bench/knobs.py``);
-- ``crawler.ingest.extract_source`` answers from a cache keyed by the body's hash, so the
+- ``crawler.ingest.analyze.extract_source`` answers from a cache keyed by the body's hash, so the
   second flagging of a capture (topics only) does not extract again, and runs of knobs that
   do not touch extraction reuse the extractions on disk (keyed by the extractor, the
   extraction knobs' values, the product's ``HTML_RULES``/``PDF_RULES``/``TEXT_RULES`` and
@@ -28,13 +28,13 @@ import extractors
 import knobs
 from corpus_catalog import captures
 
-import crawler.extract
-import crawler.ingest
+import crawler.extract.document
+import crawler.ingest.analyze
 import diffs.flags
-from crawler.catalog import Catalog, Source, Tool, load_catalog
-from crawler.extract import ExtractError, Extraction
-from crawler.fetch import FetchResult
-from crawler.ingest import Analysis, analyze, anchor_states, stored_anchors
+from crawler.catalog.model import Catalog, Source, Tool, load_catalog
+from crawler.extract.document import ExtractError, Extraction
+from crawler.fetch.parent import FetchResult
+from crawler.ingest.analyze import Analysis, analyze, anchor_states, stored_anchors
 from diffs.text import diff_blocks, split_blocks
 from diffs.topics import match_terms, without_references
 from storage.records import AnchorState, SnapshotRecord
@@ -138,12 +138,12 @@ def init(settings: Settings) -> None:
     catalog = load_catalog(settings.catalog)
     folder = None
     if settings.cache:
-        rules = (crawler.extract.HTML_RULES, crawler.extract.PDF_RULES, crawler.extract.TEXT_RULES)
+        rules = (crawler.extract.document.HTML_RULES, crawler.extract.document.PDF_RULES, crawler.extract.document.TEXT_RULES)
         shaping = [kv for kv in settings.knobs if knobs.knob(kv[0]).extraction]
         key = cache.key([settings.extractor, rules, shaping], extractors.EXTRACTION_FILES)
         folder = Path(settings.cache) / f"extract-{key}"
     _STATE.update(catalog=catalog, extract=extract, folder=folder, memo={})
-    crawler.ingest.extract_source = _extract_source
+    crawler.ingest.analyze.extract_source = _extract_source
     diffs.flags.topic_reason = _recording_topic_reason
 
 

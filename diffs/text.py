@@ -32,7 +32,7 @@ _WORD = re.compile(r"\s+|[^\s\w]|\w+", re.UNICODE)
 # them for sections, and one further down is a heading inside a document whose title is not
 # marked up: in both cases the document may start above it, so nothing counts as chrome.
 TITLE_WITHIN = 0.2
-# Marks a block of a navigation run at the page's edge (crawler/blocks.py): a footer, a
+# Marks a block of a navigation run at the page's edge (crawler/extract/blocks.py): a footer, a
 # "Related articles" list. Kept and shown, never the document.
 NAV_MARK = "» "
 

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-# lxml ships no type stubs (see crawler/extract.py); elements are typed as Any here.
+# lxml ships no type stubs (see crawler/extract/document.py); elements are typed as Any here.
 from lxml import etree  # type: ignore[import-untyped]
 from markupsafe import Markup
 

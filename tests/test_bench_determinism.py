@@ -21,8 +21,8 @@ SHARED = ROOT.parent / "shared"
 CHILD = r"""
 import json, sys
 from pathlib import Path
-from crawler.extract import extract
-from crawler.taxonomy import default_taxonomy
+from crawler.extract.document import extract
+from crawler.catalog.taxonomy import default_taxonomy
 from diffs.flags import Quote, RatingRef, flag_change
 from diffs.significance import assess
 from diffs.text import diff_blocks

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from crawler.catalog import (
+from crawler.catalog.model import (
     CatalogError,
     CatalogErrors,
     load_catalog,
     normalize_rating,
     parse_duration,
 )
-from crawler.taxonomy import default_taxonomy
+from crawler.catalog.taxonomy import default_taxonomy
 from diffs.topics import match_terms
 
 REPO = Path(__file__).resolve().parents[1]
@@ -547,7 +547,7 @@ def test_example_catalog_loads() -> None:
 
 def test_demo_catalog_matches_the_example_and_its_pages(tmp_path: Path) -> None:
     from crawler.demo import site_root, write_catalog
-    from crawler.extract import extract
+    from crawler.extract.document import extract
     from diffs.anchors import locate
 
     demo = load_catalog(write_catalog("http://127.0.0.1:8000", tmp_path)).tool("mistral-api")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.extract import extract
+from crawler.extract.document import extract
 from diffs.significance import assess
 from diffs.text import NAV_MARK, diff_blocks
 

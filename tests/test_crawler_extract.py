@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import ExtractError, Extraction, extract
+from crawler.extract.document import ExtractError, Extraction, extract
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 CASES: list[dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_text())

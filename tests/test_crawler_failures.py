@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extract import ExtractError, extract
-from crawler.failures import (
+from crawler.extract.document import ExtractError, extract
+from crawler.extract.failures import (
     COLLAPSE_MAX_CHARS,
     COLLAPSE_RATIO,
     NEAR_EMPTY_CHARS,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.lock import LockHeld, SchedulerLock, lock_path
-from crawler.status import status_report
+from crawler.run.lock import LockHeld, SchedulerLock, lock_path
+from crawler.run.status import status_report
 from storage import Store
 from tests.conftest import LocalServer, Reply
 from tests.test_storage_postgres import pg_url  # noqa: F401  (the throw-away cluster fixture)
@@ -36,7 +36,7 @@ def test_sqlite_lock_refuses_a_second_holder_and_names_the_first(tmp_path: Path)
 def test_sqlite_lock_dies_with_its_process(tmp_path: Path) -> None:
     """A crashed scheduler leaves no stale lock: the OS drops a flock with the process."""
     url = f"sqlite:///{tmp_path}/cw.db"
-    code = f"from crawler.lock import SchedulerLock; SchedulerLock({url!r}).acquire()"
+    code = f"from crawler.run.lock import SchedulerLock; SchedulerLock({url!r}).acquire()"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     lock = SchedulerLock(url)
     lock.acquire()
@@ -56,7 +56,7 @@ def test_postgres_advisory_lock_refuses_a_second_scheduler(pg_url: str, tmp_path
             "id: t\nname: T\nsources:\n  - id: a\n    url: http://127.0.0.1:9/a\nratings: {}\n"
         )
         refused = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "--db", pg_url, "run", str(tmp_path / "cat")],
+            [sys.executable, "-m", "crawler.cli.main", "--db", pg_url, "run", str(tmp_path / "cat")],
             capture_output=True,
             text=True,
             timeout=60,
@@ -87,7 +87,7 @@ def test_run_once_and_status_on_postgres(
     )
     fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--db", pg_url, "run", str(tmp_path / "cat"),
+        [sys.executable, "-m", "crawler.cli.main", "--db", pg_url, "run", str(tmp_path / "cat"),
          "--once", *fast],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

@@ -19,10 +19,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from crawler.catalog import Catalog, load_catalog
-from crawler.cli import cli
-from crawler.notify import notify_pending, pending
-from crawler.notify_settings import (
+from crawler.catalog.model import Catalog, load_catalog
+from crawler.cli.main import cli
+from crawler.notify.deliver import notify_pending, pending
+from crawler.notify.settings import (
     EmailSettings,
     NotifySettings,
     NotifySettingsError,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.reporting import write_reports
+from crawler.report.build import write_reports
 from storage import Store
 from tests.test_crawler_notify import HOSTILE_NEW, OLD, record_change, write_catalog
 

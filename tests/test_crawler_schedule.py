@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.catalog import Catalog, Source, Tool
-from crawler.schedule import (
+from crawler.catalog.model import Catalog, Source, Tool
+from crawler.run.schedule import (
     Policy,
     SourceTiming,
     backoff,

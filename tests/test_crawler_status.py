@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawler.catalog import Catalog, Source, Tool
-from crawler.schedule import Policy
-from crawler.status import build_status, render, scheduler_status
+from crawler.catalog.model import Catalog, Source, Tool
+from crawler.run.schedule import Policy
+from crawler.run.status import build_status, render, scheduler_status
 from storage.scheduling import Heartbeat, SourceSchedule
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crawler import reporting
-from crawler.catalog import load_catalog
-from crawler.cli import cli
-from crawler.notify import notify_pending, pending
-from crawler.report_parts import Names, suppressed_changes
+from crawler.report import build as reporting
+from crawler.catalog.model import load_catalog
+from crawler.cli.main import cli
+from crawler.notify.deliver import notify_pending, pending
+from crawler.report.parts import Names, suppressed_changes
 from storage import Store
 from storage.outbox import Outbox
 from storage.records import AnchorState, NewChange, NewFlagReason, NewSnapshot, NewSuggestion

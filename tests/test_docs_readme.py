@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from crawler.catalog import load_catalog
-from crawler.cli import cli
+from crawler.catalog.model import load_catalog
+from crawler.cli.main import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

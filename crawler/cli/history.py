@@ -1,0 +1,217 @@
+"""`citewatch changes | flags | review | diff`: reading history and judging flags."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Any
+
+import click
+
+from crawler.catalog.model import RATINGS, normalize_rating
+from crawler.cli.support import cli_errors, open_store, parse_since
+from crawler.ingest.review import resolve
+from diffs.text import diff_texts
+from storage.records import ChangeRecord, FlagRecord
+
+
+@click.command()
+@click.option("--since", default=None, help="ISO date or time.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Include minor, noise-only and technical changes."
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, formula-safe (see README).")
+@click.pass_context
+def changes(
+    ctx: click.Context, since: str | None, show_all: bool, as_json: bool, as_csv: bool
+) -> None:
+    """Detected changes (significant ones unless --all)."""
+    with cli_errors():
+        rows = [
+            c
+            for c in open_store(ctx).changes(parse_since(since))
+            if show_all or (c.significant and not c.technical)
+        ]
+    if as_csv:
+        from crawler.report.history import change_entries
+        from reports.export import changes_csv
+
+        click.echo(changes_csv(change_entries(open_store(ctx), rows)), nl=False)
+        return
+    if as_json:
+        click.echo(json.dumps([_change_json(c) for c in rows], ensure_ascii=False))
+        return
+    for c in rows:
+        kind = "technical" if c.technical else _KINDS.get(c.tier, c.tier)
+        click.echo(
+            f"#{c.id} {c.detected_at:%Y-%m-%d %H:%M} {c.tool_id}/{c.source_id} {kind} "
+            f"+{c.added} -{c.removed} — {c.reason}"
+        )
+    if not rows:
+        click.echo("no changes")
+
+
+# How `changes` names each tier; "noise" is kept for the noise tier alone.
+_KINDS = {"substantive": "SIGNIFICANT", "minor": "minor", "noise": "noise"}
+
+
+def _change_json(c: ChangeRecord) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "tool": c.tool_id,
+        "source": c.source_id,
+        "url": c.url,
+        "detected_at": c.detected_at.isoformat(),
+        "significant": c.significant,
+        "tier": c.tier,
+        "technical": c.technical,
+        "reason": c.reason,
+        "noise": list(c.noise),
+        "added": c.added,
+        "removed": c.removed,
+    }
+
+
+@click.command()
+@click.option(
+    "--status", type=click.Choice(["open", "resolved", "all"]), default="open", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--unwatched",
+    is_flag=True,
+    help="Only the evidence quotes never found (with --json: a list of them, not of flags).",
+)
+@click.pass_context
+def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> None:
+    """Ratings flagged for re-review, with reasons; then the ratings not watched by their quote.
+
+    `--json` prints the list of flags only, as always; `--json --unwatched` prints the list of
+    evidence quotes never found instead (tool, criterion, source, quote, closest, score).
+    """
+    from crawler.ingest.watching import as_json as unwatched_json
+    from crawler.ingest.watching import describe, last_catalog
+    from crawler.ingest.watching import unwatched as never_found
+
+    with cli_errors():
+        store = open_store(ctx)
+        rows = [] if unwatched else store.flags(None if status == "all" else status)
+        quiet = never_found(store, last_catalog(store))
+    if as_json:
+        out = [unwatched_json(a) for a in quiet] if unwatched else [_flag_json(f) for f in rows]
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    if not unwatched:
+        _print_flags(rows, status)
+    if quiet:
+        click.echo(f"Not watched — evidence never found ({len(quiet)}):")
+        for a in quiet:
+            click.echo("\n".join(describe(a)))
+    elif unwatched:
+        click.echo("every evidence quote was found in its source")
+
+
+def _print_flags(rows: list[FlagRecord], status: str) -> None:
+    from crawler.ingest.watching import one_line
+
+    for f in rows:
+        click.echo(
+            f"[{f.status}] {f.tool_id} / {f.criterion_id} ({f.severity}) "
+            f"since {f.opened_at:%Y-%m-%d %H:%M}"
+        )
+        for r in f.reasons:
+            where = f"change #{r.change_id}" if r.change_id is not None else "broken source"
+            click.echo(f"    {where} {r.source_id}: {one_line(r.text)}")
+            for old, new in r.sentences[:3]:
+                click.echo(f"      was: “{one_line(old)}”" if old else "      (new)")
+                click.echo(f"      now: “{one_line(new)}”" if new else "      (removed)")
+    if not rows:
+        click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
+
+
+def _flag_json(f: FlagRecord) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "tool": f.tool_id,
+        "criterion": f.criterion_id,
+        "status": f.status,
+        "severity": f.severity,
+        "opened_at": f.opened_at.isoformat(),
+        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
+        "reasons": [
+            {
+                "change": r.change_id,
+                "source": r.source_id,
+                "kind": r.kind,
+                "text": r.text,
+                "sentences": [{"old": o, "new": n} for o, n in r.sentences],
+                "matched_terms": list(r.matched_terms),
+                "old_quote": r.old_quote,
+                "new_quote": r.new_quote,
+                "failure_class": r.failure_class,
+                "broken_since": r.broken_since.isoformat() if r.broken_since else None,
+            }
+            for r in f.reasons
+        ],
+    }
+
+
+@click.command()
+@click.argument("tool")
+@click.argument("criterion")
+@click.option("--confirm", "action", flag_value="confirm", help="The rating stays as it is.")
+@click.option("--set", "new_rating", default=None, help=f"Set a new rating ({', '.join(RATINGS)}).")
+@click.option("--dismiss", "action", flag_value="dismiss", help="The flag was a false alarm.")
+@click.option("--note", required=True, help="Why (kept in history).")
+@click.option("--by", default=None, help="Editor name (default: the user name).")
+@click.pass_context
+def review(
+    ctx: click.Context,
+    tool: str,
+    criterion: str,
+    action: str | None,
+    new_rating: str | None,
+    note: str,
+    by: str | None,
+) -> None:
+    """Resolve a flag: --confirm, --set RATING or --dismiss, with a --note."""
+    if (action is None) == (new_rating is None):
+        raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss")
+    with cli_errors():
+        rating = normalize_rating(new_rating) if new_rating else None
+        done = resolve(
+            open_store(ctx), tool, criterion, action or "set", rating, note, by or getpass.getuser()
+        )
+    click.echo(
+        f"{tool} / {criterion}: {done.action}"
+        f"{' ' + done.rating if done.rating else ''} by {done.by}"
+    )
+
+
+_DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "noise only"}
+
+
+@click.command()
+@click.argument("change", type=int)
+@click.option("--color/--no-color", default=None, help="Default: when stdout is a terminal.")
+@click.pass_context
+def diff(ctx: click.Context, change: int, color: bool | None) -> None:
+    """Show one change in the terminal (word changes as [-old-]{+new+})."""
+    from reports.terminal import render_diff  # Jinja2 (via reports.render) only when needed
+
+    with cli_errors():
+        store = open_store(ctx)
+        c = store.change(change)
+        old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
+    kind = "technical upgrade" if c.technical else _DIFF_KINDS.get(c.tier, c.tier)
+    click.echo(
+        f"change #{c.id} {c.tool_id}/{c.source_id} {c.url}\n"
+        f"{c.detected_at:%Y-%m-%d %H:%M} — {kind}: {c.reason}"
+    )
+    click.echo(
+        render_diff(
+            diff_texts(old.text, new.text), color=sys.stdout.isatty() if color is None else color
+        )
+    )

@@ -1,0 +1,163 @@
+"""The `citewatch` command line: the only place that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from crawler.catalog.model import load_catalog
+from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
+from crawler.cli.history import changes, diff, flags, review
+from crawler.cli.operation import run, status
+from crawler.cli.support import cli_errors, open_store, settings_pairs
+from crawler.ingest.crawl import RunReport, run_crawl
+from storage import database_url
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.group()
+@click.option(
+    "--db",
+    "db",
+    default=None,
+    help="Database URL (default $CITEWATCH_DB or sqlite:///citewatch.db).",
+)
+@click.version_option(package_name="citewatch")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """Watch the pages a directory cites and flag the ratings a change puts in doubt."""
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = database_url(db)
+
+
+@cli.command()
+@click.argument("catalog", type=click.Path(exists=True, file_okay=False))
+def check(catalog: str) -> None:
+    """Validate a catalog folder; errors name file, entry and field."""
+    with cli_errors():
+        cat = load_catalog(catalog)
+    sources = sum(len(t.sources) for t in cat.tools)
+    ratings = sum(len(t.ratings) for t in cat.tools)
+    click.echo(
+        f"{catalog}: ok — {len(cat.tools)} tools, {sources} sources, "
+        f"{ratings} ratings, {len(cat.criteria)} criteria"
+    )
+
+
+@cli.command()
+@click.argument("catalog", type=click.Path(exists=True, file_okay=False))
+@click.option("--tool", "tools", multiple=True, help="Only this tool (repeatable).")
+@click.option(
+    "--source", "sources", multiple=True, help="Only this source id, or TOOL/SOURCE (repeatable)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
+@click.option(
+    "-s",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Scrapy setting, or BROKEN_AFTER=N (repeatable).",
+)
+@click.option(
+    "--notify",
+    "notify_file",
+    default=None,
+    envvar="CITEWATCH_NOTIFY",
+    type=click.Path(dir_okay=False),
+    help="Notification settings (TOML; default $CITEWATCH_NOTIFY): tell editors what was raised.",
+)
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    catalog: str,
+    tools: tuple[str, ...],
+    sources: tuple[str, ...],
+    as_json: bool,
+    settings: tuple[str, ...],
+    notify_file: str | None,
+) -> None:
+    """Crawl the catalog's sources once now and record what changed."""
+    with cli_errors():
+        cat = load_catalog(catalog)
+        notify_settings = notify_settings_from(notify_file) if notify_file else None
+        report = run_crawl(
+            open_store(ctx), cat, tools=tools, sources=sources, settings=settings_pairs(settings)
+        )
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        _print_run(report)
+    if notify_settings is not None:
+        from crawler.notify.deliver import notify_pending
+
+        with cli_errors():
+            done = notify_pending(open_store(ctx), cat, notify_settings)
+        print_notified(done, err=as_json)  # stdout carries exactly one JSON object
+
+
+def _print_run(report: RunReport) -> None:
+    for s in report.sources:
+        what = s.outcome + (f" [{s.failure_class}]" if s.failure_class else "")
+        if s.outcome == "changed":
+            what += {"substantive": " (significant)", "minor": " (minor edit)"}.get(
+                s.tier or "", " (noise only)"
+            )
+        extra = f" change #{s.change}" if s.change else ""
+        extra += f" flags: {', '.join(s.flags)}" if s.flags else ""
+        extra += f" may concern: {', '.join(s.suggestions)}" if s.suggestions else ""
+        extra += f" — {s.error}" if s.error else ""
+        click.echo(f"{s.tool}/{s.source}: {what}{extra}")
+        for u in s.unwatched:
+            near = f' closest ({u.score:.0f}%): "{u.closest}"' if u.closest else ""
+            click.echo(
+                f'  evidence never found — {u.criterion} is not watched by its quote "{u.quote}"'
+                f"{near}"
+            )
+    click.echo(f"run {report.run_id}: {len(report.sources)} sources")
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--select", multiple=True, help="CSS selector to keep (repeatable).")
+@click.option("--exclude", multiple=True, help="CSS selector to drop (repeatable).")
+def extract(target: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+    """Print the normalized text citewatch compares, for a file or a URL."""
+    from crawler.extract.target import extract_target
+
+    with cli_errors():
+        extraction = extract_target(target, select, exclude)
+    click.echo(extraction.text)
+    click.echo(f"-- {len(extraction.blocks)} blocks, {extraction.method}", err=True)
+
+
+@cli.command()
+@click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False))
+@click.pass_context
+def demo(ctx: click.Context, out: str) -> None:
+    """Run the whole pipeline offline on bundled pages and print where the report is.
+
+    The demo keeps its own fresh database in OUT/citewatch.db unless --db is given.
+    """
+    from crawler.demo import run_demo
+
+    explicit = ctx.parent.params.get("db") if ctx.parent else None
+    with cli_errors():
+        run_demo(explicit, Path(out), echo=click.echo)
+
+
+for command in (changes, flags, review, diff, report, notify, run, status):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(obj={})
+
+
+if __name__ == "__main__":  # `python -m crawler.cli.main`: how `run` starts its crawl children
+    main()

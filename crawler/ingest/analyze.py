@@ -1,0 +1,309 @@
+"""From a fetch result to stored history: extract, compare, assess, flag, record atomically."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from crawler.catalog.model import Catalog, Source, Tool
+from crawler.extract.document import ExtractError, Extraction, extract
+from crawler.extract.failures import (
+    Failure,
+    collapse_failure,
+    fetch_failure,
+    truncation_failure,
+    wall_failure,
+)
+from crawler.fetch.parent import FetchResult
+from diffs.anchors import Anchor, AnchorStatus, Tracked
+from diffs.flags import (
+    Evidence,
+    Quote,
+    RatingRef,
+    Reason,
+    StoredAnchors,
+    Suggestion,
+    first_evidence,
+    flag_change,
+)
+from diffs.significance import Significance, assess
+from diffs.text import TextDiff, diff_blocks, split_blocks
+from storage.records import (
+    AnchorState,
+    FetchEntry,
+    NewChange,
+    NewFlagReason,
+    NewSnapshot,
+    NewSuggestion,
+    SnapshotRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What a fetch means for the source's history, ready to be recorded."""
+
+    outcome: str  # new | changed | unchanged | not-modified | failed
+    error: str | None
+    error_kind: str | None
+    versions: tuple[tuple[NewSnapshot, NewChange | None], ...]
+    significant: bool | None
+    reasons: tuple[Reason, ...]
+    evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
+    failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
+    tier: str | None = None  # for a change: substantive | minor | noise (diffs.significance)
+    # Ratings that do not cite the source, whose criterion the change speaks about.
+    suggestions: tuple[Suggestion, ...] = ()
+
+
+def extract_key(method: str, source: Source) -> str:
+    """Identifies the rules a text came from: extractor version plus the source's selectors."""
+    rules = repr((source.select, source.exclude)).encode("utf-8")
+    return f"{method}#{hashlib.sha256(rules).hexdigest()[:12]}"
+
+
+def extract_source(body: bytes, content_type: str | None, url: str, source: Source) -> Extraction:
+    """Extract a body with the source's select/exclude rules."""
+    return extract(
+        body, content_type=content_type, url=url, select=source.select, exclude=source.exclude
+    )
+
+
+def rating_refs(tool: Tool) -> tuple[RatingRef, ...]:
+    """The tool's ratings as flagging sees them."""
+    return tuple(
+        RatingRef(
+            tool.id,
+            r.criterion,
+            r.rating,
+            r.sources,
+            tuple(Quote(e.source, e.quote) for e in r.evidence),
+        )
+        for r in tool.ratings
+    )
+
+
+def anchor_states(evidence: Sequence[Evidence]) -> tuple[AnchorState, ...]:
+    """Followed quotes in storage's terms."""
+    return tuple(
+        AnchorState(
+            e.tool, e.criterion, e.source, e.tracked.anchor.quote, e.tracked.anchor.wording,
+            e.tracked.anchor.prefix, e.tracked.anchor.suffix, e.tracked.status,
+            e.tracked.score, e.tracked.passage,
+        )
+        for e in evidence
+    )  # fmt: skip
+
+
+def tracked(state: AnchorState) -> Tracked:
+    """A stored anchor as the anchoring code sees it."""
+    anchor = Anchor(state.quote, state.wording, state.prefix, state.suffix)
+    statuses: dict[str, AnchorStatus] = {
+        "found": "found", "moved": "moved", "altered": "altered", "never-found": "never-found",
+    }  # fmt: skip
+    return Tracked(anchor, statuses.get(state.status, "lost"), state.score, state.passage)
+
+
+def stored_anchors(states: Sequence[AnchorState]) -> StoredAnchors:
+    """One source's stored anchors keyed as flagging looks them up."""
+    return {(a.criterion_id, a.quote): tracked(a) for a in states}
+
+
+def _failed(kind: str, failure: Failure) -> Analysis:
+    return Analysis(
+        "failed", failure.reason, kind, (), None, (), failure_class=failure.failure_class
+    )
+
+
+def analyze(
+    result: FetchResult,
+    tool: Tool,
+    source: Source,
+    catalog: Catalog,
+    load_previous: Callable[[], SnapshotRecord | None],
+    load_raw: Callable[[str], bytes],
+    load_anchors: Callable[[], StoredAnchors] = dict,
+) -> Analysis:
+    """Decide outcome, new versions, flag reasons and evidence anchors for one fetch (no writes).
+
+    The previous snapshot (a blob to decompress) is loaded only when there is a body to
+    compare: most fetches of a healthy catalog are 304s. A body that is a bot challenge, a
+    consent wall or a collapsed text is a failed fetch (crawler/extract/failures.py), never a version.
+    """
+    if result.status == 304 and result.error is None:
+        stored = _stored_text(load_previous)
+        evidence = _unanchored(tool, source, stored, load_anchors)
+        return Analysis("not-modified", None, None, (), None, (), evidence)
+    if result.error is not None or result.body is None or not 200 <= (result.status or 0) < 300:
+        kind = result.error_kind or ("http" if result.status else "other")
+        return _failed(kind, fetch_failure(result.status, kind, result.error))
+    url = result.final_url or result.url
+    try:
+        extraction = extract_source(result.body, result.content_type, url, source)
+    except ExtractError as exc:
+        wall = wall_failure(result.body, "")
+        return _failed("wall", wall) if wall else _failed("extract", _unreadable(exc))
+    wall = wall_failure(result.body, extraction.text)
+    if wall is not None:
+        return _failed("wall", wall)
+    key = extract_key(extraction.method, source)
+    snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
+    previous = load_previous()
+    if previous is None:
+        evidence = tuple(
+            e for r in rating_refs(tool) for e in first_evidence(r, source.id, extraction.text)
+        )
+        return Analysis("new", None, None, ((snapshot, None),), None, (), evidence)
+    # Even when the visible text survived the cut: a cut body is never a good version.
+    cut = truncation_failure(result.body, lambda: load_raw(previous.raw_sha))
+    if cut is not None:
+        return _failed("truncated", cut)
+    chain, baseline = _technical_upgrade(previous, source, key, load_raw)
+    # Against the baseline, not the stored text: narrower select rules shrink text legitimately.
+    collapse = collapse_failure(len(extraction.text), len(baseline))
+    if collapse is not None:
+        return _failed("collapse", collapse)
+    if extraction.text == baseline:
+        evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
+        return Analysis("unchanged", None, None, chain, None, (), evidence)
+    diff = diff_blocks(split_blocks(baseline), extraction.blocks)
+    verdict = assess(diff, previous.taken_at, result.started_at)
+    change = _change(diff, verdict)
+    versions = (*chain, (snapshot, change))
+    if not verdict.significant:
+        evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
+        return Analysis("changed", None, None, versions, False, (), evidence, tier=verdict.tier)
+    criteria = {c.id: c for c in catalog.criteria}
+    flagging = flag_change(
+        source.id,
+        baseline,
+        extraction.text,
+        diff,
+        rating_refs(tool),
+        criteria,
+        load_anchors(),
+        source.kind,
+    )
+    return Analysis(
+        "changed", None, None, versions, True, flagging.reasons, flagging.evidence,
+        tier=verdict.tier, suggestions=flagging.suggestions,
+    )  # fmt: skip
+
+
+def _stored_text(load_previous: Callable[[], SnapshotRecord | None]) -> Callable[[], str | None]:
+    def text() -> str | None:
+        previous = load_previous()
+        return previous.text if previous is not None else None
+
+    return text
+
+
+def _unanchored(
+    tool: Tool,
+    source: Source,
+    text: Callable[[], str | None],
+    load_anchors: Callable[[], StoredAnchors],
+) -> tuple[Evidence, ...]:
+    """Anchor the quotes of this source that have none yet (added to the catalog since the
+    source's first fetch), so a quote that is not on the page is told at once. Nothing is
+    loaded when the tool quotes nothing from this source."""
+    refs = rating_refs(tool)
+    if not any(q.source == source.id for r in refs for q in r.quotes):
+        return ()
+    known = load_anchors()
+    missing = [
+        r for r in refs if any(q.source == source.id and (r.criterion, q.text) not in known
+                               for q in r.quotes)
+    ]  # fmt: skip
+    body = text() if missing else None
+    if body is None:
+        return ()
+    return tuple(e for r in missing for e in first_evidence(r, source.id, body, known))
+
+
+def _unreadable(exc: ExtractError) -> Failure:
+    return fetch_failure(None, "extract", f"extraction failed: {exc}")
+
+
+def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:
+    added = sum(len(h.added) + len(h.pairs) for h in diff.hunks)
+    removed = sum(len(h.removed) + len(h.pairs) for h in diff.hunks)
+    return NewChange(verdict.tier, verdict.reason, verdict.noise, added, removed, technical)
+
+
+def _technical_upgrade(
+    previous: SnapshotRecord, source: Source, key: str, load_raw: Callable[[str], bytes]
+) -> tuple[tuple[tuple[NewSnapshot, NewChange | None], ...], str]:
+    """Re-extract the previous body when the rules changed, so the upgrade is not a change."""
+    if previous.extract_key == key:
+        return (), previous.text
+    raw = load_raw(previous.raw_sha)
+    url = previous.final_url or ""
+    try:
+        again = extract_source(raw, previous.content_type, url, source)
+    except ExtractError:
+        return (), previous.text  # the old body no longer extracts: compare with what we had
+    if again.text == previous.text:
+        return (), previous.text
+    diff = diff_blocks(split_blocks(previous.text), again.blocks)
+    verdict = Significance("noise", "extraction rules changed (technical upgrade)", ("technical",))
+    snap = NewSnapshot(raw, again.text, key, previous.content_type, url, technical=True)
+    return ((snap, _change(diff, verdict, technical=True)),), again.text
+
+
+def fetch_entry(run_id: int, source_pk: int, result: FetchResult, analysis: Analysis) -> FetchEntry:
+    """The log row of a fetch."""
+    return FetchEntry(
+        run_id=run_id,
+        source_pk=source_pk,
+        requested_url=result.url,
+        final_url=result.final_url,
+        redirects=result.redirects,
+        status=result.status,
+        outcome=analysis.outcome,
+        error=analysis.error,
+        error_kind=analysis.error_kind,
+        content_type=result.content_type,
+        raw=result.body,
+        started_at=result.started_at,
+        elapsed_ms=result.elapsed_ms,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        failure_class=analysis.failure_class,
+        retry_after=result.retry_after,
+    )
+
+
+def suggestions(found: Sequence[Suggestion]) -> tuple[NewSuggestion, ...]:
+    """Citation gaps in storage's terms."""
+    return tuple(
+        NewSuggestion(
+            tool_id=g.tool,
+            criterion_id=g.criterion,
+            source_id=g.source,
+            text=g.text,
+            sentences=tuple((c.old, c.new) for c in g.sentences),
+            matched_terms=g.matched_terms,
+        )
+        for g in found
+    )
+
+
+def flag_reasons(reasons: Sequence[Reason]) -> tuple[NewFlagReason, ...]:
+    """Flag reasons in storage's terms."""
+    return tuple(
+        NewFlagReason(
+            r.tool,
+            r.criterion,
+            r.severity,
+            r.source,
+            r.kind,
+            r.text,
+            tuple((c.old, c.new) for c in r.sentences),
+            r.matched_terms,
+            r.old_quote,
+            r.new_quote,
+        )
+        for r in reasons
+    )

@@ -1,0 +1,224 @@
+"""One crawl run: pick sources, fetch them in a child process, record each result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.fetch import settings as crawl_settings
+from crawler.catalog.model import Catalog, Source, Tool
+from crawler.fetch.parent import FetchRequest, FetchResult, fetch_all
+from crawler.ingest.analyze import (
+    analyze,
+    anchor_states,
+    fetch_entry,
+    flag_reasons,
+    stored_anchors,
+    suggestions,
+)
+from storage import Store
+from storage.records import BrokenPolicy, SourceState
+
+# A whole run's hard wall-clock limit; the child is killed past it and unfinished sources
+# are recorded as failed fetches ("crawl-killed"), never as missing.
+RUN_TIMEOUT_S = 3 * 3600.0
+
+
+class SelectionError(Exception):
+    """--tool / --source name nothing in the catalog."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    """One source's line of `crawl --json`."""
+
+    tool: str
+    source: str
+    url: str
+    status: int | None
+    outcome: str
+    error: str | None
+    change: int | None
+    significant: bool | None
+    flags: tuple[str, ...]
+    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    tier: str | None = None  # substantive | minor | noise, when changed
+    # Evidence quotes this fetch looked for and did not find: their ratings are not watched.
+    unwatched: tuple[Unwatched, ...] = ()
+    # Criteria whose ratings do not cite this source, that its change speaks about.
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatched:
+    """An evidence quote not found in its source, with the page's closest passage."""
+
+    criterion: str
+    quote: str
+    closest: str | None
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What `crawl --json` prints."""
+
+    run_id: int
+    started_at: datetime
+    finished_at: datetime
+    sources: tuple[SourceOutcome, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object of DESIGN.md, field for field."""
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "sources": [
+                {
+                    "tool": s.tool,
+                    "source": s.source,
+                    "url": s.url,
+                    "status": s.status,
+                    "outcome": s.outcome,
+                    "error": s.error,
+                    "change": s.change,
+                    "significant": s.significant,
+                    "tier": s.tier,
+                    "flags": list(s.flags),
+                    "failure_class": s.failure_class,
+                    "evidence_never_found": [
+                        {
+                            "criterion": u.criterion,
+                            "quote": u.quote,
+                            "closest": u.closest,
+                            "score": u.score,
+                        }
+                        for u in s.unwatched
+                    ],
+                    "may_concern": list(s.suggestions),
+                }
+                for s in self.sources
+            ],
+        }
+
+
+def select_sources(
+    catalog: Catalog, tools: Sequence[str] = (), sources: Sequence[str] = ()
+) -> list[tuple[Tool, Source]]:
+    """The (tool, source) pairs a run covers, in catalog order."""
+    picked = [
+        (tool, source)
+        for tool in catalog.tools
+        if not tools or tool.id in tools
+        for source in tool.sources
+        # A source given as TOOL/SOURCE names exactly one (what `citewatch run` passes).
+        if not sources or source.id in sources or f"{tool.id}/{source.id}" in sources
+    ]
+    unknown_tools = set(tools) - {t.id for t in catalog.tools}
+    if unknown_tools:
+        raise SelectionError(f"no tool {', '.join(sorted(unknown_tools))} in {catalog.path}")
+    if not picked:
+        raise SelectionError(f"no source {', '.join(sources)} in the selected tools")
+    return picked
+
+
+def run_crawl(
+    store: Store,
+    catalog: Catalog,
+    *,
+    tools: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT_S,
+) -> RunReport:
+    """Crawl the selected sources once and record everything; returns the run's report."""
+    picked = select_sources(catalog, tools, sources)
+    after = broken_after(settings or {})
+    started = datetime.now(UTC)
+    run_id = store.begin_run(catalog.path)
+    try:
+        states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
+        requests = [
+            FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
+            for (t, s), st in zip(picked, states, strict=True)
+        ]
+        results = fetch_all(requests, settings=settings or {}, timeout=timeout)
+        outcomes = [
+            _record(store, catalog, run_id, tool, source, state, result, after)
+            for (tool, source), state, result in zip(picked, states, results, strict=True)
+        ]
+    except BaseException:
+        store.end_run(run_id, "failed")  # a SIGKILL cannot get here: the next run marks it
+        raise
+    store.end_run(run_id, "done")
+    return RunReport(run_id, started, datetime.now(UTC), tuple(outcomes))
+
+
+def broken_after(settings: Mapping[str, str]) -> int:
+    """The BROKEN_AFTER setting: failed fetches in a row that make a source broken."""
+    value = settings.get("BROKEN_AFTER", str(crawl_settings.BROKEN_AFTER))
+    try:
+        after = int(value)
+    except ValueError:
+        after = 0
+    if after < 1:
+        raise ValueError(f"BROKEN_AFTER must be a whole number >= 1, got {value!r}")
+    return after
+
+
+def citing(tool: Tool, source: Source) -> tuple[str, ...]:
+    """The criteria of the tool's ratings that rest on the source."""
+    return tuple(r.criterion for r in tool.ratings if source.id in r.sources)
+
+
+def _record(
+    store: Store,
+    catalog: Catalog,
+    run_id: int,
+    tool: Tool,
+    source: Source,
+    state: SourceState,
+    result: FetchResult,
+    after: int,
+) -> SourceOutcome:
+    analysis = analyze(
+        result,
+        tool,
+        source,
+        catalog,
+        lambda: store.latest_snapshot(state.pk),
+        store.blob,
+        lambda: stored_anchors(store.anchors(tool.id, source.id)),
+    )
+    recorded = store.record_fetch(
+        fetch_entry(run_id, state.pk, result, analysis),
+        analysis.versions,
+        flag_reasons(analysis.reasons),
+        BrokenPolicy(after, citing(tool, source)),
+        anchors=anchor_states(analysis.evidence),
+        suggestions=suggestions(analysis.suggestions),
+    )
+    # The last change of the chain is the page's own; an earlier one is a technical upgrade.
+    change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
+    return SourceOutcome(
+        tool.id,
+        source.id,
+        source.url,
+        result.status,
+        analysis.outcome,
+        analysis.error,
+        change,
+        analysis.significant,
+        tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
+        analysis.failure_class,
+        analysis.tier if change is not None else None,
+        tuple(
+            Unwatched(e.criterion, e.tracked.anchor.quote, e.tracked.passage, e.tracked.score)
+            for e in analysis.evidence
+            if e.tracked.status == "never-found"
+        ),
+        tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
+    )

@@ -1,0 +1,270 @@
+"""`citewatch report`: fill the report context from the database and write the outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.catalog.model import Catalog, Tool, load_catalog
+from crawler.report.history import build_history
+from crawler.report.parts import (
+    Names,
+    citation_gaps,
+    report_change,
+    tier_of,
+    unwatched_evidence,
+)
+from crawler.ingest.watching import catalog_quotes
+from diffs.text import TextDiff
+from reports.context import (
+    ChangedSentence,
+    EvidenceState,
+    FlagReason,
+    RatingState,
+    ReportContext,
+    ReportFailure,
+    ReportFlag,
+    Resolution,
+    ToolSummary,
+)
+from reports.digest import DigestScope, build_digest
+from reports.digest_json import digest_json
+from reports.export import changes_csv
+from reports.history import SUPPRESSED_LIMIT
+from reports.render import render_markdown
+from reports.site import write_site
+from storage import Store
+from storage.records import AnchorState, FlagRecord, ReviewRecord
+
+FORMATS = ("html", "md", "json", "csv")
+
+
+class ReportError(Exception):
+    """The report cannot be produced as asked (no catalog, unknown format)."""
+
+
+def _catalog(store: Store, path: str | None) -> Catalog:
+    chosen = path or store.last_catalog()
+    if chosen is None:
+        raise ReportError("no catalog: pass --catalog or run `citewatch crawl` first")
+    return load_catalog(chosen)
+
+
+def _resolution(r: ReviewRecord) -> Resolution:
+    action: Any = r.action
+    return Resolution(action, r.rating, r.note, r.by, r.at, r.id)
+
+
+def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
+    reasons = tuple(
+        FlagReason(
+            r.change_id,
+            r.source_id,
+            r.kind,  # type: ignore[arg-type]
+            r.text,
+            tuple(ChangedSentence.between(old, new) for old, new in r.sentences),
+            r.matched_terms,
+            r.old_quote,
+            r.new_quote,
+            r.failure_class,
+            r.broken_since,
+        )
+        for r in f.reasons
+    )
+    since_open = tuple(_resolution(r) for r in f.reviews)
+    return ReportFlag(
+        f.tool_id,
+        names.tool(f.tool_id),
+        f.criterion_id,
+        names.criterion(f.criterion_id),
+        ratings.get((f.tool_id, f.criterion_id), "unknown"),
+        f.status,  # type: ignore[arg-type]
+        f.severity,  # type: ignore[arg-type]
+        f.opened_at,
+        reasons,
+        since_open,
+    )
+
+
+def build_context(
+    store: Store, catalog: Catalog, since: datetime | None, now: datetime | None = None
+) -> ReportContext:
+    """Everything the report shows, read from the database and the catalog."""
+    names = Names.of(catalog)
+    ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
+    ratings.update(store.current_ratings())
+    flags = tuple(_flag(f, names, ratings) for f in store.flags())
+    open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
+    by_change: dict[int, list[str]] = {}
+    for f in flags:
+        for r in f.reasons:
+            if r.change_id is not None:  # a broken source's reason has no change
+                by_change.setdefault(r.change_id, []).append(f.criterion_id)
+    records = store.changes(since)
+    # Minor edits are listed (the digest, their pages); noise is only counted.
+    changes = tuple(
+        report_change(
+            store, c, names.tool(c.tool_id), tuple(dict.fromkeys(by_change.get(c.id, [])))
+        )
+        for c in records
+        if c.technical or tier_of(c) != "noise"
+    )
+    failures = tuple(
+        ReportFailure(
+            x.tool_id,
+            names.tool(x.tool_id),
+            x.source_id,
+            x.url,
+            x.at,
+            x.status,
+            x.error or x.error_kind or "failed",
+            x.consecutive,
+            x.failure_class,
+            x.broken_since,
+        )
+        for x in store.broken_sources()
+    )
+    return ReportContext(
+        generated_at=now or datetime.now(UTC),
+        title=_title(catalog),
+        since=since,
+        tools=tuple(
+            _tool_summary(t, ratings, open_keys, names, _listed(store, catalog, t))
+            for t in catalog.tools
+        ),
+        flags=flags,
+        changes=changes,
+        failures=failures,
+        noise_count=sum(1 for c in records if tier_of(c) == "noise" and not c.technical),
+        unwatched=unwatched_evidence(store, catalog, names),
+        suggestions=citation_gaps(store, (c.id for c in changes), names),
+    )
+
+
+def _listed(store: Store, catalog: Catalog, tool: Tool) -> list[AnchorState]:
+    """The tool's anchors whose quote the catalog still lists (a fixed or dropped quote keeps
+    its row: history, not today's evidence)."""
+    quotes = catalog_quotes(catalog)
+    return [
+        a
+        for a in store.anchors(tool.id)
+        if (a.tool_id, a.criterion_id, a.source_id, a.quote) in quotes
+    ]
+
+
+def _title(catalog: Catalog) -> str:
+    if len(catalog.tools) == 1:
+        return f"citewatch — {catalog.tools[0].name}"
+    return f"citewatch — {len(catalog.tools)} tools"
+
+
+def _tool_summary(
+    tool: Tool,
+    ratings: dict[tuple[str, str], str],
+    open_keys: set[tuple[str, str]],
+    names: Names,
+    anchors: Sequence[AnchorState] = (),
+) -> ToolSummary:
+    evidence = tuple(
+        EvidenceState(
+            a.criterion_id, names.criterion(a.criterion_id), a.source_id, a.quote, a.wording,
+            a.status, a.score, a.passage,
+        )
+        for a in anchors
+    )  # fmt: skip
+    states = tuple(
+        RatingState(
+            r.criterion,
+            names.criterion(r.criterion),
+            ratings.get((tool.id, r.criterion), r.rating),
+            r.summary,
+            (tool.id, r.criterion) in open_keys,
+        )
+        for r in tool.ratings
+    )
+    needs_review = any(s.flagged for s in states)
+    return ToolSummary(
+        tool.id, tool.name, tool.vendor, tool.verdict, needs_review, states, evidence
+    )
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for the context: dataclasses as objects, diffs as their added/removed passages."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, TextDiff):
+        return {"added": list(value.added_text()), "removed": list(value.removed_text())}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(type(value).__name__)
+
+
+def write_reports(
+    store: Store,
+    catalog_path: str | None,
+    out: Path,
+    formats: Sequence[str],
+    since: datetime | None,
+) -> list[Path]:
+    """Write the asked formats into `out`; returns the paths written (index first)."""
+    unknown = [f for f in formats if f.strip() not in FORMATS]
+    if unknown:
+        raise ReportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+    catalog = _catalog(store, catalog_path)
+    ctx = build_context(store, catalog, since)
+    scope, reason_ids = report_scope(store, ctx, since)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    wanted = {f.strip() for f in formats}
+    # The site and the CSV cover the whole history (timelines, feeds), not only the period.
+    # Only the site shows the suppressed changes (each with its page): diff them for it alone.
+    quiet = SUPPRESSED_LIMIT if "html" in wanted else 0
+    history = build_history(store, catalog, quiet) if wanted & {"html", "csv"} else None
+    if "html" in wanted and history is not None:
+        paths.append(write_site(ctx, out, history, store.blob))
+    if "md" in wanted:
+        target = out / "report.md"
+        target.write_text(render_markdown(ctx, scope), encoding="utf-8")
+        paths.append(target)
+    if "json" in wanted:
+        target = out / "report.json"
+        payload = _json_default(ctx)
+        payload["digest"] = digest_json(build_digest(ctx, scope))
+        target.write_text(
+            json.dumps(payload, default=_json_default, ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
+        paths.append(target)
+    if "csv" in wanted and history is not None:
+        target = out / "changes.csv"
+        target.write_text(changes_csv(history.changes), encoding="utf-8", newline="")
+        paths.append(target)
+    reported = {c.id for c in ctx.changes} | scope.changes
+    store.mark_reported(sorted(reported), ctx.generated_at, reason_ids, sorted(scope.reviews))
+    return paths
+
+
+def report_scope(
+    store: Store, ctx: ReportContext, since: datetime | None
+) -> tuple[DigestScope, tuple[int, ...]]:
+    """What the report's digest covers, and the flag reasons it reports.
+
+    With `since`, everything from then on; otherwise what no report carried yet (changes,
+    flag reasons, editors' resolutions). A source counts as newly broken when only its last
+    fetch failed (reports keep no fetch marks).
+    """
+
+    def new(at: datetime, reported_at: datetime | None) -> bool:
+        return at >= since if since is not None else reported_at is None
+
+    records = store.changes(since)
+    fresh = [c for c in records if since is not None or c.reported_at is None]
+    reasons = [(f, r) for f in store.flags() for r in f.reasons if new(r.created_at, r.reported_at)]
+    broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
+    reviews = [r for r in store.reviews() if new(r.at, r.reported_at)]
+    scope = DigestScope.of(fresh, reasons, broken, since, reviews)
+    return scope, tuple(r.id for _, r in reasons)

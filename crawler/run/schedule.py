@@ -1,0 +1,134 @@
+"""When each source is due: a pure function of its last fetch, interval, failures and jitter.
+
+Due-ness is computed from the database (`sources.last_fetch_at`, `consecutive_failures`), never
+from an in-memory timetable: a scheduler restarted after downtime finds every overdue source
+due exactly once (its next fetch moves `last_fetch_at` to now), however long it was down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crawler.catalog.model import Catalog
+from storage.scheduling import SourceSchedule
+
+# 10 %: a daily source drifts by up to 2.4 h, enough to spread a catalog whose sources were all
+# added at once over the day after a few rounds, while "every: 1d" still means about daily.
+JITTER_FRACTION = 0.1
+# First retry of a failing source after 5 min, doubling per failure, never beyond its interval:
+# a blip is retried quickly, a dead page costs no more than its regular schedule.
+BACKOFF_BASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The scheduler's rules: default interval, jitter share, first backoff delay."""
+
+    every: timedelta
+    jitter_fraction: float = JITTER_FRACTION
+    backoff_base: timedelta = BACKOFF_BASE
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTiming:
+    """What decides one source's due time (from the catalog and its database row)."""
+
+    tool: str
+    source: str
+    every: timedelta | None  # the catalog's `every:`; None = the policy's default
+    last_fetch_at: datetime | None  # None: never fetched (or its URL changed)
+    consecutive_failures: int = 0
+    retry_after: datetime | None = None  # a server's Retry-After: never fetch before it
+
+
+def interval(timing: SourceTiming, policy: Policy) -> timedelta:
+    """The source's regular interval."""
+    return timing.every or policy.every
+
+
+def jitter(timing: SourceTiming, span: timedelta, fraction: float) -> timedelta:
+    """A pseudo-random delay in [0, fraction × span), stable for one (source, last fetch).
+
+    Derived from a hash, not `random`: the same inputs give the same due time (testable,
+    and `status` shows what `run` will do), yet each fetch draws a new value.
+    """
+    anchor = timing.last_fetch_at.isoformat() if timing.last_fetch_at else ""
+    digest = hashlib.sha256(f"{timing.tool}/{timing.source}@{anchor}".encode()).digest()
+    unit = int.from_bytes(digest[:8], "big") / 2**64
+    return span * (fraction * unit)
+
+
+def backoff(failures: int, every: timedelta, base: timedelta) -> timedelta:
+    """Delay after `failures` failures in a row: base × 2^(failures-1), capped at the interval."""
+    if failures <= 0:
+        return every
+    # In float seconds: base × 2**n overflows timedelta for a source dead for weeks.
+    seconds = base.total_seconds() * 2.0 ** min(failures - 1, 64)
+    return min(every, timedelta(seconds=min(seconds, every.total_seconds())))
+
+
+def due_at(timing: SourceTiming, policy: Policy) -> datetime | None:
+    """When the source is next due; None means now (never fetched)."""
+    if timing.last_fetch_at is None:
+        return timing.retry_after
+    every = interval(timing, policy)
+    wait = backoff(timing.consecutive_failures, every, policy.backoff_base)
+    due = timing.last_fetch_at + wait + jitter(timing, wait, policy.jitter_fraction)
+    if timing.retry_after is not None and timing.retry_after > due:
+        return timing.retry_after
+    return due
+
+
+def is_due(timing: SourceTiming, policy: Policy, now: datetime) -> bool:
+    """Whether the source should be crawled in a cycle at `now`."""
+    due = due_at(timing, policy)
+    return due is None or due <= now
+
+
+def due_now(
+    timings: Iterable[SourceTiming], policy: Policy, now: datetime
+) -> tuple[SourceTiming, ...]:
+    """The sources due at `now`, in the given (catalog) order."""
+    return tuple(t for t in timings if is_due(t, policy, now))
+
+
+def next_wake(timings: Iterable[SourceTiming], policy: Policy, now: datetime) -> datetime | None:
+    """The earliest due time still ahead of `now`; None when nothing is scheduled."""
+    ahead = [d for t in timings if (d := due_at(t, policy)) is not None and d > now]
+    return min(ahead, default=None)
+
+
+def batch(due: Sequence[SourceTiming]) -> tuple[str, ...]:
+    """The due sources as `crawl --source TOOL/SOURCE` selections: one crawl per cycle.
+
+    One child for all that is due keeps per-host politeness (one Scrapy process, one slot per
+    host) and pays the child's start-up once.
+    """
+    return tuple(f"{t.tool}/{t.source}" for t in due)
+
+
+def timings(
+    catalog: Catalog, known: Mapping[tuple[str, str], SourceSchedule]
+) -> tuple[SourceTiming, ...]:
+    """Each catalog source's timing from its database state (a new or moved URL is due now)."""
+    out: list[SourceTiming] = []
+    for tool in catalog.tools:
+        for source in tool.sources:
+            row = known.get((tool.id, source.id))
+            if row is None or row.url != source.url:
+                out.append(SourceTiming(tool.id, source.id, source.every, None))
+                continue
+            out.append(
+                SourceTiming(
+                    tool.id,
+                    source.id,
+                    source.every,
+                    row.last_fetch_at,
+                    row.consecutive_failures,
+                    row.retry_after,
+                )
+            )
+    return tuple(out)

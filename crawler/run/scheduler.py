@@ -1,0 +1,207 @@
+"""`citewatch run`: an APScheduler 3.11 process that crawls each source when it is due.
+
+No Twisted here: every crawl is a `citewatch crawl --json` child under a hard time limit
+(crawler/run/supervisor.py). Due times come from the database (crawler/run/schedule.py), so a restart
+catches up once. SIGTERM / Ctrl-C stop after the current crawl; the exit is clean.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from crawler.catalog.watch import CatalogWatch
+from crawler.run.supervisor import ChildExit, crawl_argv, run_child
+from crawler.run.lock import SchedulerLock, holder_text
+from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
+from storage import Store
+from storage.scheduling import Heartbeat, beat, read_heartbeat, record_killed, write_heartbeat
+from storage.scheduling import source_schedules as load_schedules
+from storage.store import now
+
+log = logging.getLogger("citewatch.run")
+
+# The heartbeat moves at least this often even when --tick is long or a crawl runs for an
+# hour, so `status` can tell a busy scheduler from a dead one.
+HEARTBEAT_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What `citewatch run` was asked to do."""
+
+    db: str
+    catalog: str
+    policy: Policy
+    tick_s: float  # how often to look for due sources
+    crawl_timeout_s: float  # hard limit of one crawl child
+    settings: tuple[str, ...] = ()  # KEY=VALUE Scrapy settings for each crawl
+    once: bool = False  # one cycle, then exit
+    max_cycles: int | None = None
+
+
+class Scheduler:
+    """One scheduler process: the cycle job, the heartbeat job and the clean stop."""
+
+    def __init__(self, options: RunOptions, store: Store, watch: CatalogWatch) -> None:
+        self.options = options
+        self.store = store
+        self.watch = watch
+        self.stopping = threading.Event()
+        self._cycle_lock = threading.Lock()
+        self.cycles = 0
+
+    def cycle(self) -> None:
+        """Crawl every due source (in one child), then record the heartbeat."""
+        with self._cycle_lock:
+            if self.stopping.is_set():
+                return
+            try:
+                self._crawl_due()
+            except Exception:  # a cycle's failure must not end the scheduler
+                log.exception("cycle failed; next cycle in %g s", self.options.tick_s)
+            self.cycles += 1
+            if self.options.max_cycles and self.cycles >= self.options.max_cycles:
+                self.stopping.set()
+
+    def _crawl_due(self) -> None:
+        catalog = self.watch.refresh()
+        due = due_now(timings(catalog, load_schedules(self.store)), self.options.policy, now())
+        if due and not self.stopping.is_set():
+            self._crawl(batch(due))
+        after = timings(catalog, load_schedules(self.store))
+        wake = next_wake(after, self.options.policy, now())
+        beat(self.store, next_wake_at=wake, cycle_done=True)
+        if due:
+            log.info("cycle done: next source due %s", wake.isoformat() if wake else "now")
+
+    def _crawl(self, selection: tuple[str, ...]) -> None:
+        started = now()
+        argv = crawl_argv(self.options.db, self.watch.crawl_path, selection, self.options.settings)
+        done = run_child(argv, self.options.crawl_timeout_s)
+        if done.killed or done.returncode != 0:
+            # Whatever the child did not record counts as a failed fetch: the sources back off
+            # instead of being retried every tick by a crawl that keeps dying.
+            keys = [
+                (t.id, s.id, s.url)
+                for t in self.watch.catalog.tools
+                for s in t.sources
+                if f"{t.id}/{s.id}" in selection
+            ]
+            why = (
+                f"crawl killed at the {self.options.crawl_timeout_s:g} s hard limit"
+                if done.killed
+                else f"crawl child failed (exit {done.returncode}): {done.stderr_tail[-300:]}"
+            )
+            kind = "crawl-killed" if done.killed else "crawl-failed"
+            failed = record_killed(self.store, self.watch.crawl_path, keys, started, why, kind)
+            log.error("crawl of %d sources: %s; %d recorded as failed", len(keys), why, failed)
+            return
+        log.info("crawl of %d sources: %s", len(selection), _summary(done))
+
+    def heartbeat(self) -> None:
+        """Move the heartbeat (a job of its own, so it beats during long crawls)."""
+        try:
+            beat(self.store)
+        except Exception:
+            log.exception("heartbeat failed")
+
+
+def _summary(done: ChildExit) -> str:
+    """One line about a finished child: outcomes and errors, or why it failed."""
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:
+        return f"crawl child failed (exit {done.returncode}): {done.stderr_tail.strip()[-500:]}"
+    outcomes = Counter(
+        s["outcome"] + (f" ({s['error']})"[:80] if s["error"] else "") for s in report["sources"]
+    )
+    parts = ", ".join(f"{n} {what}" for what, n in outcomes.most_common())
+    return f"run {report['run_id']}: {parts} in {done.seconds:.1f} s"
+
+
+@contextmanager
+def _stop_on_signals(stopping: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT ask for a clean stop instead of killing the process."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: stopping after the current crawl", signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def serve(options: RunOptions) -> None:
+    """Run the scheduler until stopped (or one cycle with --once); raises LockHeld."""
+    # A cycle that outlasts its tick makes APScheduler warn on every skipped tick; coalescing
+    # them is the design, so only its errors are worth a line.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    store = Store.open(options.db)
+    lock = SchedulerLock(options.db)
+    try:
+        lock.acquire(_holder(store))
+        watch = CatalogWatch(options.catalog)
+        try:
+            _run(Scheduler(options, store, watch))
+        finally:
+            watch.close()
+            beat(store, stopped=True)
+    finally:
+        lock.release()
+        store.close()
+
+
+def _holder(store: Store) -> str | None:
+    hb = read_heartbeat(store)
+    if hb is None or hb.stopped_at is not None:
+        return None
+    return f"pid {hb.pid} on {hb.host}, heartbeat {hb.heartbeat_at.isoformat(timespec='seconds')}"
+
+
+def _run(scheduler: Scheduler) -> None:
+    options = scheduler.options
+    beat_s = max(1, int(min(options.tick_s, HEARTBEAT_S)))
+    started = now()
+    write_heartbeat(
+        scheduler.store,
+        Heartbeat(
+            os.getpid(), socket.gethostname(), started, started, None, options.catalog,
+            int(options.policy.every.total_seconds()), beat_s, None, 0, None,
+        ),
+    )  # fmt: skip
+    log.info("scheduler started (%s), catalog %s", holder_text(), options.catalog)
+    with _stop_on_signals(scheduler.stopping):
+        if options.once:
+            scheduler.cycle()
+            return
+        jobs = BackgroundScheduler(
+            timezone="UTC",
+            # One cycle at a time; a cycle that overran its tick is not run twice to catch up.
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        jobs.add_job(
+            scheduler.cycle, "interval", seconds=options.tick_s, next_run_time=started, id="cycle"
+        )
+        jobs.add_job(scheduler.heartbeat, "interval", seconds=beat_s, id="beat")
+        jobs.start()
+        # Poll instead of a bare wait(): the signal handler then runs promptly in this thread.
+        while not scheduler.stopping.wait(0.5):
+            pass
+        jobs.shutdown(wait=True)  # lets the current crawl finish
+    log.info("scheduler stopped after %d cycles", scheduler.cycles)

@@ -1,0 +1,201 @@
+"""`citewatch status`: each source's last fetch, outcome, next due time and breakage, whether
+the scheduler is alive, and the evidence quotes never found (ratings not watched by them).
+Built as a pure function of database state and catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from crawler.catalog.model import Catalog, CatalogError, load_catalog
+from crawler.run.schedule import Policy, SourceTiming, due_at
+from crawler.ingest.watching import as_json as unwatched_json
+from crawler.ingest.watching import describe, unwatched
+from storage import Store
+from storage.records import AnchorState
+from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules
+from storage.store import now
+
+# A heartbeat older than this many beats means the scheduler is gone (killed, host down):
+# one missed beat can be a busy database, three cannot.
+STALE_AFTER_BEATS = 3
+# The interval assumed for sources without `every:` when no scheduler ever recorded its --every.
+DEFAULT_EVERY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerStatus:
+    """Whether a scheduler runs: running, stale (no recent heartbeat), stopped, not running."""
+
+    state: str
+    pid: int | None
+    host: str | None
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    heartbeat_age_s: float | None
+    catalog: str | None
+    next_wake_at: datetime | None
+    cycles: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One source's line."""
+
+    tool: str
+    source: str
+    url: str
+    last_fetch_at: datetime | None
+    outcome: str | None  # the last fetch's outcome; None: never fetched
+    error_kind: str | None
+    error: str | None
+    due_at: datetime | None  # None: due now
+    consecutive_failures: int
+    broken: bool
+    broken_since: datetime | None
+    in_catalog: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """What `status` prints."""
+
+    at: datetime
+    scheduler: SchedulerStatus
+    sources: tuple[SourceStatus, ...]
+    unwatched: tuple[AnchorState, ...] = ()  # evidence quotes never found in their source
+
+    def as_json(self) -> dict[str, Any]:
+        """One JSON object: `scheduler`, `sources` and `unwatched`, times as ISO 8601."""
+        return {
+            "at": self.at.isoformat(),
+            "scheduler": _jsonable(self.scheduler),
+            "sources": [_jsonable(s) for s in self.sources],
+            "unwatched": [unwatched_json(a) for a in self.unwatched],
+        }
+
+
+def _jsonable(value: SchedulerStatus | SourceStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in type(value).__slots__:
+        v = getattr(value, name)
+        out[name] = v.isoformat() if isinstance(v, datetime) else v
+    return out
+
+
+def scheduler_status(hb: Heartbeat | None, at: datetime) -> SchedulerStatus:
+    """The scheduler's state from its row and the time now."""
+    if hb is None:
+        return SchedulerStatus("not running", None, None, None, None, None, None, None, 0)
+    age = (at - hb.heartbeat_at).total_seconds()
+    if hb.stopped_at is not None:
+        state = "stopped"
+    elif age > STALE_AFTER_BEATS * hb.heartbeat_s:
+        state = "stale"
+    else:
+        state = "running"
+    return SchedulerStatus(
+        state, hb.pid, hb.host, hb.started_at, hb.heartbeat_at, round(age, 1), hb.catalog,
+        hb.next_wake_at, hb.cycles,
+    )  # fmt: skip
+
+
+def build_status(
+    hb: Heartbeat | None,
+    known: Mapping[tuple[str, str], SourceSchedule],
+    catalog: Catalog | None,
+    policy: Policy,
+    at: datetime,
+    never_found: Sequence[AnchorState] = (),
+) -> StatusReport:
+    """Catalog sources first (in catalog order), then sources only the database knows;
+    `never_found`: the evidence quotes never found in their source."""
+    tools = catalog.tools if catalog else ()
+    every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
+    keys = list(every) + [k for k in known if k not in every]
+    lines = []
+    for key in keys:
+        row = known.get(key)
+        source_every, url = every.get(key, (None, row.url if row else ""))
+        fresh = row is None or row.url != url  # never fetched, or moved: due now
+        timing = SourceTiming(
+            key[0], key[1], source_every,
+            None if fresh or row is None else row.last_fetch_at,
+            0 if row is None else row.consecutive_failures,
+            None if row is None else row.retry_after,
+        )  # fmt: skip
+        lines.append(_line(key, url, row, due_at(timing, policy), key in every))
+    return StatusReport(at, scheduler_status(hb, at), tuple(lines), tuple(never_found))
+
+
+def _line(
+    key: tuple[str, str], url: str, row: SourceSchedule | None, due: datetime | None, listed: bool
+) -> SourceStatus:
+    if row is None:
+        return SourceStatus(*key, url, None, None, None, None, due, 0, False, None, listed)
+    # Broken as the crawl decided it (BROKEN_AFTER failures in a row raised the flag).
+    broken = row.broken_since is not None
+    kind = row.failure_class or row.last_error_kind
+    return SourceStatus(
+        *key, url, row.last_fetch_at, row.last_outcome, kind, row.last_error, due,
+        row.consecutive_failures, broken, row.broken_since, listed,
+    )  # fmt: skip
+
+
+def render(report: StatusReport) -> str:
+    """A readable table: the scheduler line, then one row per source."""
+    sch = report.scheduler
+    if sch.state == "not running":
+        head = "scheduler: not running (no `citewatch run` ever started on this database)"
+    else:
+        head = (
+            f"scheduler: {sch.state} — pid {sch.pid} on {sch.host},"
+            f" started {_when(sch.started_at)}, heartbeat {sch.heartbeat_age_s:.0f} s ago,"
+            f" {sch.cycles} cycles,"
+            f" next wake {_when(sch.next_wake_at)}\n  catalog {sch.catalog}"
+        )
+    rows = [("source", "last fetch", "outcome", "next due", "broken since")]
+    for s in report.sources:
+        outcome = s.outcome or "never fetched"
+        if s.error_kind:
+            outcome += f" ({s.error_kind})"
+        if s.consecutive_failures:
+            outcome += f" ×{s.consecutive_failures}"
+        name = f"{s.tool}/{s.source}" + ("" if s.in_catalog else " (not in catalog)")
+        due = "now" if s.due_at is None or s.due_at <= report.at else _when(s.due_at)
+        rows.append((name, _when(s.last_fetch_at), outcome, due, _when(s.broken_since, "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    table = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    broken = sum(1 for s in report.sources if s.broken)
+    tail = f"{len(report.sources)} sources, {broken} broken"
+    if report.unwatched:
+        tail += f", {len(report.unwatched)} evidence quote(s) never found"
+    lines = [head, "", *table, "", tail]
+    if report.unwatched:
+        lines += ["", f"Not watched — evidence never found ({len(report.unwatched)}):"]
+        lines += [line for a in report.unwatched for line in describe(a)]
+    return "\n".join(lines)
+
+
+def _when(value: datetime | None, missing: str = "-") -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else missing
+
+
+def status_report(store: Store, catalog_path: str | None = None) -> StatusReport:
+    """Read the database (and the catalog: given, else the scheduler's, else the last crawl's)."""
+    hb = read_heartbeat(store)
+    catalog: Catalog | None = None
+    if catalog_path is not None:
+        catalog = load_catalog(catalog_path)  # asked for explicitly: a broken one is an error
+    else:
+        implicit = hb.catalog if hb else store.last_catalog()
+        if implicit:
+            try:
+                catalog = load_catalog(implicit)
+            except CatalogError:
+                catalog = None  # moved or broken since: show what the database knows
+    every = timedelta(seconds=hb.every_s) if hb else DEFAULT_EVERY
+    quiet = unwatched(store, catalog)
+    return build_status(hb, source_schedules(store), catalog, Policy(every), now(), quiet)
