@@ -29,8 +29,8 @@ import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
 import yaml
 
-from crawler.extract.document import ExtractError, extract
 from crawler.catalog.taxonomy import default_taxonomy
+from crawler.extract.document import ExtractError, extract
 from diffs.sentences import sentences
 from diffs.topics import fold, match_terms
 

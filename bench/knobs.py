@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 EXTRACTION_MODULES = (
-    *("crawler.extract.document", "crawler.extract.chrome", "crawler.extract.blocks", "crawler.extract.pdf", "crawler.extract.normalize"),
+    *(
+        "crawler.extract.document",
+        "crawler.extract.chrome",
+        "crawler.extract.blocks",
+        "crawler.extract.pdf",
+        "crawler.extract.normalize",
+    ),
     "diffs.dates",  # dated lines are never navigation (crawler.extract.blocks)
 )
 # Packages whose modules may bind a knob's object under its name (``from x import NAME``).

@@ -2,7 +2,7 @@
 
     python bench/soak.py [--minutes 30] [--shared ../shared] [--out soak.json]
 
-A real scheduler process (`python -m crawler.cli.main run`, every crawl a child) watches a catalog of
+A real scheduler process (`python -m crawler.cli run`, every crawl a child) watches a catalog of
 every corpus page with a short `every:`, while this script advances the replay clock
 (--steps ticks every --advance seconds) and injects faults (404, 500, 503 + Retry-After, slow,
 redirect, truncated body) on random pages for --fault-for seconds. It samples the RSS of the
@@ -81,7 +81,7 @@ def _with_every(folder: Path, every: str) -> None:
 def _scheduler(
     args: argparse.Namespace, catalog: Path, db: str, log: Path
 ) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "crawler.cli.main", "--db", db, "run", str(catalog)]
+    cmd = [sys.executable, "-m", "crawler.cli", "--db", db, "run", str(catalog)]
     cmd += ["--every", args.every, "--tick", str(args.tick), "--backoff", args.backoff]
     cmd += ["--crawl-timeout", str(args.crawl_timeout)]
     for setting in CRAWL_SETTINGS:

@@ -17,11 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import knobs
 
-import crawler.extract.blocks
-import crawler.extract.chrome
-import crawler.ingest.crawl
-import crawler.extract.failures
-import crawler.ingest.analyze  # noqa: F401
 import diffs.flags  # noqa: F401
 from crawler.cli.main import main
 

@@ -33,7 +33,7 @@ import crawler.ingest.analyze
 import diffs.flags
 from crawler.catalog.model import Catalog, Source, Tool, load_catalog
 from crawler.extract.document import ExtractError, Extraction
-from crawler.fetch.parent import FetchResult
+from crawler.fetch.request import FetchResult
 from crawler.ingest.analyze import Analysis, analyze, anchor_states, stored_anchors
 from diffs.text import diff_blocks, split_blocks
 from diffs.topics import match_terms, without_references
@@ -138,7 +138,11 @@ def init(settings: Settings) -> None:
     catalog = load_catalog(settings.catalog)
     folder = None
     if settings.cache:
-        rules = (crawler.extract.document.HTML_RULES, crawler.extract.document.PDF_RULES, crawler.extract.document.TEXT_RULES)
+        rules = (
+            crawler.extract.document.HTML_RULES,
+            crawler.extract.document.PDF_RULES,
+            crawler.extract.document.TEXT_RULES,
+        )
         shaping = [kv for kv in settings.knobs if knobs.knob(kv[0]).extraction]
         key = cache.key([settings.extractor, rules, shaping], extractors.EXTRACTION_FILES)
         folder = Path(settings.cache) / f"extract-{key}"

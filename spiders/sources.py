@@ -25,9 +25,10 @@ from scrapy.utils.response import response_status_message
 from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
-from crawler.fetch.parent import FetchRequest, FetchResult, failed_result, is_fetchable, read_job
 from crawler.fetch.items import FetchedPage
+from crawler.fetch.jobs import read_job
 from crawler.fetch.middlewares import STARTED_AT, RobotsTxtForbidden, retry_after_seconds
+from crawler.fetch.request import FetchRequest, FetchResult, failed_result, is_fetchable
 
 # 304 and every 4xx/5xx reach the callback as data. Not handle_httpstatus_all: that would also
 # stop RedirectMiddleware from following 3xx. Other 3xx (no Location, 300) arrive as HttpError.

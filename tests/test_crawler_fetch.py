@@ -16,16 +16,10 @@ from typing import Any
 import pytest
 from conftest import LocalServer, Reply
 
-from crawler.fetch.parent import (
-    FIRST_TERM_GRACE,
-    FetchError,
-    FetchRequest,
-    FetchResult,
-    fetch_all,
-    read_results,
-    write_job,
-)
+from crawler.fetch.jobs import read_results, write_job
 from crawler.fetch.middlewares import retry_after_seconds
+from crawler.fetch.parent import FIRST_TERM_GRACE, fetch_all
+from crawler.fetch.request import FetchError, FetchRequest, FetchResult
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tests only: no politeness waits against our own loopback server.
@@ -257,7 +251,9 @@ def test_retry_after_values(value: bytes | str | None, seconds: float | None) ->
 # --- robots.txt (Scrapy 2.14-2.19 regression, research §2.2) ------------------------------------
 
 ROBOTS = b"User-agent: citewatch\nDisallow: /private\n"
-STOCK_ROBOTS = json.dumps({"crawler.fetch.middlewares.RetryAfterMiddleware": 560})  # drops our subclass
+STOCK_ROBOTS = json.dumps(
+    {"crawler.fetch.middlewares.RetryAfterMiddleware": 560}
+)  # drops our subclass
 
 
 def _robots_crawl(server: LocalServer, settings: Mapping[str, str]) -> list[FetchResult]:

@@ -56,7 +56,7 @@ def test_postgres_advisory_lock_refuses_a_second_scheduler(pg_url: str, tmp_path
             "id: t\nname: T\nsources:\n  - id: a\n    url: http://127.0.0.1:9/a\nratings: {}\n"
         )
         refused = subprocess.run(
-            [sys.executable, "-m", "crawler.cli.main", "--db", pg_url, "run", str(tmp_path / "cat")],
+            [sys.executable, "-m", "crawler.cli", "--db", pg_url, "run", str(tmp_path / "cat")],
             capture_output=True,
             text=True,
             timeout=60,
@@ -87,7 +87,7 @@ def test_run_once_and_status_on_postgres(
     )
     fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli.main", "--db", pg_url, "run", str(tmp_path / "cat"),
+        [sys.executable, "-m", "crawler.cli", "--db", pg_url, "run", str(tmp_path / "cat"),
          "--once", *fast],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

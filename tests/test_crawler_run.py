@@ -49,13 +49,13 @@ def write_catalog(folder: Path, server: LocalServer, *sources: str, broken: bool
 
 def citewatch(db: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child process, as an operator would."""
-    cmd = [sys.executable, "-m", "crawler.cli.main", "--db", db, *args]
+    cmd = [sys.executable, "-m", "crawler.cli", "--db", db, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=GUARD_S, check=False)
 
 
 def start(db: str, catalog: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     """A long-running `run` whose log goes to a file."""
-    cmd = [sys.executable, "-m", "crawler.cli.main", "--db", db, "run", str(catalog), *FAST, *args]
+    cmd = [sys.executable, "-m", "crawler.cli", "--db", db, "run", str(catalog), *FAST, *args]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from crawler.report import build as reporting
 from crawler.catalog.model import load_catalog
 from crawler.cli.main import cli
 from crawler.notify.deliver import notify_pending, pending
+from crawler.report import build as reporting
 from crawler.report.parts import Names, suppressed_changes
 from storage import Store
 from storage.outbox import Outbox

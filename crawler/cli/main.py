@@ -157,7 +157,3 @@ for command in (changes, flags, review, diff, report, notify, run, status):
 def main() -> None:
     """Console entry point."""
     cli(obj={})
-
-
-if __name__ == "__main__":  # `python -m crawler.cli.main`: how `run` starts its crawl children
-    main()

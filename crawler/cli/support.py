@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import click
 
 from crawler.catalog.model import CatalogError
-from crawler.ingest.crawl import SelectionError
 from crawler.extract.document import ExtractError
-from crawler.fetch.parent import FetchError
+from crawler.fetch.request import FetchError
+from crawler.ingest.crawl import SelectionError
 from storage import NotFound, Store, StoreError
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from crawler.catalog.model import load_catalog
 from crawler.ingest.crawl import RunReport, run_crawl
+from crawler.ingest.review import resolve
 from crawler.notify.deliver import preview_email
 from crawler.notify.settings import NotifySettings
 from crawler.report.build import write_reports
-from crawler.ingest.review import resolve
 from storage import Store
 
 # Crawl settings for a local demo: no politeness delay is owed to our own loopback server.

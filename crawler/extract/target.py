@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crawler.extract.document import ExtractError, Extraction, extract
-from crawler.fetch.parent import FetchRequest, fetch_all
+from crawler.fetch.parent import fetch_all
+from crawler.fetch.request import FetchRequest
 
 
 def extract_target(target: str, select: Sequence[str], exclude: Sequence[str]) -> Extraction:

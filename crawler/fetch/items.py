@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.fetch.parent import FetchResult
+from crawler.fetch.request import FetchResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.fetch.parent import write_result
 from crawler.fetch.items import FetchedPage
+from crawler.fetch.jobs import write_result
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -21,7 +21,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Above RetryMiddleware (550) so its process_response sees a 429/503 first.
     "crawler.fetch.middlewares.RetryAfterMiddleware": 560,
 }
-ITEM_PIPELINES = {"crawler.fetch.pipelines.ResultWriterPipeline": 300}  # results go to files, not a DB
+ITEM_PIPELINES = {
+    "crawler.fetch.pipelines.ResultWriterPipeline": 300
+}  # results go to files, not a DB
 
 CONCURRENT_REQUESTS = 16  # many hosts in parallel is fine; per-host politeness is below
 CONCURRENT_REQUESTS_PER_DOMAIN = 1  # one request per host at a time

@@ -15,7 +15,7 @@ from crawler.extract.failures import (
     truncation_failure,
     wall_failure,
 )
-from crawler.fetch.parent import FetchResult
+from crawler.fetch.request import FetchResult
 from diffs.anchors import Anchor, AnchorStatus, Tracked
 from diffs.flags import (
     Evidence,
@@ -129,7 +129,8 @@ def analyze(
 
     The previous snapshot (a blob to decompress) is loaded only when there is a body to
     compare: most fetches of a healthy catalog are 304s. A body that is a bot challenge, a
-    consent wall or a collapsed text is a failed fetch (crawler/extract/failures.py), never a version.
+    consent wall or a collapsed text is a failed fetch (crawler/extract/failures.py), never a
+    version.
     """
     if result.status == 304 and result.error is None:
         stored = _stored_text(load_previous)

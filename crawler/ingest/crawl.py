@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.fetch import settings as crawl_settings
 from crawler.catalog.model import Catalog, Source, Tool
-from crawler.fetch.parent import FetchRequest, FetchResult, fetch_all
+from crawler.fetch import settings as crawl_settings
+from crawler.fetch.parent import fetch_all
+from crawler.fetch.request import FetchRequest, FetchResult
 from crawler.ingest.analyze import (
     analyze,
     anchor_states,

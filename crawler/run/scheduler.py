@@ -1,8 +1,8 @@
 """`citewatch run`: an APScheduler 3.11 process that crawls each source when it is due.
 
 No Twisted here: every crawl is a `citewatch crawl --json` child under a hard time limit
-(crawler/run/supervisor.py). Due times come from the database (crawler/run/schedule.py), so a restart
-catches up once. SIGTERM / Ctrl-C stop after the current crawl; the exit is clean.
+(crawler/run/supervisor.py). Due times come from the database (crawler/run/schedule.py), so a
+restart catches up once. SIGTERM / Ctrl-C stop after the current crawl; the exit is clean.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -22,9 +22,9 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.catalog.watch import CatalogWatch
-from crawler.run.supervisor import ChildExit, crawl_argv, run_child
 from crawler.run.lock import SchedulerLock, holder_text
 from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
+from crawler.run.supervisor import ChildExit, python_module, run_child
 from storage import Store
 from storage.scheduling import Heartbeat, beat, read_heartbeat, record_killed, write_heartbeat
 from storage.scheduling import source_schedules as load_schedules
@@ -102,7 +102,7 @@ class Scheduler:
             why = (
                 f"crawl killed at the {self.options.crawl_timeout_s:g} s hard limit"
                 if done.killed
-                else f"crawl child failed (exit {done.returncode}): {done.stderr_tail[-300:]}"
+                else f"crawl child failed (exit {done.returncode}): {done.stderr[-300:]}"
             )
             kind = "crawl-killed" if done.killed else "crawl-failed"
             failed = record_killed(self.store, self.watch.crawl_path, keys, started, why, kind)
@@ -118,12 +118,24 @@ class Scheduler:
             log.exception("heartbeat failed")
 
 
+def crawl_argv(
+    db: str, catalog: str, selection: Sequence[str], settings: Sequence[str]
+) -> list[str]:
+    """The command line of one `citewatch crawl --json` child over TOOL/SOURCE selections."""
+    argv = python_module("crawler.cli", "--db", db, "crawl", catalog, "--json")
+    for source in selection:
+        argv += ["--source", source]
+    for setting in settings:
+        argv += ["-s", setting]
+    return argv
+
+
 def _summary(done: ChildExit) -> str:
     """One line about a finished child: outcomes and errors, or why it failed."""
     try:
         report = json.loads(done.stdout)
     except ValueError:
-        return f"crawl child failed (exit {done.returncode}): {done.stderr_tail.strip()[-500:]}"
+        return f"crawl child failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
     outcomes = Counter(
         s["outcome"] + (f" ({s['error']})"[:80] if s["error"] else "") for s in report["sources"]
     )

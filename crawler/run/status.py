@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.catalog.model import Catalog, CatalogError, load_catalog
-from crawler.run.schedule import Policy, SourceTiming, due_at
 from crawler.ingest.watching import as_json as unwatched_json
 from crawler.ingest.watching import describe, unwatched
+from crawler.run.schedule import Policy, SourceTiming, due_at
 from storage import Store
 from storage.records import AnchorState
 from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules

@@ -1,7 +1,11 @@
-"""A crawl child process under a hard time limit: SIGTERM to it and its descendants, then SIGKILL.
+"""The one process supervisor: start a child in a session of its own, wait for it under a hard
+time limit, then SIGTERM it and its descendants twice and SIGKILL what survives.
 
-`citewatch crawl` starts its own Scrapy grandchild in a session of its own, so signalling our
-child's process group would miss it; the descendants are collected with psutil at kill time.
+Both children of citewatch go through here: the Scrapy fetch child of a crawl
+(`crawler.fetch.parent`) and the `citewatch crawl --json` child of each scheduler cycle
+(`crawler.run.scheduler`), which starts its own Scrapy grandchild in a session of its own:
+signalling a process group would miss it, so the descendants are collected with psutil at
+stop time.
 """
 
 from __future__ import annotations
@@ -18,49 +22,77 @@ from pathlib import Path
 
 import psutil
 
-# Seconds between SIGTERM and SIGKILL: Scrapy's graceful stop plus the crawl's own two-step
-# stop of its grandchild take up to 3 + 5 s (crawler/fetch/parent.py), so 10 s lets them finish.
-TERM_GRACE_S = 10.0
-FIRST_TERM_SHARE = 0.3  # of the grace: Scrapy's graceful stop, before the forcing second SIGTERM
-STDERR_TAIL = 2000  # characters of a failed child's stderr kept for the log
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STDERR_TAIL = 2000  # characters of a failed child's stderr quoted in errors and logs
+# So a child started from any working folder imports this checkout's packages.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, slots=True)
+class Grace:
+    """Seconds a child gets after the first SIGTERM (a graceful stop) and after the second
+    (Scrapy's forced stop) before SIGKILL."""
+
+    first: float
+    second: float
+
+
+# Scrapy's graceful stop, then its forced stop (research §1.2: 3 s, then 5 s).
+SCRAPY_GRACE = Grace(3.0, 5.0)
+# A `citewatch crawl` child stops its own Scrapy grandchild in up to SCRAPY_GRACE (8 s):
+# 3 + 7 s lets it finish and record what was fetched.
+CRAWL_GRACE = Grace(3.0, 7.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChildExit:
-    """How a child ended: its code, whether we killed it, its stdout and stderr's tail."""
+    """How a child ended: its code, whether we stopped it, its stdout, stderr and run time."""
 
     returncode: int
-    killed: bool
+    killed: bool  # stopped by us at the hard time limit
     stdout: str
-    stderr_tail: str
+    stderr: str  # the whole of it, or its last STDERR_TAIL characters (see run_child)
     seconds: float
 
 
-def crawl_argv(
-    db: str, catalog: str, selection: Sequence[str], settings: Sequence[str]
-) -> list[str]:
-    """The command line of one `citewatch crawl --json` child over TOOL/SOURCE selections."""
-    argv = [sys.executable, "-m", "crawler.cli.main", "--db", db, "crawl", catalog, "--json"]
-    for source in selection:
-        argv += ["--source", source]
-    for setting in settings:
-        argv += ["-s", setting]
-    return argv
+class SupervisorError(Exception):
+    """The child could not be started."""
 
 
-def run_child(argv: Sequence[str], timeout: float, grace: float = TERM_GRACE_S) -> ChildExit:
-    """Run argv to completion or kill it (and its descendants) after `timeout` seconds."""
+def child_env() -> dict[str, str]:
+    """The environment of a child: ours, with the checkout first on PYTHONPATH."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """The command line that runs ``python -m module args…`` with this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+def run_child(
+    argv: Sequence[str],
+    timeout: float,
+    *,
+    grace: Grace = CRAWL_GRACE,
+    merge_stdout: bool = False,
+    stderr_tail: int | None = STDERR_TAIL,
+) -> ChildExit:
+    """Run argv to completion, or stop it and its descendants after ``timeout`` seconds.
+
+    ``merge_stdout`` sends the child's stdout to its stderr (a Scrapy child's log lines);
+    ``stderr_tail`` keeps only the end of stderr (None keeps all of it).
+    """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        # Own session: Ctrl-C in the terminal reaches the scheduler only, which lets the
-        # current crawl finish instead of having it interrupted with it.
-        proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-            start_new_session=True,
-        )  # fmt: skip
+        # Own session: Ctrl-C in a terminal reaches us only, and we decide how the child stops.
+        try:
+            proc = subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL, stdout=err if merge_stdout else out,
+                stderr=err, env=child_env(), start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            raise SupervisorError(f"cannot start {argv[0]}: {exc}") from exc
         killed = False
         try:
             returncode = proc.wait(timeout=timeout)
@@ -69,31 +101,34 @@ def run_child(argv: Sequence[str], timeout: float, grace: float = TERM_GRACE_S) 
             returncode = stop_tree(proc, grace)
         finally:
             if proc.poll() is None:  # interrupted ourselves: never leave a child behind
-                stop_tree(proc, 0.0)
+                stop_tree(proc, Grace(0.0, 0.0))
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")[-STDERR_TAIL:]
-    return ChildExit(returncode, killed, stdout, stderr, time.monotonic() - started)
+        stderr = err.read().decode("utf-8", "replace")
+    if stderr_tail is not None:
+        stderr = stderr[-stderr_tail:]
+    return ChildExit(
+        returncode=returncode, killed=killed, stdout=stdout, stderr=stderr,
+        seconds=time.monotonic() - started,
+    )  # fmt: skip
 
 
-def stop_tree(proc: subprocess.Popen[bytes], grace: float) -> int:
-    """SIGTERM the child and its descendants twice, SIGKILL what survives; the child's code.
-
-    The first SIGTERM asks Scrapy for a graceful stop, the second forces it (as crawler/fetch/parent.py
-    does); `grace` is split between the two waits.
-    """
+def stop_tree(proc: subprocess.Popen[bytes], grace: Grace) -> int:
+    """SIGTERM the child and its descendants twice, SIGKILL what survives; the child's code."""
     try:
         tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         tree = []
     alive = tree
-    for share in (FIRST_TERM_SHARE, 1 - FIRST_TERM_SHARE):
+    for wait in (grace.first, grace.second):
         for member in alive:
             with contextlib.suppress(psutil.NoSuchProcess):
                 member.terminate()
         # psutil reaps our own child here; the grandchildren are re-parented and reaped by init.
-        _, alive = psutil.wait_procs(alive, timeout=grace * share)
+        _, alive = psutil.wait_procs(alive, timeout=wait)
+        if not alive:
+            break
     for member in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()

@@ -1,0 +1,75 @@
+"""What the crawl parent asks of the fetch child and what it gets back: plain values, no Scrapy.
+
+These are the types the `sources` spider and the parent share; this module imports neither
+Scrapy nor `spiders/`, so the parent (and the scheduler above it) stays reactor-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+FETCHABLE_SCHEMES = ("http", "https")  # Scrapy could do ftp/file/data; cited pages are web pages
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """One page to fetch, with the validators of its last good fetch."""
+
+    key: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    render: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchResult:
+    """What one fetch produced: a body, a 304, or an error — always a value, never an exception."""
+
+    key: str
+    url: str
+    final_url: str | None
+    redirects: tuple[str, ...]
+    status: int | None
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    body: bytes | None
+    error: str | None
+    error_kind: str | None
+    retry_after: float | None
+    started_at: datetime
+    elapsed_ms: int
+
+
+class FetchError(Exception):
+    """The crawl child itself failed (not a page)."""
+
+
+def is_fetchable(url: str) -> bool:
+    """Whether the URL's scheme is one we fetch."""
+    return urlsplit(url).scheme.lower() in FETCHABLE_SCHEMES
+
+
+def failed_result(
+    request: FetchRequest, kind: str, error: str, started_at: datetime | None = None
+) -> FetchResult:
+    """A result for a request that produced no response."""
+    return FetchResult(
+        key=request.key,
+        url=request.url,
+        final_url=None,
+        redirects=(),
+        status=None,
+        content_type=None,
+        etag=None,
+        last_modified=None,
+        body=None,
+        error=error,
+        error_kind=kind,
+        retry_after=None,
+        started_at=started_at or datetime.now(UTC),
+        elapsed_ms=0,
+    )
