@@ -1,7 +1,7 @@
 """Flag quality on the real capture history, offline: which ratings each change puts in doubt.
 
 Every capture of every corpus page goes, in recording order, through the same decision code
-a crawl uses (``bench/offline.py`` runs ``crawler.ingest.analyze.analyze``) with the benchmark
+a crawl uses (``bench/offline.py`` runs ``crawler.ingest.analysis.analyze``) with the benchmark
 catalog of ``bench/corpus_catalog.py`` (every criterion cites every page of its service;
 evidence quotes from each page's first capture), and again with the same catalog without
 any quote (topics only). Over the labelled substantive changes it prints, per service and

@@ -1,6 +1,6 @@
 """The offline replay engine: every capture of the corpus through the crawl's own decision code.
 
-Each page's captures, in recording order, go through ``crawler.ingest.analyze.analyze`` (extract,
+Each page's captures, in recording order, go through ``crawler.ingest.analysis.analyze`` (extract,
 failure classes, diff, assess, flag), exactly as successive crawls would see them: a fetch
 with the capture's bytes, its real MIME type and its manifest date; the previous *version*
 (not the previous capture: a collapsed page or a challenge is a failed fetch, never a

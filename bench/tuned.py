@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import knobs
 
 import diffs.flags  # noqa: F401
-from crawler.cli.main import main
+from crawler.cli import main
 
 if __name__ == "__main__":
     values = json.loads(sys.argv[1])

@@ -1,9 +1,9 @@
-"""The offline engine's worker: one page's captures through ``crawler.ingest.analyze.analyze``.
+"""The offline engine's worker: one page's captures through ``crawler.ingest.analysis.analyze``.
 
 Bench-only patches, installed once per worker process (``init``):
 
 - the knob values of the run (``bench/knobs.py``);
-- ``crawler.ingest.analyze.extract_source`` answers from a cache keyed by the body's hash, so the
+- ``crawler.ingest.analysis.extract_source`` answers from a cache keyed by the body's hash, so the
   second flagging of a capture (topics only) does not extract again, and runs of knobs that
   do not touch extraction reuse the extractions on disk (keyed by the extractor, the
   extraction knobs' values, the product's ``HTML_RULES``/``PDF_RULES``/``TEXT_RULES`` and
@@ -29,12 +29,12 @@ import knobs
 from corpus_catalog import captures
 
 import crawler.extract.document
-import crawler.ingest.analyze
+import crawler.ingest.analysis
 import diffs.flags
 from crawler.catalog.model import Catalog, Source, Tool, load_catalog
 from crawler.extract.document import ExtractError, Extraction
 from crawler.fetch.request import FetchResult
-from crawler.ingest.analyze import Analysis, analyze, anchor_states, stored_anchors
+from crawler.ingest.analysis import Analysis, analyze, anchor_states, stored_anchors
 from diffs.text import diff_blocks, split_blocks
 from diffs.topics import match_terms, without_references
 from storage.records import AnchorState, SnapshotRecord
@@ -147,7 +147,7 @@ def init(settings: Settings) -> None:
         key = cache.key([settings.extractor, rules, shaping], extractors.EXTRACTION_FILES)
         folder = Path(settings.cache) / f"extract-{key}"
     _STATE.update(catalog=catalog, extract=extract, folder=folder, memo={})
-    crawler.ingest.analyze.extract_source = _extract_source
+    crawler.ingest.analysis.extract_source = _extract_source
     diffs.flags.topic_reason = _recording_topic_reason
 
 

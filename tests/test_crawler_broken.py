@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from conftest import LocalServer, Reply
 
-from crawler.cli.main import cli
+from crawler.cli import cli
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 QUOTE = "We do not use your Input and Output to train our models"

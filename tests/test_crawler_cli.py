@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from crawler.cli.main import cli
+from crawler.cli import cli
 from tests.conftest import LocalServer, Reply
 
 V1 = """<html><head><title>Privacy</title><script>var build="a1";</script></head><body>

@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from crawler.catalog.model import Catalog, load_catalog
-from crawler.cli.main import cli
+from crawler.cli import cli
 from crawler.notify.deliver import notify_pending, pending
 from crawler.notify.settings import (
     EmailSettings,

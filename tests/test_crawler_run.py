@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from crawler.cli.main import cli
+from crawler.cli import cli
 from crawler.run.lock import SchedulerLock
 from crawler.run.status import StatusReport, status_report
 from storage import Store

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.catalog.model import load_catalog
-from crawler.cli.main import cli
+from crawler.cli import cli
 from crawler.notify.deliver import notify_pending, pending
 from crawler.report import build as reporting
 from crawler.report.parts import Names, suppressed_changes

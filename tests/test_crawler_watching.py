@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli.main import cli
+from crawler.cli import cli
 from storage.store import Store
 from tests.conftest import LocalServer, Reply
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from crawler.catalog.model import load_catalog
-from crawler.cli.main import cli
+from crawler.cli import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -28,3 +28,12 @@ def test_readme_catalog_example_loads(tmp_path: Path) -> None:
 def test_every_command_is_documented() -> None:
     for name in cli.list_commands(None):  # type: ignore[arg-type]
         assert f"`{name}" in README, f"README does not document `{name}`"
+
+
+def test_readme_tree_lists_every_stage_package() -> None:
+    root = Path(__file__).resolve().parent.parent
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", README, re.S | re.M)
+    (tree,) = [b for b in blocks if b.startswith("crawler/catalog/")]
+    listed = set(re.findall(r"^(crawler/\w+)/", tree, re.M))
+    packages = {f"crawler/{p.parent.name}" for p in root.glob("crawler/*/__init__.py")}
+    assert listed == packages

@@ -1,0 +1,33 @@
+"""The catalog: tools, sources, ratings and evidence read from strict YAML, and the taxonomy."""
+
+from crawler.catalog.model import (
+    RATINGS,
+    Catalog,
+    Evidence,
+    Rating,
+    Source,
+    Tool,
+    load_catalog,
+    normalize_rating,
+    parse_duration,
+)
+from crawler.catalog.strict_yaml import CatalogError, CatalogErrors
+from crawler.catalog.taxonomy import default_taxonomy, load_taxonomy
+from crawler.catalog.watch import CatalogWatch
+
+__all__ = [
+    "RATINGS",
+    "Catalog",
+    "CatalogError",
+    "CatalogErrors",
+    "CatalogWatch",
+    "Evidence",
+    "Rating",
+    "Source",
+    "Tool",
+    "default_taxonomy",
+    "load_catalog",
+    "load_taxonomy",
+    "normalize_rating",
+    "parse_duration",
+]

@@ -1,5 +1,5 @@
 """`python -m crawler.cli`: how `run` starts its crawl children."""
 
-from crawler.cli.main import main
+from crawler.cli import main
 
 main()

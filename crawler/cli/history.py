@@ -91,9 +91,9 @@ def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> No
     `--json` prints the list of flags only, as always; `--json --unwatched` prints the list of
     evidence quotes never found instead (tool, criterion, source, quote, closest, score).
     """
-    from crawler.ingest.watching import as_json as unwatched_json
-    from crawler.ingest.watching import describe, last_catalog
-    from crawler.ingest.watching import unwatched as never_found
+    from crawler.report.watching import as_json as unwatched_json
+    from crawler.report.watching import describe, last_catalog
+    from crawler.report.watching import unwatched as never_found
 
     with cli_errors():
         store = open_store(ctx)
@@ -114,7 +114,7 @@ def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> No
 
 
 def _print_flags(rows: list[FlagRecord], status: str) -> None:
-    from crawler.ingest.watching import one_line
+    from crawler.report.watching import one_line
 
     for f in rows:
         click.echo(

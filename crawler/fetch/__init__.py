@@ -1,0 +1,11 @@
+"""Fetching: request and result types, job files, and the Scrapy child that fills them.
+
+Importing this package never imports Scrapy: only ``crawler.fetch.child`` (the child's entry
+point) does, with ``spiders/`` and the Scrapy glue modules it loads by name (``settings``,
+``middlewares``, ``pipelines``, ``items``).
+"""
+
+from crawler.fetch.parent import fetch_all
+from crawler.fetch.request import FetchError, FetchRequest, FetchResult, failed_result
+
+__all__ = ["FetchError", "FetchRequest", "FetchResult", "failed_result", "fetch_all"]

@@ -11,7 +11,7 @@ from crawler.catalog.model import Catalog, Source, Tool
 from crawler.fetch import settings as crawl_settings
 from crawler.fetch.parent import fetch_all
 from crawler.fetch.request import FetchRequest, FetchResult
-from crawler.ingest.analyze import (
+from crawler.ingest.analysis import (
     analyze,
     anchor_states,
     fetch_entry,

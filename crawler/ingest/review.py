@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.ingest.analyze import tracked
+from crawler.ingest.analysis import tracked
 from diffs.anchors import accept
 from storage import Store
 from storage.records import AnchorState, ReviewRecord

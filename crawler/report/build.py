@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from crawler.catalog.model import Catalog, Tool, load_catalog
-from crawler.ingest.watching import catalog_quotes
 from crawler.report.history import build_history
 from crawler.report.parts import (
     Names,
@@ -19,6 +18,7 @@ from crawler.report.parts import (
     tier_of,
     unwatched_evidence,
 )
+from crawler.report.watching import catalog_quotes
 from diffs.text import TextDiff
 from reports.context import (
     ChangedSentence,

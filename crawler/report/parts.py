@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from crawler.catalog.model import Catalog
-from crawler.ingest.watching import unwatched
+from crawler.report.watching import unwatched
 from diffs.text import TextDiff, diff_texts
 from reports.context import (
     ChangedSentence,

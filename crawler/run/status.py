@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.catalog.model import Catalog, CatalogError, load_catalog
-from crawler.ingest.watching import as_json as unwatched_json
-from crawler.ingest.watching import describe, unwatched
+from crawler.report.watching import as_json as unwatched_json
+from crawler.report.watching import describe, unwatched
 from crawler.run.schedule import Policy, SourceTiming, due_at
 from storage import Store
 from storage.records import AnchorState

@@ -127,7 +127,7 @@ def _print_run(report: RunReport) -> None:
 @click.option("--exclude", multiple=True, help="CSS selector to drop (repeatable).")
 def extract(target: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> None:
     """Print the normalized text citewatch compares, for a file or a URL."""
-    from crawler.extract.target import extract_target
+    from crawler.ingest.target import extract_target
 
     with cli_errors():
         extraction = extract_target(target, select, exclude)
