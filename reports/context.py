@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from diffs.reasons import ReasonKind, Severity
 from diffs.text import TextDiff, WordOp, diff_words
+from storage.values import FailureClass, FlagStatus, ReviewAction
 
-FlagStatus = Literal["open", "resolved"]
-Severity = Literal["evidence", "topic", "broken"]
-ReasonKind = Literal["evidence-lost", "evidence-altered", "topic", "source-broken"]
-ResolutionAction = Literal["confirm", "set", "dismiss", "recovered"]
 # diffs.significance.Tier: substantive changes alert and flag; minor edits are listed in the
 # digest and the site, never emailed or flagged; noise is kept in history only.
 ChangeTier = Literal["substantive", "minor", "noise"]
@@ -43,7 +41,7 @@ class FlagReason:
     matched_terms: tuple[str, ...]
     old_quote: str | None  # the evidence quote as catalogued
     new_quote: str | None  # where it re-anchored in the new text, if anywhere
-    failure_class: str | None = None  # broken source: transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None  # broken source: the class of its failures
     broken_since: datetime | None = None  # broken source: when its failures began
 
 
@@ -51,7 +49,7 @@ class FlagReason:
 class Resolution:
     """An editor's decision on a flag, kept as history."""
 
-    action: ResolutionAction
+    action: ReviewAction
     rating: str | None  # the rating set, for action "set"
     note: str
     by: str
@@ -118,7 +116,7 @@ class ReportFailure:
     status: int | None  # HTTP status, None when no response arrived
     error: str
     consecutive: int  # failures in a row, so a one-off blip reads differently from a dead page
-    failure_class: str | None = None  # transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None
     broken_since: datetime | None = None  # set once the source is declared broken
 
 

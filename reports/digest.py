@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from diffs.reasons import UNKNOWN_RANK, kind_rank, severity_rank
 from reports.context import (
     CitationGap,
     FlagReason,
@@ -17,13 +18,6 @@ from reports.context import (
     UnwatchedEvidence,
 )
 from storage.records import ChangeRecord, FlagRecord, ReasonRecord, ReviewRecord
-
-# Lower ranks first. A lost or reworded evidence quote undermines the rating itself; a broken
-# source means its evidence can no longer be checked; a changed passage on the topic may be
-# harmless. Severities and kinds this module does not know (newer code) sort last, shown as is.
-SEVERITY_RANK = {"evidence": 0, "broken": 1, "topic": 2}
-KIND_RANK = {"evidence-lost": 0, "evidence-altered": 1, "broken": 2, "topic": 3}
-UNKNOWN_RANK = 9
 
 # (tool id, criterion id, change id); a broken-source reason has no change.
 ReasonKey = tuple[str, str, int | None]
@@ -105,7 +99,7 @@ class DigestFlag:
     @property
     def rank(self) -> int:
         """Severity rank: lower is more urgent."""
-        return SEVERITY_RANK.get(self.flag.severity, UNKNOWN_RANK)
+        return severity_rank(self.flag.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +212,7 @@ class Digest:
 def _sorted_reasons(flag: ReportFlag, scope: DigestScope) -> tuple[DigestReason, ...]:
     reasons = [DigestReason(r, reason_key(flag, r) in scope.reasons) for r in flag.reasons]
     # New reasons first, then by how badly they undermine the rating; stable otherwise.
-    reasons.sort(key=lambda d: (not d.new, KIND_RANK.get(d.reason.kind, UNKNOWN_RANK)))
+    reasons.sort(key=lambda d: (not d.new, kind_rank(d.reason.kind)))
     return tuple(reasons)
 
 

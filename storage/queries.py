@@ -34,6 +34,7 @@ from storage.records import (
     SourceState,
     SuggestionRecord,
 )
+from storage.values import EditorAction
 
 
 class NotFound(Exception):
@@ -249,7 +250,7 @@ class Queries:
         self,
         tool_id: str,
         criterion_id: str,
-        action: str,
+        action: EditorAction,
         rating: str | None,
         note: str,
         by: str,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from diffs.reasons import ReasonKind, Severity
+from storage.values import FailureClass, FlagStatus, Outcome, ReviewAction
+
 
 @dataclass(frozen=True, slots=True)
 class SourceState:
@@ -17,7 +20,7 @@ class SourceState:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
-    failure_class: str | None = None  # of the last fetch; None when it was good
+    failure_class: FailureClass | None = None  # of the last fetch; None when it was good
     broken_since: datetime | None = None  # set while the source is declared broken
 
 
@@ -72,9 +75,9 @@ class NewFlagReason:
 
     tool_id: str
     criterion_id: str
-    severity: str  # evidence | topic
+    severity: Severity
     source_id: str
-    kind: str  # evidence-lost | evidence-altered | topic
+    kind: ReasonKind
     text: str
     sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
     matched_terms: tuple[str, ...]
@@ -108,7 +111,7 @@ class FetchEntry:
     final_url: str | None
     redirects: tuple[str, ...]
     status: int | None
-    outcome: str  # new | changed | unchanged | not-modified | failed
+    outcome: Outcome
     error: str | None
     error_kind: str | None
     content_type: str | None
@@ -117,7 +120,7 @@ class FetchEntry:
     elapsed_ms: int
     etag: str | None = None
     last_modified: str | None = None
-    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    failure_class: FailureClass | None = None  # when failed
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
 
 
@@ -190,7 +193,7 @@ class ReasonRecord:
 
     change_id: int | None  # None for a broken source
     source_id: str
-    kind: str
+    kind: ReasonKind
     text: str
     sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
     matched_terms: tuple[str, ...]
@@ -199,7 +202,7 @@ class ReasonRecord:
     created_at: datetime
     id: int
     reported_at: datetime | None  # when a `citewatch report` first carried it
-    failure_class: str | None = None  # broken source: the class of its failures
+    failure_class: FailureClass | None = None  # broken source: the class of its failures
     broken_since: datetime | None = None  # broken source: the start of its failures
 
 
@@ -211,7 +214,7 @@ class ReviewRecord:
     flag_id: int | None
     tool_id: str
     criterion_id: str
-    action: str
+    action: ReviewAction
     rating: str | None
     note: str
     by: str
@@ -226,8 +229,8 @@ class FlagRecord:
     id: int
     tool_id: str
     criterion_id: str
-    status: str
-    severity: str
+    status: FlagStatus
+    severity: Severity
     opened_at: datetime
     resolved_at: datetime | None
     reasons: tuple[ReasonRecord, ...]
@@ -247,5 +250,5 @@ class FailureRecord:
     error: str | None
     error_kind: str | None
     consecutive: int  # failures in a row of the source, as of now
-    failure_class: str | None = None  # of this fetch
+    failure_class: FailureClass | None = None  # of this fetch
     broken_since: datetime | None = None  # the source's, while it is declared broken

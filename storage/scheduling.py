@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from storage.models import CrawlRun, Fetch, SchedulerRow, SourceRow
 from storage.records import FetchEntry
 from storage.store import Store, now
+from storage.values import FailureClass, Outcome
 
 _ROW_ID = 1  # one scheduler per database, so one row
 
@@ -43,11 +44,11 @@ class SourceSchedule:
     last_fetch_at: datetime | None
     last_ok_at: datetime | None
     consecutive_failures: int
-    last_outcome: str | None  # the last fetch's outcome (new, changed, …, failed)
+    last_outcome: Outcome | None  # the last fetch's
     last_error_kind: str | None
     last_error: str | None
     failing_since: datetime | None  # start of the current run of failures
-    failure_class: str | None = None  # the last failure's class (transient, blocked, gone, …)
+    failure_class: FailureClass | None = None  # the last failure's class
     broken_since: datetime | None = None  # set once the source counts as broken (flagged)
     retry_after: datetime | None = None  # a failed last fetch's Retry-After, as a time
 

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from cssselect import GenericTranslator, SelectorError
 
 from crawler.catalog.strict_yaml import (
-    SOURCE_KINDS,
     CatalogError,
     CatalogErrors,
     Scope,
@@ -34,7 +33,7 @@ from crawler.catalog.strict_yaml import (
     text_field,
 )
 from crawler.catalog.taxonomy import default_taxonomy, load_taxonomy
-from diffs.topics import Criterion
+from diffs.topics import SOURCE_KINDS, Criterion, SourceKind, source_kind
 
 __all__ = [
     "RATINGS",
@@ -73,7 +72,7 @@ class Source:
 
     id: str
     url: str
-    kind: str = "other"
+    kind: SourceKind = "other"
     every: timedelta | None = None
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -280,9 +279,10 @@ def _source(scope: Scope, value: Any) -> Source | None:
     scope = scope.at(f"source {source_id}") if source_id else scope
     check_keys(scope, data, _SOURCE_KEYS)
     url = _url(scope, data)
-    kind = text_field(scope, data, "kind") or "other"
-    if kind not in SOURCE_KINDS:
-        scope.error("kind", f"{kind!r} is not a source kind ({', '.join(SOURCE_KINDS)})")
+    named = text_field(scope, data, "kind") or "other"
+    kind = source_kind(named)
+    if kind is None:
+        scope.error("kind", f"{named!r} is not a source kind ({', '.join(SOURCE_KINDS)})")
     every = _every(scope, data)
     select, exclude = _selectors(scope, data, "select"), _selectors(scope, data, "exclude")
     render = data.get("render", False)
@@ -290,7 +290,7 @@ def _source(scope: Scope, value: Any) -> Source | None:
         scope.error("render", f"expected true or false, got {describe(render)}")
     if not (source_id and url):
         return None
-    return Source(source_id, url, kind, every, select, exclude, render is True)
+    return Source(source_id, url, kind or "other", every, select, exclude, render is True)
 
 
 def _url(scope: Scope, data: Mapping[str, Any]) -> str:

@@ -20,6 +20,7 @@ from crawler.notify.deliver import preview_email
 from crawler.notify.settings import NotifySettings
 from crawler.report.build import write_reports
 from storage import Store
+from storage.values import EditorAction
 
 # Crawl settings for a local demo: no politeness delay is owed to our own loopback server.
 DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
@@ -31,7 +32,7 @@ class EditorReview:
 
     tool: str
     criterion: str
-    action: str
+    action: EditorAction
     note: str
     by: str = "demo-editor"
 
@@ -143,7 +144,7 @@ def write_catalog(base_url: str, out: Path) -> Path:
 def _summary(step: Step, report: RunReport) -> str:
     counts: dict[str, int] = {}
     for s in report.sources:
-        key = s.outcome
+        key: str = s.outcome
         if s.outcome == "changed":
             key = f"changed ({_TIERS.get(s.tier or '', 'noise only')})"
         counts[key] = counts.get(key, 0) + 1

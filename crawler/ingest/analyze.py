@@ -21,12 +21,12 @@ from diffs.flags import (
     Evidence,
     Quote,
     RatingRef,
-    Reason,
     StoredAnchors,
     Suggestion,
     first_evidence,
     flag_change,
 )
+from diffs.reasons import Reason
 from diffs.significance import Significance, assess
 from diffs.text import TextDiff, diff_blocks, split_blocks
 from storage.records import (
@@ -38,20 +38,21 @@ from storage.records import (
     NewSuggestion,
     SnapshotRecord,
 )
+from storage.values import FailureClass, Outcome
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """What a fetch means for the source's history, ready to be recorded."""
 
-    outcome: str  # new | changed | unchanged | not-modified | failed
+    outcome: Outcome
     error: str | None
     error_kind: str | None
     versions: tuple[tuple[NewSnapshot, NewChange | None], ...]
     significant: bool | None
     reasons: tuple[Reason, ...]
     evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
-    failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None  # for a failed fetch
     tier: str | None = None  # for a change: substantive | minor | noise (diffs.significance)
     # Ratings that do not cite the source, whose criterion the change speaks about.
     suggestions: tuple[Suggestion, ...] = ()

@@ -21,6 +21,7 @@ from crawler.ingest.analyze import (
 )
 from storage import Store
 from storage.records import BrokenPolicy, SourceState
+from storage.values import FailureClass, Outcome
 
 # A whole run's hard wall-clock limit; the child is killed past it and unfinished sources
 # are recorded as failed fetches ("crawl-killed"), never as missing.
@@ -39,12 +40,12 @@ class SourceOutcome:
     source: str
     url: str
     status: int | None
-    outcome: str
+    outcome: Outcome
     error: str | None
     change: int | None
     significant: bool | None
     flags: tuple[str, ...]
-    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    failure_class: FailureClass | None = None  # when failed
     tier: str | None = None  # substantive | minor | noise, when changed
     # Evidence quotes this fetch looked for and did not find: their ratings are not watched.
     unwatched: tuple[Unwatched, ...] = ()

@@ -6,6 +6,7 @@ from crawler.ingest.analyze import tracked
 from diffs.anchors import accept
 from storage import Store
 from storage.records import AnchorState, ReviewRecord
+from storage.values import EditorAction
 
 
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:
@@ -33,7 +34,7 @@ def resolve(
     store: Store,
     tool_id: str,
     criterion_id: str,
-    action: str,
+    action: EditorAction,
     rating: str | None,
     note: str,
     by: str,

@@ -55,8 +55,7 @@ def _catalog(store: Store, path: str | None) -> Catalog:
 
 
 def _resolution(r: ReviewRecord) -> Resolution:
-    action: Any = r.action
-    return Resolution(action, r.rating, r.note, r.by, r.at, r.id)
+    return Resolution(r.action, r.rating, r.note, r.by, r.at, r.id)
 
 
 def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
@@ -64,7 +63,7 @@ def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> R
         FlagReason(
             r.change_id,
             r.source_id,
-            r.kind,  # type: ignore[arg-type]
+            r.kind,
             r.text,
             tuple(ChangedSentence.between(old, new) for old, new in r.sentences),
             r.matched_terms,
@@ -82,8 +81,8 @@ def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> R
         f.criterion_id,
         names.criterion(f.criterion_id),
         ratings.get((f.tool_id, f.criterion_id), "unknown"),
-        f.status,  # type: ignore[arg-type]
-        f.severity,  # type: ignore[arg-type]
+        f.status,
+        f.severity,
         f.opened_at,
         reasons,
         since_open,

@@ -17,6 +17,7 @@ from storage import Store
 from storage.records import AnchorState
 from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules
 from storage.store import now
+from storage.values import Outcome
 
 # A heartbeat older than this many beats means the scheduler is gone (killed, host down):
 # one missed beat can be a busy database, three cannot.
@@ -48,7 +49,7 @@ class SourceStatus:
     source: str
     url: str
     last_fetch_at: datetime | None
-    outcome: str | None  # the last fetch's outcome; None: never fetched
+    outcome: Outcome | None  # the last fetch's; None: never fetched
     error_kind: str | None
     error: str | None
     due_at: datetime | None  # None: due now
@@ -158,7 +159,7 @@ def render(report: StatusReport) -> str:
         )
     rows = [("source", "last fetch", "outcome", "next due", "broken since")]
     for s in report.sources:
-        outcome = s.outcome or "never fetched"
+        outcome: str = s.outcome or "never fetched"
         if s.error_kind:
             outcome += f" ({s.error_kind})"
         if s.consecutive_failures:
