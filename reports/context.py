@@ -8,6 +8,7 @@ from typing import Literal
 
 from diffs.reasons import ReasonKind, Severity
 from diffs.text import TextDiff, WordOp, diff_words
+from storage.records import ReasonRecord
 from storage.values import FailureClass, FlagStatus, ReviewAction
 
 # diffs.significance.Tier: substantive changes alert and flag; minor edits are listed in the
@@ -43,6 +44,23 @@ class FlagReason:
     new_quote: str | None  # where it re-anchored in the new text, if anywhere
     failure_class: FailureClass | None = None  # broken source: the class of its failures
     broken_since: datetime | None = None  # broken source: when its failures began
+
+    @classmethod
+    def of(cls, stored: ReasonRecord) -> FlagReason:
+        """A stored reason as reports show it: each sentence with its word edit, and without
+        storage's bookkeeping (id, created and reported times)."""
+        return cls(
+            change_id=stored.change_id,
+            source_id=stored.source_id,
+            kind=stored.kind,
+            text=stored.text,
+            sentences=tuple(ChangedSentence.between(old, new) for old, new in stored.sentences),
+            matched_terms=stored.matched_terms,
+            old_quote=stored.old_quote,
+            new_quote=stored.new_quote,
+            failure_class=stored.failure_class,
+            broken_since=stored.broken_since,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,22 +70,6 @@ class NewChange:
 
 
 @dataclass(frozen=True, slots=True)
-class NewFlagReason:
-    """A reason to (re)open review of a rating, tied to the fetch's last change."""
-
-    tool_id: str
-    criterion_id: str
-    severity: Severity
-    source_id: str
-    kind: ReasonKind
-    text: str
-    sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
-    matched_terms: tuple[str, ...]
-    old_quote: str | None = None
-    new_quote: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AnchorState:
     """Where an evidence quote of a rating stands in its source (stored between crawls)."""
 

@@ -28,9 +28,11 @@ from crawler.notify.settings import (
     NotifySettingsError,
     load_settings,
 )
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
 from storage.outbox import Channel, Message, Outbox
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 from tests.conftest import LocalServer
 from tests.test_crawler_cli import FAST, V1, V3_TRAINING, html
 from tests.test_crawler_cli import write_catalog as cli_catalog
@@ -157,11 +159,16 @@ def record_change(store: Store, catalog_dir: Path, old: str, new: str, first: bo
 
     if first:
         store.record_fetch(fetch(store, run, pk, "new", old.encode()), [(snap(old), None)])
-    reason = NewFlagReason(
-        "acme", "no-training", "topic", "policy", "topic",
-        "Changed text speaks about No training on customer data: train.",
-        ((OLD_SENTENCE, new.splitlines()[0]),), ("train",),
-    )  # fmt: skip
+    reason = Reason(
+        tool="acme",
+        criterion="no-training",
+        source="policy",
+        severity="topic",
+        kind="topic",
+        text="Changed text speaks about No training on customer data: train.",
+        sentences=(SentenceChange(OLD_SENTENCE, new.splitlines()[0]),),
+        matched_terms=("train",),
+    )
     change = NewChange("substantive", "Substantive wording changed.", (), 1, 1)
     store.record_fetch(
         fetch(store, run, pk, "changed", new.encode()), [(snap(new), change)], [reason]

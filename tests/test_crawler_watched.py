@@ -17,9 +17,11 @@ from crawler.cli.main import cli
 from crawler.notify.deliver import notify_pending, pending
 from crawler.report import build as reporting
 from crawler.report.parts import Names, suppressed_changes
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
 from storage.outbox import Outbox
-from storage.records import AnchorState, NewChange, NewFlagReason, NewSnapshot, NewSuggestion
+from storage.records import AnchorState, NewChange, NewSnapshot, NewSuggestion
 from tests.test_crawler_notify import email_settings, fetch, free_port
 
 QUOTE = "We never use your inputs to train our models"
@@ -118,12 +120,18 @@ def test_flags_json_keeps_its_shape(history: History, args: tuple[str, ...], sha
         "substantive",
         "the wording changed",
         reasons=[
-            NewFlagReason(
-                "acme", "no-training", "topic", "policy", "topic", "speaks about training",
-                ((None, "We train."),), ("train",),
+            Reason(
+                tool="acme",
+                criterion="no-training",
+                source="policy",
+                severity="topic",
+                kind="topic",
+                text="speaks about training",
+                sentences=(SentenceChange(None, "We train."),),
+                matched_terms=("train",),
             )
         ],
-    )  # fmt: skip
+    )
     data = json.loads(run(history, *args))
     assert isinstance(data, list) and len(data) == 1
     if shape == "flags":

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from diffs.reasons import Reason
 from storage import Store
 from storage.health import transition
-from storage.records import BrokenPolicy, FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import BrokenPolicy, FetchEntry, NewChange, NewSnapshot
 from storage.store import migrate
 
 URL = "http://127.0.0.1/p"
@@ -74,10 +75,16 @@ def snap(text: str) -> NewSnapshot:
     return NewSnapshot(f"<p>{text}</p>".encode(), text, "html/2#x", "text/html", None)
 
 
-def evidence_reason() -> NewFlagReason:
+def evidence_reason() -> Reason:
     """A change-driven reason on the no-training rating."""
-    return NewFlagReason(
-        "tool", "no-training", "evidence", "policy", "evidence-lost", "quote gone", (), ()
+    return Reason(
+        tool="tool",
+        criterion="no-training",
+        source="policy",
+        severity="evidence",
+        kind="evidence-lost",
+        text="quote gone",
+        sentences=(),
     )
 
 

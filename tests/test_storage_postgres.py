@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -123,8 +125,15 @@ def test_postgres_round_trip(pg_url: str) -> None:
     store.record_fetch(
         entry("new", b"<p>one</p>"), [(NewSnapshot(b"<p>one</p>", "one", "k", None, None), None)]
     )
-    reason = NewFlagReason(
-        "tool", "no-training", "topic", "policy", "topic", "t", ((None, "We train."),), ("train",)
+    reason = Reason(
+        tool="tool",
+        criterion="no-training",
+        source="policy",
+        severity="topic",
+        kind="topic",
+        text="t",
+        sentences=(SentenceChange(None, "We train."),),
+        matched_terms=("train",),
     )
     store.record_fetch(
         entry("changed", b"<p>two</p>"),

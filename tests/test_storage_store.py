@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from diffs.reasons import Reason, Severity
+from diffs.sentences import SentenceChange
 from storage import NotFound, Store
 from storage.models import Base
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 
 
 def entry(store: Store, pk: int, outcome: str, raw: bytes | None = b"<p>x</p>") -> FetchEntry:
@@ -42,17 +44,17 @@ def snap(text: str, technical: bool = False) -> NewSnapshot:
     return NewSnapshot(f"<p>{text}</p>".encode(), text, "html/1#x", "text/html", None, technical)
 
 
-def reason(criterion: str = "no-training", severity: str = "topic") -> NewFlagReason:
+def reason(criterion: str = "no-training", severity: Severity = "topic") -> Reason:
     """A topic reason about training."""
-    return NewFlagReason(
-        "tool",
-        criterion,
-        severity,
-        "policy",
-        "topic",
-        "speaks about training",
-        (("We do not train.", "We train."),),
-        ("train",),
+    return Reason(
+        tool="tool",
+        criterion=criterion,
+        source="policy",
+        severity=severity,
+        kind="topic",
+        text="speaks about training",
+        sentences=(SentenceChange("We do not train.", "We train."),),
+        matched_terms=("train",),
     )
 
 

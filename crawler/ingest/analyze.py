@@ -33,7 +33,6 @@ from storage.records import (
     AnchorState,
     FetchEntry,
     NewChange,
-    NewFlagReason,
     NewSnapshot,
     NewSuggestion,
     SnapshotRecord,
@@ -289,23 +288,4 @@ def suggestions(found: Sequence[Suggestion]) -> tuple[NewSuggestion, ...]:
             matched_terms=g.matched_terms,
         )
         for g in found
-    )
-
-
-def flag_reasons(reasons: Sequence[Reason]) -> tuple[NewFlagReason, ...]:
-    """Flag reasons in storage's terms."""
-    return tuple(
-        NewFlagReason(
-            r.tool,
-            r.criterion,
-            r.severity,
-            r.source,
-            r.kind,
-            r.text,
-            tuple((c.old, c.new) for c in r.sentences),
-            r.matched_terms,
-            r.old_quote,
-            r.new_quote,
-        )
-        for r in reasons
     )

@@ -15,7 +15,6 @@ from crawler.ingest.analyze import (
     analyze,
     anchor_states,
     fetch_entry,
-    flag_reasons,
     stored_anchors,
     suggestions,
 )
@@ -198,7 +197,7 @@ def _record(
     recorded = store.record_fetch(
         fetch_entry(run_id, state.pk, result, analysis),
         analysis.versions,
-        flag_reasons(analysis.reasons),
+        analysis.reasons,
         BrokenPolicy(after, citing(tool, source)),
         anchors=anchor_states(analysis.evidence),
         suggestions=suggestions(analysis.suggestions),

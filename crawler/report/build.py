@@ -21,7 +21,6 @@ from crawler.report.parts import (
 )
 from diffs.text import TextDiff
 from reports.context import (
-    ChangedSentence,
     EvidenceState,
     FlagReason,
     RatingState,
@@ -59,21 +58,7 @@ def _resolution(r: ReviewRecord) -> Resolution:
 
 
 def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
-    reasons = tuple(
-        FlagReason(
-            r.change_id,
-            r.source_id,
-            r.kind,
-            r.text,
-            tuple(ChangedSentence.between(old, new) for old, new in r.sentences),
-            r.matched_terms,
-            r.old_quote,
-            r.new_quote,
-            r.failure_class,
-            r.broken_since,
-        )
-        for r in f.reasons
-    )
+    reasons = tuple(FlagReason.of(r) for r in f.reasons)
     since_open = tuple(_resolution(r) for r in f.reviews)
     return ReportFlag(
         f.tool_id,
