@@ -38,7 +38,7 @@ class Quote:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatingRef:
     """What flagging needs to know about one rating of a tool."""
 
@@ -77,7 +77,7 @@ class Evidence:
     tracked: Tracked
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Suggestion:
     """A change that speaks about a criterion in a source its rating does not cite: a
     suggestion to look (and perhaps to cite the source), not a flag."""
@@ -328,7 +328,9 @@ def _citation_gap(
     only the DPA)."""
     if criterion is None:
         return ()
-    probe = RatingRef(rating.tool, rating.criterion, rating.rating, (source,))
+    probe = RatingRef(
+        tool=rating.tool, criterion=rating.criterion, rating=rating.rating, sources=(source,)
+    )
     reason = topic_reason(probe, source, criterion, changed)
     if reason is None:
         return ()
@@ -339,6 +341,11 @@ def _citation_gap(
     )
     return (
         Suggestion(
-            rating.tool, rating.criterion, source, text, reason.sentences, reason.matched_terms
+            tool=rating.tool,
+            criterion=rating.criterion,
+            source=source,
+            text=text,
+            sentences=reason.sentences,
+            matched_terms=reason.matched_terms,
         ),
     )

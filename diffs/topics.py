@@ -19,7 +19,7 @@ def source_kind(value: str) -> SourceKind | None:
     return next((k for k in SOURCE_KINDS if k == value), None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Criterion:
     """A rating criterion of the taxonomy, with topic terms per language code.
 

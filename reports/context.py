@@ -30,7 +30,7 @@ class ChangedSentence:
         return cls(old, new, diff_words(old or "", new or ""))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlagReason:
     """Why a change (or a broken source) puts a rating in doubt, with the passages that show it."""
 
@@ -63,7 +63,7 @@ class FlagReason:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resolution:
     """An editor's decision on a flag, kept as history."""
 
@@ -75,7 +75,7 @@ class Resolution:
     id: int = 0  # the stored review's id (what a digest tells once)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportFlag:
     """A rating (tool x criterion) that may need re-review, with every reason and resolution."""
 
@@ -91,7 +91,7 @@ class ReportFlag:
     resolutions: tuple[Resolution, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportChange:
     """A detected text change of one source, with its diff and the criteria it flagged."""
 
@@ -122,7 +122,7 @@ def check_tier(change_id: int, significant: bool, tier: str) -> None:
         raise ValueError(f"change {change_id}: significant={significant} but tier {tier!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportFailure:
     """A source that could not be fetched or extracted."""
 
@@ -138,7 +138,7 @@ class ReportFailure:
     broken_since: datetime | None = None  # set once the source is declared broken
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatingState:
     """One rating of a tool as it stands, and whether it is flagged."""
 
@@ -149,7 +149,7 @@ class RatingState:
     flagged: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceState:
     """Where one evidence quote of a rating stands in its source's latest version."""
 
@@ -163,7 +163,7 @@ class EvidenceState:
     passage: str | None  # the page's current wording (never-found: its closest passage)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnwatchedEvidence:
     """An evidence quote never found in its source: its rating is not watched by this quote."""
 
@@ -177,7 +177,7 @@ class UnwatchedEvidence:
     score: float  # how alike they are, 0-100
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CitationGap:
     """A suggestion, never a flag: a change speaks about a criterion in a source that the
     criterion's rating does not cite."""
@@ -193,7 +193,7 @@ class CitationGap:
     matched_terms: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolSummary:
     """A tool of the catalog with its ratings."""
 
@@ -215,7 +215,7 @@ class ToolFlags:
     flags: tuple[ReportFlag, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportContext:
     """The one object report templates receive."""
 

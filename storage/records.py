@@ -9,7 +9,7 @@ from diffs.reasons import ReasonKind, Severity
 from storage.values import FailureClass, FlagStatus, Outcome, ReviewAction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceState:
     """A source's row: identity and the validators for the next conditional GET."""
 
@@ -24,7 +24,7 @@ class SourceState:
     broken_since: datetime | None = None  # set while the source is declared broken
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SnapshotRecord:
     """A stored good version of a source."""
 
@@ -40,7 +40,7 @@ class SnapshotRecord:
     technical: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewSnapshot:
     """A version to store; the text is what gets compared."""
 
@@ -52,7 +52,7 @@ class NewSnapshot:
     technical: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewChange:
     """How the snapshot it accompanies differs from the one before it."""
 
@@ -69,7 +69,7 @@ class NewChange:
         return self.tier == "substantive"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AnchorState:
     """Where an evidence quote of a rating stands in its source (stored between crawls)."""
 
@@ -85,7 +85,7 @@ class AnchorState:
     passage: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchEntry:
     """One fetch attempt to log, whatever its outcome."""
 
@@ -116,7 +116,7 @@ class BrokenPolicy:
     criteria: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Recorded:
     """What one recorded fetch created."""
 
@@ -128,7 +128,7 @@ class Recorded:
     recovered_flag_ids: tuple[int, ...] = ()  # resolved: the source just recovered
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeRecord:
     """A stored change with where it happened."""
 
@@ -171,7 +171,7 @@ class SuggestionRecord(NewSuggestion):
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReasonRecord:
     """A stored reason of a flag."""
 
@@ -190,7 +190,7 @@ class ReasonRecord:
     broken_since: datetime | None = None  # broken source: the start of its failures
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReviewRecord:
     """An editor's resolution."""
 
@@ -206,7 +206,7 @@ class ReviewRecord:
     reported_at: datetime | None = None  # when a `citewatch report` first listed it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlagRecord:
     """A flag with its reasons and the resolutions of its rating so far."""
 
@@ -221,7 +221,7 @@ class FlagRecord:
     reviews: tuple[ReviewRecord, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FailureRecord:
     """A failed fetch."""
 

@@ -150,7 +150,12 @@ class Store(Queries):
             put_anchors(s, anchors, at)
             opened, recovered = _update_source(s, entry, broken, at)
         return Recorded(
-            fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids), opened, recovered
+            fetch_id=fetch.id,
+            snapshot_ids=tuple(snapshot_ids),
+            change_ids=tuple(change_ids),
+            flag_ids=tuple(flag_ids),
+            broken_flag_ids=opened,
+            recovered_flag_ids=recovered,
         )
 
     def _add_versions(
@@ -208,15 +213,15 @@ def _source_row(s: Session, tool_id: str, source_id: str, url: str) -> SourceSta
 
 def _source_state(row: SourceRow) -> SourceState:
     return SourceState(
-        row.id,
-        row.tool_id,
-        row.source_id,
-        row.url,
-        row.etag,
-        row.last_modified,
-        row.consecutive_failures,
-        row.failure_class,
-        _aware(row.broken_since),
+        pk=row.id,
+        tool_id=row.tool_id,
+        source_id=row.source_id,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        consecutive_failures=row.consecutive_failures,
+        failure_class=row.failure_class,
+        broken_since=_aware(row.broken_since),
     )
 
 

@@ -57,12 +57,18 @@ class History:
         )
 
     def snap(self, text: str) -> NewSnapshot:
-        return NewSnapshot(text.encode(), text, "html/1", "text/html", None)
+        return NewSnapshot(
+            raw=text.encode(),
+            text=text,
+            extract_key="html/1",
+            content_type="text/html",
+            final_url=None,
+        )
 
     def change(self, tier: str, reason: str, **extra: Any) -> int:
         """A new version whose change has this tier; returns the change id."""
         self.text = self.text + "\nx"
-        change = NewChange(tier, reason, (), 1, 1)
+        change = NewChange(tier=tier, reason=reason, noise=(), added=1, removed=1)
         done = self.store.record_fetch(
             fetch(self.store, self.run, self.pk, "changed", self.text.encode()),
             [(self.snap(self.text), change)],
@@ -73,7 +79,16 @@ class History:
     def never_found(self, quote: str = TYPO) -> None:
         """Anchor a quote of the policy as never found, with the page's closest passage."""
         state = AnchorState(
-            "acme", "no-training", "policy", quote, quote, "", "", "never-found", 91.5, CLOSEST
+            tool_id="acme",
+            criterion_id="no-training",
+            source_id="policy",
+            quote=quote,
+            wording=quote,
+            prefix="",
+            suffix="",
+            status="never-found",
+            score=91.5,
+            passage=CLOSEST,
         )
         self.store.record_fetch(
             fetch(self.store, self.run, self.pk, "unchanged", self.text.encode()),

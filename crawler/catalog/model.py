@@ -66,7 +66,7 @@ _RATING_KEYS = ("rating", "summary", "sources", "evidence")
 _EVIDENCE_KEYS = ("source", "quote")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One cited page of a tool."""
 
@@ -87,7 +87,7 @@ class Evidence:
     quote: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rating:
     """A tool's rating on one criterion, with the sources and quotes that justify it."""
 
@@ -98,7 +98,7 @@ class Rating:
     evidence: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tool:
     """A directory entry: the tool, what it cites and how it is rated."""
 
@@ -248,7 +248,16 @@ def _tool(scope: Scope, data: Any, criteria: set[str]) -> Tool | None:
         return None
     vendor, summary = text_field(scope, tool, "vendor"), text_field(scope, tool, "summary")
     verdict = text_field(scope, tool, "verdict")
-    return Tool(tool_id, name, vendor, summary, verdict, sources, ratings, scope.file)
+    return Tool(
+        id=tool_id,
+        name=name,
+        vendor=vendor,
+        summary=summary,
+        verdict=verdict,
+        sources=sources,
+        ratings=ratings,
+        file=scope.file,
+    )
 
 
 def _sources(scope: Scope, value: Any) -> tuple[Source, ...]:
@@ -290,7 +299,15 @@ def _source(scope: Scope, value: Any) -> Source | None:
         scope.error("render", f"expected true or false, got {describe(render)}")
     if not (source_id and url):
         return None
-    return Source(source_id, url, kind or "other", every, select, exclude, render is True)
+    return Source(
+        id=source_id,
+        url=url,
+        kind=kind or "other",
+        every=every,
+        select=select,
+        exclude=exclude,
+        render=render is True,
+    )
 
 
 def _url(scope: Scope, data: Mapping[str, Any]) -> str:
@@ -359,7 +376,13 @@ def _rating(
     evidence = _evidence_list(scope, data.get("evidence"), set(cited))
     if not word or criterion not in criteria:
         return None
-    return Rating(criterion, word, cited, text_field(scope, data, "summary"), evidence)
+    return Rating(
+        criterion=criterion,
+        rating=word,
+        sources=cited,
+        summary=text_field(scope, data, "summary"),
+        evidence=evidence,
+    )
 
 
 def _rating_value(scope: Scope, data: Mapping[str, Any]) -> str:

@@ -103,7 +103,9 @@ def _criterion(scope: Scope, value: Any) -> Criterion | None:
     kinds = _source_kinds(scope, data)
     if not (criterion_id and label):
         return None
-    return Criterion(criterion_id, label, description, topics, kinds)
+    return Criterion(
+        id=criterion_id, label=label, description=description, topics=topics, kinds=kinds
+    )
 
 
 def _source_kinds(scope: Scope, data: dict[str, Any]) -> tuple[SourceKind, ...]:

@@ -26,7 +26,7 @@ from storage.values import EditorAction
 DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EditorReview:
     """A review the demo's editor makes before a step, as `citewatch review` would."""
 
@@ -55,10 +55,10 @@ STEPS = (
         "the privacy policy now lets the paid API train models unless you opt out;"
         " the compute page, which no-training does not cite, speaks about training",
         EditorReview(
-            "mistral-api",
-            "no-training",
-            "confirm",
-            "Le Chat Team is a consumer plan; the paid API path is still excluded.",
+            tool="mistral-api",
+            criterion="no-training",
+            action="confirm",
+            note="Le Chat Team is a consumer plan; the paid API path is still excluded.",
         ),
     ),
 )

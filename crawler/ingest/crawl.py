@@ -31,7 +31,7 @@ class SelectionError(Exception):
     """--tool / --source name nothing in the catalog."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceOutcome:
     """One source's line of `crawl --json`."""
 
@@ -143,7 +143,13 @@ def run_crawl(
     try:
         states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
         requests = [
-            FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
+            FetchRequest(
+                key=f"{t.id}/{s.id}",
+                url=s.url,
+                etag=st.etag,
+                last_modified=st.last_modified,
+                render=s.render,
+            )
             for (t, s), st in zip(picked, states, strict=True)
         ]
         results = fetch_all(requests, settings=settings or {}, timeout=timeout)
@@ -205,21 +211,21 @@ def _record(
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
     return SourceOutcome(
-        tool.id,
-        source.id,
-        source.url,
-        result.status,
-        analysis.outcome,
-        analysis.error,
-        change,
-        analysis.significant,
-        tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
-        analysis.failure_class,
-        analysis.tier if change is not None else None,
-        tuple(
+        tool=tool.id,
+        source=source.id,
+        url=source.url,
+        status=result.status,
+        outcome=analysis.outcome,
+        error=analysis.error,
+        change=change,
+        significant=analysis.significant,
+        flags=tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
+        failure_class=analysis.failure_class,
+        tier=analysis.tier if change is not None else None,
+        unwatched=tuple(
             Unwatched(e.criterion, e.tracked.anchor.quote, e.tracked.passage, e.tracked.score)
             for e in analysis.evidence
             if e.tracked.status == "never-found"
         ),
-        tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
+        suggestions=tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
     )
