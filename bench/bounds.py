@@ -45,8 +45,8 @@ old = extract(old_html, content_type="text/html", url="u").blocks
 new = extract(new_html, content_type="text/html", url="u").blocks
 diff = diff_blocks(old, new)
 verdict = assess(diff)
-rating = RatingRef("t", "server-location", "yes", ("p",),
-                   (Quote("p", "Customer data is processed in the European Union"),))
+rating = RatingRef(tool="t", criterion="server-location", rating="yes", sources=("p",),
+                   quotes=(Quote("p", "Customer data is processed in the European Union"),))
 flags = flag_change("p", "\n".join(old), "\n".join(new), diff, [rating],
                     {c.id: c for c in default_taxonomy()})
 print(json.dumps({"bytes": len(new_html), "seconds": time.perf_counter() - started,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from rapidfuzz import fuzz
 
@@ -18,6 +17,7 @@ from diffs.anchors import (
     closest,
     track,
 )
+from diffs.reasons import Reason, ReasonKind
 from diffs.sentences import (
     REPLACED_BELOW,
     SentenceChange,
@@ -27,10 +27,7 @@ from diffs.sentences import (
 )
 from diffs.significance import substance
 from diffs.text import TextDiff
-from diffs.topics import Criterion, match_terms, without_references
-
-Severity = Literal["evidence", "topic"]
-ReasonKind = Literal["evidence-lost", "evidence-altered", "topic"]
+from diffs.topics import Criterion, SourceKind, match_terms, without_references
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +38,7 @@ class Quote:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatingRef:
     """What flagging needs to know about one rating of a tool."""
 
@@ -50,22 +47,6 @@ class RatingRef:
     rating: str
     sources: tuple[str, ...]
     quotes: tuple[Quote, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why one rating needs re-review after one change of one source."""
-
-    tool: str
-    criterion: str
-    source: str
-    severity: Severity
-    kind: ReasonKind
-    text: str
-    sentences: tuple[SentenceChange, ...]
-    matched_terms: tuple[str, ...] = ()
-    old_quote: str | None = None
-    new_quote: str | None = None
 
 
 # A fragment this short ("or", "a.", a list item's connective) is contained in any quote; it
@@ -96,7 +77,7 @@ class Evidence:
     tracked: Tracked
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Suggestion:
     """A change that speaks about a criterion in a source its rating does not cite: a
     suggestion to look (and perhaps to cite the source), not a flag."""
@@ -214,9 +195,16 @@ def _evidence_reason(
     else:
         kind, text = "evidence-lost", "Evidence quote no longer found in the source."
     return Reason(
-        rating.tool, rating.criterion, source, "evidence", kind, text, shown, (),
-        wording, after.passage,
-    )  # fmt: skip
+        tool=rating.tool,
+        criterion=rating.criterion,
+        source=source,
+        severity="evidence",
+        kind=kind,
+        text=text,
+        sentences=shown,
+        old_quote=wording,
+        new_quote=after.passage,
+    )
 
 
 # Sentences shown for a change that concerns a criterion by the kind of its source: enough
@@ -245,7 +233,7 @@ def topic_reason(
     source: str,
     criterion: Criterion,
     changed: Sequence[SentenceChange],
-    kind: str = "other",
+    kind: SourceKind = "other",
     kept: float | None = None,
 ) -> Reason | None:
     """A reason when changed sentences (old or new wording) speak about the criterion, or when
@@ -278,7 +266,14 @@ def topic_reason(
     else:
         return None
     return Reason(
-        rating.tool, rating.criterion, source, "topic", "topic", text, tuple(hits), tuple(words)
+        tool=rating.tool,
+        criterion=rating.criterion,
+        source=source,
+        severity="topic",
+        kind="topic",
+        text=text,
+        sentences=tuple(hits),
+        matched_terms=tuple(words),
     )
 
 
@@ -290,7 +285,7 @@ def flag_change(
     ratings: Sequence[RatingRef],
     criteria: Mapping[str, Criterion],
     stored: StoredAnchors | None = None,
-    kind: str = "other",
+    kind: SourceKind = "other",
 ) -> Flagging:
     """Reasons to re-review every rating that cites the changed source (none: no doubt).
 
@@ -333,7 +328,9 @@ def _citation_gap(
     only the DPA)."""
     if criterion is None:
         return ()
-    probe = RatingRef(rating.tool, rating.criterion, rating.rating, (source,))
+    probe = RatingRef(
+        tool=rating.tool, criterion=rating.criterion, rating=rating.rating, sources=(source,)
+    )
     reason = topic_reason(probe, source, criterion, changed)
     if reason is None:
         return ()
@@ -344,6 +341,11 @@ def _citation_gap(
     )
     return (
         Suggestion(
-            rating.tool, rating.criterion, source, text, reason.sentences, reason.matched_terms
+            tool=rating.tool,
+            criterion=rating.criterion,
+            source=source,
+            text=text,
+            sentences=reason.sentences,
+            matched_terms=reason.matched_terms,
         ),
     )

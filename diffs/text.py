@@ -54,7 +54,7 @@ class BlockPair:
     words: tuple[WordOp, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Hunk:
     """A contiguous change: blocks old[old_start:old_end] became new[new_start:new_end]."""
 
@@ -252,7 +252,18 @@ def _hunk(
     else:
         pairs, removed, added = (), o, n
         tag = "delete" if o else "insert"
-    return Hunk(tag, o_start, o_end, n_start, n_end, o, n, pairs, removed, added)
+    return Hunk(
+        tag=tag,
+        old_start=o_start,
+        old_end=o_end,
+        new_start=n_start,
+        new_end=n_end,
+        old=o,
+        new=n,
+        pairs=pairs,
+        removed=removed,
+        added=added,
+    )
 
 
 def diff_texts(old: str, new: str) -> TextDiff:

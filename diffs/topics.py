@@ -7,9 +7,19 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final, Literal, get_args
+
+# The kinds a cited source can be (catalog `kind:`; taxonomy `source_kinds:`).
+SourceKind = Literal["privacy-policy", "dpa", "terms", "docs", "help", "other"]
+SOURCE_KINDS: Final[tuple[SourceKind, ...]] = get_args(SourceKind)
 
 
-@dataclass(frozen=True, slots=True)
+def source_kind(value: str) -> SourceKind | None:
+    """The source kind this text names, or None when it names none."""
+    return next((k for k in SOURCE_KINDS if k == value), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Criterion:
     """A rating criterion of the taxonomy, with topic terms per language code.
 
@@ -23,7 +33,7 @@ class Criterion:
     description: str = ""
     topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Source kinds whose every significant change concerns the criterion (the DPA for "dpa").
-    kinds: tuple[str, ...] = ()
+    kinds: tuple[SourceKind, ...] = ()
 
     def terms(self) -> tuple[str, ...]:
         """Every topic term of every language, in a stable order."""

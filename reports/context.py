@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from diffs.reasons import ReasonKind, Severity
 from diffs.text import TextDiff, WordOp, diff_words
+from storage.records import ReasonRecord
+from storage.values import FailureClass, FlagStatus, ReviewAction
 
-FlagStatus = Literal["open", "resolved"]
-Severity = Literal["evidence", "topic", "broken"]
-ReasonKind = Literal["evidence-lost", "evidence-altered", "topic", "source-broken"]
-ResolutionAction = Literal["confirm", "set", "dismiss", "recovered"]
 # diffs.significance.Tier: substantive changes alert and flag; minor edits are listed in the
 # digest and the site, never emailed or flagged; noise is kept in history only.
 ChangeTier = Literal["substantive", "minor", "noise"]
@@ -31,7 +30,7 @@ class ChangedSentence:
         return cls(old, new, diff_words(old or "", new or ""))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlagReason:
     """Why a change (or a broken source) puts a rating in doubt, with the passages that show it."""
 
@@ -43,15 +42,32 @@ class FlagReason:
     matched_terms: tuple[str, ...]
     old_quote: str | None  # the evidence quote as catalogued
     new_quote: str | None  # where it re-anchored in the new text, if anywhere
-    failure_class: str | None = None  # broken source: transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None  # broken source: the class of its failures
     broken_since: datetime | None = None  # broken source: when its failures began
 
+    @classmethod
+    def of(cls, stored: ReasonRecord) -> FlagReason:
+        """A stored reason as reports show it: each sentence with its word edit, and without
+        storage's bookkeeping (id, created and reported times)."""
+        return cls(
+            change_id=stored.change_id,
+            source_id=stored.source_id,
+            kind=stored.kind,
+            text=stored.text,
+            sentences=tuple(ChangedSentence.between(old, new) for old, new in stored.sentences),
+            matched_terms=stored.matched_terms,
+            old_quote=stored.old_quote,
+            new_quote=stored.new_quote,
+            failure_class=stored.failure_class,
+            broken_since=stored.broken_since,
+        )
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resolution:
     """An editor's decision on a flag, kept as history."""
 
-    action: ResolutionAction
+    action: ReviewAction
     rating: str | None  # the rating set, for action "set"
     note: str
     by: str
@@ -59,7 +75,7 @@ class Resolution:
     id: int = 0  # the stored review's id (what a digest tells once)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportFlag:
     """A rating (tool x criterion) that may need re-review, with every reason and resolution."""
 
@@ -75,7 +91,7 @@ class ReportFlag:
     resolutions: tuple[Resolution, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportChange:
     """A detected text change of one source, with its diff and the criteria it flagged."""
 
@@ -106,7 +122,7 @@ def check_tier(change_id: int, significant: bool, tier: str) -> None:
         raise ValueError(f"change {change_id}: significant={significant} but tier {tier!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportFailure:
     """A source that could not be fetched or extracted."""
 
@@ -118,11 +134,11 @@ class ReportFailure:
     status: int | None  # HTTP status, None when no response arrived
     error: str
     consecutive: int  # failures in a row, so a one-off blip reads differently from a dead page
-    failure_class: str | None = None  # transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None
     broken_since: datetime | None = None  # set once the source is declared broken
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RatingState:
     """One rating of a tool as it stands, and whether it is flagged."""
 
@@ -133,7 +149,7 @@ class RatingState:
     flagged: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceState:
     """Where one evidence quote of a rating stands in its source's latest version."""
 
@@ -147,7 +163,7 @@ class EvidenceState:
     passage: str | None  # the page's current wording (never-found: its closest passage)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnwatchedEvidence:
     """An evidence quote never found in its source: its rating is not watched by this quote."""
 
@@ -161,7 +177,7 @@ class UnwatchedEvidence:
     score: float  # how alike they are, 0-100
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CitationGap:
     """A suggestion, never a flag: a change speaks about a criterion in a source that the
     criterion's rating does not cite."""
@@ -177,7 +193,7 @@ class CitationGap:
     matched_terms: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolSummary:
     """A tool of the catalog with its ratings."""
 
@@ -199,7 +215,7 @@ class ToolFlags:
     flags: tuple[ReportFlag, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportContext:
     """The one object report templates receive."""
 

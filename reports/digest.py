@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from diffs.reasons import UNKNOWN_RANK, kind_rank, severity_rank
 from reports.context import (
     CitationGap,
     FlagReason,
@@ -18,18 +19,11 @@ from reports.context import (
 )
 from storage.records import ChangeRecord, FlagRecord, ReasonRecord, ReviewRecord
 
-# Lower ranks first. A lost or reworded evidence quote undermines the rating itself; a broken
-# source means its evidence can no longer be checked; a changed passage on the topic may be
-# harmless. Severities and kinds this module does not know (newer code) sort last, shown as is.
-SEVERITY_RANK = {"evidence": 0, "broken": 1, "topic": 2}
-KIND_RANK = {"evidence-lost": 0, "evidence-altered": 1, "broken": 2, "topic": 3}
-UNKNOWN_RANK = 9
-
 # (tool id, criterion id, change id); a broken-source reason has no change.
 ReasonKey = tuple[str, str, int | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DigestScope:
     """What a digest covers: the items not reported (or notified) before, by identity."""
 
@@ -57,12 +51,12 @@ class DigestScope:
             if not c.significant and not c.technical and c.tier != "minor":
                 noise[c.tool_id] = noise.get(c.tool_id, 0) + 1
         return cls(
-            frozenset(c.id for c in fresh),
-            frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
-            frozenset(broken),
-            tuple(noise.items()),
-            since,
-            frozenset(r.id for r in reviews),
+            changes=frozenset(c.id for c in fresh),
+            reasons=frozenset((f.tool_id, f.criterion_id, r.change_id) for f, r in reasons),
+            broken=frozenset(broken),
+            noise=tuple(noise.items()),
+            since=since,
+            reviews=frozenset(r.id for r in reviews),
         )
 
     @classmethod
@@ -72,12 +66,12 @@ class DigestScope:
         for change in ctx.noise_changes:
             noise[change.tool_id] = noise.get(change.tool_id, 0) + 1
         return cls(
-            frozenset(c.id for c in ctx.changes),
-            frozenset(reason_key(f, r) for f in ctx.flags for r in f.reasons),
-            frozenset((x.tool_id, x.source_id) for x in ctx.failures),
-            tuple(noise.items()),
-            ctx.since,
-            frozenset(r.id for f in ctx.flags for r in f.resolutions),
+            changes=frozenset(c.id for c in ctx.changes),
+            reasons=frozenset(reason_key(f, r) for f in ctx.flags for r in f.reasons),
+            broken=frozenset((x.tool_id, x.source_id) for x in ctx.failures),
+            noise=tuple(noise.items()),
+            since=ctx.since,
+            reviews=frozenset(r.id for f in ctx.flags for r in f.resolutions),
         )
 
 
@@ -105,7 +99,7 @@ class DigestFlag:
     @property
     def rank(self) -> int:
         """Severity rank: lower is more urgent."""
-        return SEVERITY_RANK.get(self.flag.severity, UNKNOWN_RANK)
+        return severity_rank(self.flag.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +120,7 @@ class DigestResolution:
     resolution: Resolution
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ToolDigest:
     """One tool's part of the digest, in reading order."""
 
@@ -142,7 +136,7 @@ class ToolDigest:
     suggestions: tuple[CitationGap, ...] = ()  # citation gaps of the new changes: not flags
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Digest:
     """The one object the digest templates (Markdown, plain text, HTML email) receive."""
 
@@ -218,7 +212,7 @@ class Digest:
 def _sorted_reasons(flag: ReportFlag, scope: DigestScope) -> tuple[DigestReason, ...]:
     reasons = [DigestReason(r, reason_key(flag, r) in scope.reasons) for r in flag.reasons]
     # New reasons first, then by how badly they undermine the rating; stable otherwise.
-    reasons.sort(key=lambda d: (not d.new, KIND_RANK.get(d.reason.kind, UNKNOWN_RANK)))
+    reasons.sort(key=lambda d: (not d.new, kind_rank(d.reason.kind)))
     return tuple(reasons)
 
 
@@ -294,16 +288,16 @@ def build_digest(
         names.setdefault(tool_id, name)
     tools = [
         ToolDigest(
-            tool_id,
-            name,
-            tuple(d for d in flags if d.flag.tool_id == tool_id),
-            tuple(c for c in changes if c.tool_id == tool_id),
-            tuple(f for f in failures if f.failure.tool_id == tool_id),
-            noise.get(tool_id, 0),
-            tuple(resolved.get(tool_id, ())),
-            tuple(c for c in minor if c.tool_id == tool_id),
-            ctx.unwatched_for_tool(tool_id),
-            tuple(g for g in gaps if g.tool_id == tool_id),
+            tool_id=tool_id,
+            tool_name=name,
+            flags=tuple(d for d in flags if d.flag.tool_id == tool_id),
+            changes=tuple(c for c in changes if c.tool_id == tool_id),
+            failures=tuple(f for f in failures if f.failure.tool_id == tool_id),
+            noise_count=noise.get(tool_id, 0),
+            resolved=tuple(resolved.get(tool_id, ())),
+            minor=tuple(c for c in minor if c.tool_id == tool_id),
+            unwatched=ctx.unwatched_for_tool(tool_id),
+            suggestions=tuple(g for g in gaps if g.tool_id == tool_id),
         )
         for tool_id, name in names.items()
     ]
@@ -316,5 +310,11 @@ def build_digest(
     if pages is None:
         pages = frozenset(c.id for c in ctx.changes)
     return Digest(
-        ctx.title, ctx.generated_at, scope.since, tuple(shown), still_open, site_url, pages
+        title=ctx.title,
+        generated_at=ctx.generated_at,
+        since=scope.since,
+        tools=tuple(shown),
+        still_open=still_open,
+        site_url=site_url,
+        pages=pages,
     )

@@ -55,21 +55,21 @@ def criterion_feed(criterion_id: str, label: str) -> FeedLink:
 
 def _entry_of(c: ReportChange) -> ChangeEntry:
     return ChangeEntry(
-        c.id,
-        c.tool_id,
-        c.tool_name,
-        c.source_id,
-        c.url,
-        c.detected_at,
-        c.significant,
-        c.tier,
-        c.technical,
-        c.reason,
-        c.added_count,
-        c.removed_count,
-        c.old_snapshot_id,
-        c.new_snapshot_id,
-        c.flags,
+        id=c.id,
+        tool_id=c.tool_id,
+        tool_name=c.tool_name,
+        source_id=c.source_id,
+        url=c.url,
+        detected_at=c.detected_at,
+        significant=c.significant,
+        tier=c.tier,
+        technical=c.technical,
+        reason=c.reason,
+        added=c.added_count,
+        removed=c.removed_count,
+        old_snapshot_id=c.old_snapshot_id,
+        new_snapshot_id=c.new_snapshot_id,
+        flags=c.flags,
     )
 
 

@@ -14,7 +14,7 @@ from reports.context import ChangeTier, ReportChange, check_tier
 SUPPRESSED_LIMIT = 500
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeEntry:
     """One stored change as the history lists it (feeds, CSV, timelines): no diff, no text."""
 
@@ -48,7 +48,7 @@ class ChangeEntry:
         return self.significant and not self.technical
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Version:
     """One stored snapshot of a source, with the change that led to it (None: the first)."""
 
@@ -62,7 +62,7 @@ class Version:
     change: ChangeEntry | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceTimeline:
     """Every version of one cited source, oldest first."""
 

@@ -14,13 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffs.reasons import severity_rank
 from reports.context import FlagReason, ReportContext, ReportFlag, ToolFlags
 from reports.feeds import FeedLink, catalog_feed, criterion_feed, render_feeds, tool_feed
 from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.paths import raw_path, text_path, timeline_path
 from reports.render import environment, slug
-
-_SEVERITY_RANK = {"evidence": 0, "topic": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +42,10 @@ def evidence_for(ctx: ReportContext, change_id: int) -> tuple[ChangeEvidence, ..
 
 
 def flags_by_severity(ctx: ReportContext) -> tuple[ToolFlags, ...]:
-    """Open flags grouped by tool, most severe first: evidence before topic, then oldest."""
+    """Open flags grouped by tool, most severe first (diffs/reasons.py), then oldest."""
 
     def rank(flag: ReportFlag) -> tuple[int, str]:
-        return (_SEVERITY_RANK.get(flag.severity, 9), flag.opened_at.isoformat())
+        return (severity_rank(flag.severity), flag.opened_at.isoformat())
 
     groups = [
         ToolFlags(g.tool_id, g.tool_name, tuple(sorted(g.flags, key=rank)))

@@ -58,14 +58,14 @@ def get_anchors(
 def anchor_state(r: AnchorRow) -> AnchorState:
     """A stored anchor row as a record."""
     return AnchorState(
-        r.tool_id,
-        r.criterion_id,
-        r.source_id,
-        r.quote,
-        r.wording,
-        r.prefix,
-        r.suffix,
-        r.status,
-        r.score,
-        r.passage,
+        tool_id=r.tool_id,
+        criterion_id=r.criterion_id,
+        source_id=r.source_id,
+        quote=r.quote,
+        wording=r.wording,
+        prefix=r.prefix,
+        suffix=r.suffix,
+        status=r.status,
+        score=r.score,
+        passage=r.passage,
     )

@@ -10,17 +10,18 @@ citewatch, and leaves every other open flag of the rating alone.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from diffs.reasons import ReasonKind, Severity
 from storage.models import Fetch, Flag, FlagReason, Review, SourceRow
 from storage.records import BrokenPolicy, FetchEntry
 
 Transition = Literal["none", "broke", "recovered"]
-BROKEN = "broken"  # the flags' severity
-REASON_KIND = "source-broken"
+BROKEN: Final[Severity] = "broken"  # the flags' severity
+REASON_KIND: Final[ReasonKind] = "source-broken"
 REVIEWER = "citewatch"
 
 

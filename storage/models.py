@@ -8,6 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from diffs.reasons import ReasonKind, Severity
+from storage.values import FailureClass, FlagStatus, Outcome, ReviewAction
+
 # Named constraints so Alembic batch mode can alter them on SQLite.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -65,7 +68,7 @@ class SourceRow(Base):
     last_fetch_at: Mapped[datetime | None] = mapped_column(When)
     last_ok_at: Mapped[datetime | None] = mapped_column(When)
     consecutive_failures: Mapped[int] = mapped_column(sa.Integer(), default=0)
-    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # of the last fetch
+    failure_class: Mapped[FailureClass | None] = mapped_column(sa.String(16))  # of the last fetch
     # Set when the source is declared broken: the start of its run of failures.
     broken_since: Mapped[datetime | None] = mapped_column(When)
 
@@ -81,14 +84,14 @@ class Fetch(Base):
     final_url: Mapped[str | None] = mapped_column(sa.Text())
     redirects: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
     status: Mapped[int | None] = mapped_column(sa.Integer())
-    outcome: Mapped[str] = mapped_column(sa.String(16))
+    outcome: Mapped[Outcome] = mapped_column(sa.String(16))
     error: Mapped[str | None] = mapped_column(sa.Text())
     error_kind: Mapped[str | None] = mapped_column(sa.String(32))
     content_type: Mapped[str | None] = mapped_column(sa.Text())
     raw_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
     started_at: Mapped[datetime] = mapped_column(When)
     elapsed_ms: Mapped[int] = mapped_column(sa.Integer())
-    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # transient | blocked | ...
+    failure_class: Mapped[FailureClass | None] = mapped_column(sa.String(16))
     retry_after: Mapped[float | None] = mapped_column(sa.Float())  # seconds the server asked
 
 
@@ -138,8 +141,8 @@ class Flag(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     criterion_id: Mapped[str] = mapped_column(sa.String(200))
-    status: Mapped[str] = mapped_column(sa.String(16))  # open | resolved
-    severity: Mapped[str] = mapped_column(sa.String(16))  # evidence | topic | broken
+    status: Mapped[FlagStatus] = mapped_column(sa.String(16))
+    severity: Mapped[Severity] = mapped_column(sa.String(16))
     opened_at: Mapped[datetime] = mapped_column(When)
     resolved_at: Mapped[datetime | None] = mapped_column(When)
 
@@ -152,7 +155,7 @@ class FlagReason(Base):
     flag_id: Mapped[int] = mapped_column(sa.ForeignKey("flags.id"), index=True)
     change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("changes.id"), index=True)
     source_id: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[ReasonKind] = mapped_column(sa.String(32))
     text: Mapped[str] = mapped_column(sa.Text())
     sentences: Mapped[list[dict[str, str | None]]] = mapped_column(sa.JSON())
     matched_terms: Mapped[list[str]] = mapped_column(sa.JSON())
@@ -160,7 +163,7 @@ class FlagReason(Base):
     new_quote: Mapped[str | None] = mapped_column(sa.Text())
     created_at: Mapped[datetime] = mapped_column(When)
     reported_at: Mapped[datetime | None] = mapped_column(When)  # first `citewatch report` with it
-    failure_class: Mapped[str | None] = mapped_column(sa.String(16))  # source-broken reasons
+    failure_class: Mapped[FailureClass | None] = mapped_column(sa.String(16))  # source-broken
     broken_since: Mapped[datetime | None] = mapped_column(When)
 
 
@@ -188,7 +191,7 @@ class Review(Base):
     flag_id: Mapped[int | None] = mapped_column(sa.ForeignKey("flags.id"), index=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200))
     criterion_id: Mapped[str] = mapped_column(sa.String(200))
-    action: Mapped[str] = mapped_column(sa.String(16))  # confirm | set | dismiss | recovered
+    action: Mapped[ReviewAction] = mapped_column(sa.String(16))
     rating: Mapped[str | None] = mapped_column(sa.String(16))
     note: Mapped[str] = mapped_column(sa.Text())
     by: Mapped[str] = mapped_column(sa.String(200))

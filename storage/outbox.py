@@ -32,7 +32,7 @@ class Message:
     html: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryRecord:
     """One channel's delivery of one message, with its attempts so far."""
 
@@ -177,13 +177,13 @@ class Outbox:
 
 def _delivery(d: Delivery, n: Notification) -> DeliveryRecord:
     return DeliveryRecord(
-        d.id,
-        d.notification_id,
-        d.channel,
-        d.label,
-        d.attempts,
-        d.last_error,
-        _utc(d.last_attempt_at),
-        _utc(d.sent_at),
-        Message(n.subject, n.text_body, n.html_body),
+        id=d.id,
+        notification_id=d.notification_id,
+        channel=d.channel,
+        label=d.label,
+        attempts=d.attempts,
+        last_error=d.last_error,
+        last_attempt_at=_utc(d.last_attempt_at),
+        sent_at=_utc(d.sent_at),
+        message=Message(n.subject, n.text_body, n.html_body),
     )

@@ -34,6 +34,7 @@ from storage.records import (
     SourceState,
     SuggestionRecord,
 )
+from storage.values import EditorAction
 
 
 class NotFound(Exception):
@@ -98,13 +99,13 @@ class Queries:
             rows = s.scalars(sa.select(SourceRow).order_by(SourceRow.id)).all()
             return [
                 SourceState(
-                    r.id,
-                    r.tool_id,
-                    r.source_id,
-                    r.url,
-                    r.etag,
-                    r.last_modified,
-                    r.consecutive_failures,
+                    pk=r.id,
+                    tool_id=r.tool_id,
+                    source_id=r.source_id,
+                    url=r.url,
+                    etag=r.etag,
+                    last_modified=r.last_modified,
+                    consecutive_failures=r.consecutive_failures,
                 )
                 for r in rows
             ]
@@ -113,16 +114,16 @@ class Queries:
         text_blob = s.get_one(Blob, row.text_sha)
         text = blobs.decompress(text_blob.codec, text_blob.data).decode("utf-8")
         return SnapshotRecord(
-            row.id,
-            row.source_pk,
-            _utc(row.taken_at),
-            row.raw_sha,
-            row.text_sha,
-            text,
-            row.extract_key,
-            row.content_type,
-            row.final_url,
-            row.technical,
+            id=row.id,
+            source_pk=row.source_pk,
+            taken_at=_utc(row.taken_at),
+            raw_sha=row.raw_sha,
+            text_sha=row.text_sha,
+            text=text,
+            extract_key=row.extract_key,
+            content_type=row.content_type,
+            final_url=row.final_url,
+            technical=row.technical,
         )
 
     def changes(
@@ -177,15 +178,15 @@ class Queries:
             sa.select(FlagReason).filter_by(flag_id=flag.id).order_by(FlagReason.id)
         )
         return FlagRecord(
-            flag.id,
-            flag.tool_id,
-            flag.criterion_id,
-            flag.status,
-            flag.severity,
-            _utc(flag.opened_at),
-            _utc(flag.resolved_at) if flag.resolved_at else None,
-            tuple(_reason_record(r) for r in reasons),
-            tuple(self._reviews(s, flag.tool_id, flag.criterion_id)),
+            id=flag.id,
+            tool_id=flag.tool_id,
+            criterion_id=flag.criterion_id,
+            status=flag.status,
+            severity=flag.severity,
+            opened_at=_utc(flag.opened_at),
+            resolved_at=_utc(flag.resolved_at) if flag.resolved_at else None,
+            reasons=tuple(_reason_record(r) for r in reasons),
+            reviews=tuple(self._reviews(s, flag.tool_id, flag.criterion_id)),
         )
 
     def reviews(self, tool_id: str | None = None) -> list[ReviewRecord]:
@@ -249,7 +250,7 @@ class Queries:
         self,
         tool_id: str,
         criterion_id: str,
-        action: str,
+        action: EditorAction,
         rating: str | None,
         note: str,
         by: str,
@@ -324,68 +325,68 @@ class Queries:
 
 def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
     return FailureRecord(
-        f.id,
-        src.tool_id,
-        src.source_id,
-        f.requested_url,
-        _utc(f.started_at),
-        f.status,
-        f.error,
-        f.error_kind,
-        src.consecutive_failures,
-        f.failure_class,
-        _utc(src.broken_since) if src.broken_since else None,
+        fetch_id=f.id,
+        tool_id=src.tool_id,
+        source_id=src.source_id,
+        url=f.requested_url,
+        at=_utc(f.started_at),
+        status=f.status,
+        error=f.error,
+        error_kind=f.error_kind,
+        consecutive=src.consecutive_failures,
+        failure_class=f.failure_class,
+        broken_since=_utc(src.broken_since) if src.broken_since else None,
     )
 
 
 def _change_record(c: Change, src: SourceRow) -> ChangeRecord:
     return ChangeRecord(
-        c.id,
-        src.tool_id,
-        src.source_id,
-        src.url,
-        _utc(c.detected_at),
-        c.significant,
-        c.technical,
-        c.reason,
-        tuple(c.noise or ()),
-        c.added,
-        c.removed,
-        c.old_snapshot_id,
-        c.new_snapshot_id,
-        _utc(c.reported_at) if c.reported_at else None,
-        c.tier,
+        id=c.id,
+        tool_id=src.tool_id,
+        source_id=src.source_id,
+        url=src.url,
+        detected_at=_utc(c.detected_at),
+        significant=c.significant,
+        technical=c.technical,
+        reason=c.reason,
+        noise=tuple(c.noise or ()),
+        added=c.added,
+        removed=c.removed,
+        old_snapshot_id=c.old_snapshot_id,
+        new_snapshot_id=c.new_snapshot_id,
+        reported_at=_utc(c.reported_at) if c.reported_at else None,
+        tier=c.tier,
     )
 
 
 def _reason_record(r: FlagReason) -> ReasonRecord:
     return ReasonRecord(
-        r.change_id,
-        r.source_id,
-        r.kind,
-        r.text,
-        tuple((p.get("old"), p.get("new")) for p in r.sentences or ()),
-        tuple(r.matched_terms or ()),
-        r.old_quote,
-        r.new_quote,
-        _utc(r.created_at),
-        r.id,
-        _utc(r.reported_at) if r.reported_at else None,
-        r.failure_class,
-        _utc(r.broken_since) if r.broken_since else None,
+        change_id=r.change_id,
+        source_id=r.source_id,
+        kind=r.kind,
+        text=r.text,
+        sentences=tuple((p.get("old"), p.get("new")) for p in r.sentences or ()),
+        matched_terms=tuple(r.matched_terms or ()),
+        old_quote=r.old_quote,
+        new_quote=r.new_quote,
+        created_at=_utc(r.created_at),
+        id=r.id,
+        reported_at=_utc(r.reported_at) if r.reported_at else None,
+        failure_class=r.failure_class,
+        broken_since=_utc(r.broken_since) if r.broken_since else None,
     )
 
 
 def _review_record(r: Review) -> ReviewRecord:
     return ReviewRecord(
-        r.id,
-        r.flag_id,
-        r.tool_id,
-        r.criterion_id,
-        r.action,
-        r.rating,
-        r.note,
-        r.by,
-        _utc(r.at),
-        _utc(r.reported_at) if r.reported_at else None,
+        id=r.id,
+        flag_id=r.flag_id,
+        tool_id=r.tool_id,
+        criterion_id=r.criterion_id,
+        action=r.action,
+        rating=r.rating,
+        note=r.note,
+        by=r.by,
+        at=_utc(r.at),
+        reported_at=_utc(r.reported_at) if r.reported_at else None,
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from diffs.reasons import ReasonKind, Severity
+from storage.values import FailureClass, FlagStatus, Outcome, ReviewAction
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceState:
     """A source's row: identity and the validators for the next conditional GET."""
 
@@ -17,11 +20,11 @@ class SourceState:
     etag: str | None
     last_modified: str | None
     consecutive_failures: int
-    failure_class: str | None = None  # of the last fetch; None when it was good
+    failure_class: FailureClass | None = None  # of the last fetch; None when it was good
     broken_since: datetime | None = None  # set while the source is declared broken
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SnapshotRecord:
     """A stored good version of a source."""
 
@@ -37,7 +40,7 @@ class SnapshotRecord:
     technical: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewSnapshot:
     """A version to store; the text is what gets compared."""
 
@@ -49,7 +52,7 @@ class NewSnapshot:
     technical: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewChange:
     """How the snapshot it accompanies differs from the one before it."""
 
@@ -66,23 +69,7 @@ class NewChange:
         return self.tier == "substantive"
 
 
-@dataclass(frozen=True, slots=True)
-class NewFlagReason:
-    """A reason to (re)open review of a rating, tied to the fetch's last change."""
-
-    tool_id: str
-    criterion_id: str
-    severity: str  # evidence | topic
-    source_id: str
-    kind: str  # evidence-lost | evidence-altered | topic
-    text: str
-    sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
-    matched_terms: tuple[str, ...]
-    old_quote: str | None = None
-    new_quote: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AnchorState:
     """Where an evidence quote of a rating stands in its source (stored between crawls)."""
 
@@ -98,7 +85,7 @@ class AnchorState:
     passage: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchEntry:
     """One fetch attempt to log, whatever its outcome."""
 
@@ -108,7 +95,7 @@ class FetchEntry:
     final_url: str | None
     redirects: tuple[str, ...]
     status: int | None
-    outcome: str  # new | changed | unchanged | not-modified | failed
+    outcome: Outcome
     error: str | None
     error_kind: str | None
     content_type: str | None
@@ -117,7 +104,7 @@ class FetchEntry:
     elapsed_ms: int
     etag: str | None = None
     last_modified: str | None = None
-    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    failure_class: FailureClass | None = None  # when failed
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
 
 
@@ -129,7 +116,7 @@ class BrokenPolicy:
     criteria: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Recorded:
     """What one recorded fetch created."""
 
@@ -141,7 +128,7 @@ class Recorded:
     recovered_flag_ids: tuple[int, ...] = ()  # resolved: the source just recovered
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChangeRecord:
     """A stored change with where it happened."""
 
@@ -184,13 +171,13 @@ class SuggestionRecord(NewSuggestion):
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReasonRecord:
     """A stored reason of a flag."""
 
     change_id: int | None  # None for a broken source
     source_id: str
-    kind: str
+    kind: ReasonKind
     text: str
     sentences: tuple[tuple[str | None, str | None], ...]  # (old, new) wordings
     matched_terms: tuple[str, ...]
@@ -199,11 +186,11 @@ class ReasonRecord:
     created_at: datetime
     id: int
     reported_at: datetime | None  # when a `citewatch report` first carried it
-    failure_class: str | None = None  # broken source: the class of its failures
+    failure_class: FailureClass | None = None  # broken source: the class of its failures
     broken_since: datetime | None = None  # broken source: the start of its failures
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReviewRecord:
     """An editor's resolution."""
 
@@ -211,7 +198,7 @@ class ReviewRecord:
     flag_id: int | None
     tool_id: str
     criterion_id: str
-    action: str
+    action: ReviewAction
     rating: str | None
     note: str
     by: str
@@ -219,22 +206,22 @@ class ReviewRecord:
     reported_at: datetime | None = None  # when a `citewatch report` first listed it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FlagRecord:
     """A flag with its reasons and the resolutions of its rating so far."""
 
     id: int
     tool_id: str
     criterion_id: str
-    status: str
-    severity: str
+    status: FlagStatus
+    severity: Severity
     opened_at: datetime
     resolved_at: datetime | None
     reasons: tuple[ReasonRecord, ...]
     reviews: tuple[ReviewRecord, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FailureRecord:
     """A failed fetch."""
 
@@ -247,5 +234,5 @@ class FailureRecord:
     error: str | None
     error_kind: str | None
     consecutive: int  # failures in a row of the source, as of now
-    failure_class: str | None = None  # of this fetch
+    failure_class: FailureClass | None = None  # of this fetch
     broken_since: datetime | None = None  # the source's, while it is declared broken

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from storage.models import CrawlRun, Fetch, SchedulerRow, SourceRow
 from storage.records import FetchEntry
 from storage.store import Store, now
+from storage.values import FailureClass, Outcome
 
 _ROW_ID = 1  # one scheduler per database, so one row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Heartbeat:
     """The scheduler's row: who runs, since when, last sign of life, what it watches."""
 
@@ -33,7 +34,7 @@ class Heartbeat:
     last_cycle_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceSchedule:
     """A source's database state as scheduling and `status` need it."""
 
@@ -43,11 +44,11 @@ class SourceSchedule:
     last_fetch_at: datetime | None
     last_ok_at: datetime | None
     consecutive_failures: int
-    last_outcome: str | None  # the last fetch's outcome (new, changed, …, failed)
+    last_outcome: Outcome | None  # the last fetch's
     last_error_kind: str | None
     last_error: str | None
     failing_since: datetime | None  # start of the current run of failures
-    failure_class: str | None = None  # the last failure's class (transient, blocked, gone, …)
+    failure_class: FailureClass | None = None  # the last failure's class
     broken_since: datetime | None = None  # set once the source counts as broken (flagged)
     retry_after: datetime | None = None  # a failed last fetch's Retry-After, as a time
 
@@ -110,19 +111,19 @@ def source_schedules(store: Store) -> dict[tuple[str, str], SourceSchedule]:
         for row in s.scalars(sa.select(SourceRow).order_by(SourceRow.id)):
             last = fetches.get(row.id)
             out[(row.tool_id, row.source_id)] = SourceSchedule(
-                row.tool_id,
-                row.source_id,
-                row.url,
-                _utc(row.last_fetch_at),
-                _utc(row.last_ok_at),
-                row.consecutive_failures,
-                last.outcome if last else None,
-                last.error_kind if last else None,
-                last.error if last else None,
-                _failing_since(s, row),
-                row.failure_class if row.consecutive_failures else None,
-                _utc(row.broken_since),
-                _retry_after(last),
+                tool=row.tool_id,
+                source=row.source_id,
+                url=row.url,
+                last_fetch_at=_utc(row.last_fetch_at),
+                last_ok_at=_utc(row.last_ok_at),
+                consecutive_failures=row.consecutive_failures,
+                last_outcome=last.outcome if last else None,
+                last_error_kind=last.error_kind if last else None,
+                last_error=last.error if last else None,
+                failing_since=_failing_since(s, row),
+                failure_class=row.failure_class if row.consecutive_failures else None,
+                broken_since=_utc(row.broken_since),
+                retry_after=_retry_after(last),
             )
     return out
 

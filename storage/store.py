@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.orm import Session, sessionmaker
 
+from diffs.reasons import Reason
 from storage import blobs
 from storage.anchors import put_anchors
 from storage.engine import make_engine
@@ -33,7 +34,6 @@ from storage.records import (
     BrokenPolicy,
     FetchEntry,
     NewChange,
-    NewFlagReason,
     NewSnapshot,
     NewSuggestion,
     Recorded,
@@ -120,7 +120,7 @@ class Store(Queries):
         self,
         entry: FetchEntry,
         versions: Sequence[tuple[NewSnapshot, NewChange | None]] = (),
-        reasons: Sequence[NewFlagReason] = (),
+        reasons: Sequence[Reason] = (),
         broken: BrokenPolicy | None = None,
         anchors: Sequence[AnchorState] = (),
         suggestions: Sequence[NewSuggestion] = (),
@@ -150,7 +150,12 @@ class Store(Queries):
             put_anchors(s, anchors, at)
             opened, recovered = _update_source(s, entry, broken, at)
         return Recorded(
-            fetch.id, tuple(snapshot_ids), tuple(change_ids), tuple(flag_ids), opened, recovered
+            fetch_id=fetch.id,
+            snapshot_ids=tuple(snapshot_ids),
+            change_ids=tuple(change_ids),
+            flag_ids=tuple(flag_ids),
+            broken_flag_ids=opened,
+            recovered_flag_ids=recovered,
         )
 
     def _add_versions(
@@ -208,15 +213,15 @@ def _source_row(s: Session, tool_id: str, source_id: str, url: str) -> SourceSta
 
 def _source_state(row: SourceRow) -> SourceState:
     return SourceState(
-        row.id,
-        row.tool_id,
-        row.source_id,
-        row.url,
-        row.etag,
-        row.last_modified,
-        row.consecutive_failures,
-        row.failure_class,
-        _aware(row.broken_since),
+        pk=row.id,
+        tool_id=row.tool_id,
+        source_id=row.source_id,
+        url=row.url,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        consecutive_failures=row.consecutive_failures,
+        failure_class=row.failure_class,
+        broken_since=_aware(row.broken_since),
     )
 
 
@@ -284,17 +289,17 @@ def _suggestion_row(g: NewSuggestion, change_id: int, at: datetime) -> Suggestio
     )
 
 
-def _add_reason(s: Session, r: NewFlagReason, change_id: int, at: datetime) -> int:
+def _add_reason(s: Session, r: Reason, change_id: int, at: datetime) -> int:
     """Attach a reason to the rating's open flag, opening one when there is none."""
     flag = s.scalars(
         sa.select(Flag)
-        .filter_by(tool_id=r.tool_id, criterion_id=r.criterion_id, status="open")
+        .filter_by(tool_id=r.tool, criterion_id=r.criterion, status="open")
         .where(Flag.severity != BROKEN)  # a broken source's flag is its own (storage/health.py)
     ).first()
     if flag is None:
         flag = Flag(
-            tool_id=r.tool_id,
-            criterion_id=r.criterion_id,
+            tool_id=r.tool,
+            criterion_id=r.criterion,
             status="open",
             severity=r.severity,
             opened_at=at,
@@ -307,10 +312,10 @@ def _add_reason(s: Session, r: NewFlagReason, change_id: int, at: datetime) -> i
         FlagReason(
             flag_id=flag.id,
             change_id=change_id,
-            source_id=r.source_id,
+            source_id=r.source,
             kind=r.kind,
             text=r.text,
-            sentences=[{"old": o, "new": n} for o, n in r.sentences],
+            sentences=[{"old": c.old, "new": c.new} for c in r.sentences],
             matched_terms=list(r.matched_terms),
             old_quote=r.old_quote,
             new_quote=r.new_quote,

@@ -35,8 +35,8 @@ for page in sorted(p for p in site.iterdir() if p.is_dir()):
              for v in sorted(page.glob("v*.html"))]
     for old, new in zip(texts, texts[1:]):
         diff = diff_blocks(old.blocks, new.blocks)
-        ratings = [RatingRef("t", c, "yes", (page.name,),
-                             (Quote(page.name, old.blocks[len(old.blocks) // 2]),))
+        ratings = [RatingRef(tool="t", criterion=c, rating="yes", sources=(page.name,),
+                             quotes=(Quote(page.name, old.blocks[len(old.blocks) // 2]),))
                    for c in sorted(criteria)]
         flags = flag_change(page.name, old.text, new.text, diff, ratings, criteria)
         out.append([page.name, new.blocks, repr(assess(diff)), repr(flags)])

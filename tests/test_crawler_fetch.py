@@ -32,7 +32,7 @@ def fetch(
     server: LocalServer, path: str, settings: Mapping[str, str] = FAST, **kw: Any
 ) -> FetchResult:
     """Fetch one path of the server through a real child process."""
-    [result] = fetch_all([FetchRequest("k", server.url(path), **kw)], settings=settings)
+    [result] = fetch_all([FetchRequest(key="k", url=server.url(path), **kw)], settings=settings)
     return result
 
 
@@ -181,11 +181,11 @@ def test_conditional_get_second_fetch_is_304(http_server: LocalServer) -> None:
 def test_results_in_request_order_and_non_http_not_fetched(http_server: LocalServer) -> None:
     http_server.route("/page", Reply(200, PAGE, HTML))
     requests = [
-        FetchRequest("ftp", "ftp://example.org/policy.txt"),
-        FetchRequest("a", http_server.url("/page")),
-        FetchRequest("file", "file:///etc/passwd"),
-        FetchRequest("b", http_server.url("/page")),  # same URL twice: both answered
-        FetchRequest("mailto", "mailto:dpo@example.org"),
+        FetchRequest(key="ftp", url="ftp://example.org/policy.txt"),
+        FetchRequest(key="a", url=http_server.url("/page")),
+        FetchRequest(key="file", url="file:///etc/passwd"),
+        FetchRequest(key="b", url=http_server.url("/page")),  # same URL twice: both answered
+        FetchRequest(key="mailto", url="mailto:dpo@example.org"),
     ]
     results = fetch_all(requests, settings=FAST)
 
@@ -197,14 +197,14 @@ def test_results_in_request_order_and_non_http_not_fetched(http_server: LocalSer
 
 def test_only_non_http_needs_no_child() -> None:
     started = time.monotonic()
-    [result] = fetch_all([FetchRequest("x", "javascript:alert(1)")])
+    [result] = fetch_all([FetchRequest(key="x", url="javascript:alert(1)")])
     assert result.error_kind == "scheme" and result.body is None and result.status is None
     assert time.monotonic() - started < 0.5  # no Scrapy process was started
 
 
 def test_connection_refused() -> None:
     url = f"http://127.0.0.1:{free_port()}/policy"
-    [result] = fetch_all([FetchRequest("k", url)], settings={**FAST, "RETRY_TIMES": "0"})
+    [result] = fetch_all([FetchRequest(key="k", url=url)], settings={**FAST, "RETRY_TIMES": "0"})
     assert (result.status, result.error_kind, result.final_url) == (None, "connection", None)
 
 
@@ -260,8 +260,10 @@ def _robots_crawl(server: LocalServer, settings: Mapping[str, str]) -> list[Fetc
     # A slow robots.txt makes every page request wait on it at once: the case the bug needs.
     server.route("/robots.txt", Reply(200, ROBOTS, {"Content-Type": "text/plain"}, delay=0.5))
     server.route("/public", Reply(200, PAGE, HTML))
-    requests = [FetchRequest(f"p{i}", server.url(f"/private/{i}")) for i in range(10)]
-    return fetch_all([*requests, FetchRequest("pub", server.url("/public"))], settings=settings)
+    requests = [FetchRequest(key=f"p{i}", url=server.url(f"/private/{i}")) for i in range(10)]
+    return fetch_all(
+        [*requests, FetchRequest(key="pub", url=server.url("/public"))], settings=settings
+    )
 
 
 def test_robots_disallowed_concurrent_requests_are_never_fetched(http_server: LocalServer) -> None:
@@ -294,8 +296,8 @@ def test_hung_crawl_is_killed_and_finished_pages_kept(http_server: LocalServer) 
     http_server.route("/hang", Reply(200, PAGE, delay=60))
     http_server.route("/page", Reply(200, PAGE, HTML))
     requests = [
-        FetchRequest("hang", http_server.url("/hang")),
-        FetchRequest("ok", http_server.url("/page")),
+        FetchRequest(key="hang", url=http_server.url("/hang")),
+        FetchRequest(key="ok", url=http_server.url("/page")),
     ]
     # Two at a time on the one host, so the quick page doesn't queue behind the hung one.
     settings = {**FAST, "CONCURRENT_REQUESTS_PER_DOMAIN": "2"}
@@ -326,7 +328,10 @@ def test_scrapy_crawl_command_runs_the_same_spider(
     job, out = tmp_path / "job.json", tmp_path / "out"
     write_job(
         job,
-        [(0, FetchRequest("k", http_server.url("/page"))), (1, FetchRequest("s", "gopher://x"))],
+        [
+            (0, FetchRequest(key="k", url=http_server.url("/page"))),
+            (1, FetchRequest(key="s", url="gopher://x")),
+        ],
     )
     subprocess.run(
         [

@@ -28,9 +28,11 @@ from crawler.notify.settings import (
     NotifySettingsError,
     load_settings,
 )
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
 from storage.outbox import Channel, Message, Outbox
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 from tests.conftest import LocalServer
 from tests.test_crawler_cli import FAST, V1, V3_TRAINING, html
 from tests.test_crawler_cli import write_catalog as cli_catalog
@@ -141,10 +143,20 @@ def write_catalog(folder: Path) -> Path:
 def fetch(store: Store, run: int, pk: int, outcome: str, raw: bytes | None) -> FetchEntry:
     """A fetch log entry."""
     return FetchEntry(
-        run, pk, "https://acme.example/p", None, (), 200 if raw else None, outcome,
-        None if raw else "connection refused", None if raw else "connection", "text/html",
-        raw, datetime.now(UTC), 3,
-    )  # fmt: skip
+        run_id=run,
+        source_pk=pk,
+        requested_url="https://acme.example/p",
+        final_url=None,
+        redirects=(),
+        status=200 if raw else None,
+        outcome=outcome,
+        error=None if raw else "connection refused",
+        error_kind=None if raw else "connection",
+        content_type="text/html",
+        raw=raw,
+        started_at=datetime.now(UTC),
+        elapsed_ms=3,
+    )
 
 
 def record_change(store: Store, catalog_dir: Path, old: str, new: str, first: bool) -> None:
@@ -153,16 +165,29 @@ def record_change(store: Store, catalog_dir: Path, old: str, new: str, first: bo
     run = store.begin_run(str(catalog_dir))
 
     def snap(text: str) -> NewSnapshot:
-        return NewSnapshot(text.encode(), text, "html/1", "text/html", None)
+        return NewSnapshot(
+            raw=text.encode(),
+            text=text,
+            extract_key="html/1",
+            content_type="text/html",
+            final_url=None,
+        )
 
     if first:
         store.record_fetch(fetch(store, run, pk, "new", old.encode()), [(snap(old), None)])
-    reason = NewFlagReason(
-        "acme", "no-training", "topic", "policy", "topic",
-        "Changed text speaks about No training on customer data: train.",
-        ((OLD_SENTENCE, new.splitlines()[0]),), ("train",),
-    )  # fmt: skip
-    change = NewChange("substantive", "Substantive wording changed.", (), 1, 1)
+    reason = Reason(
+        tool="acme",
+        criterion="no-training",
+        source="policy",
+        severity="topic",
+        kind="topic",
+        text="Changed text speaks about No training on customer data: train.",
+        sentences=(SentenceChange(OLD_SENTENCE, new.splitlines()[0]),),
+        matched_terms=("train",),
+    )
+    change = NewChange(
+        tier="substantive", reason="Substantive wording changed.", noise=(), added=1, removed=1
+    )
     store.record_fetch(
         fetch(store, run, pk, "changed", new.encode()), [(snap(new), change)], [reason]
     )

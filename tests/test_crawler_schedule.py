@@ -27,7 +27,14 @@ NO_JITTER = Policy(DAY, jitter_fraction=0.0)
 
 def timing(last: datetime | None, *, every: timedelta | None = None, failures: int = 0,
            retry_after: datetime | None = None, source: str = "p") -> SourceTiming:  # fmt: skip
-    return SourceTiming("t", source, every, last, failures, retry_after)
+    return SourceTiming(
+        tool="t",
+        source=source,
+        every=every,
+        last_fetch_at=last,
+        consecutive_failures=failures,
+        retry_after=retry_after,
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,7 +85,9 @@ def test_catch_up_after_downtime_fires_each_overdue_source_once() -> None:
     down = [timing(NOW - timedelta(days=10), source=f"s{i}") for i in range(5)]
     assert len(due_now(down, policy, NOW)) == 5
     # What the crawl does to the database: last_fetch_at moves to the crawl's time.
-    after = [SourceTiming(t.tool, t.source, t.every, NOW) for t in down]
+    after = [
+        SourceTiming(tool=t.tool, source=t.source, every=t.every, last_fetch_at=NOW) for t in down
+    ]
     for minutes in (0, 1, 60, 60 * 20):
         assert due_now(after, policy, NOW + timedelta(minutes=minutes)) == ()
     assert len(due_now(after, policy, NOW + DAY * 1.2)) == 5
@@ -115,7 +124,10 @@ def test_next_wake_is_the_earliest_due_time_ahead() -> None:
 
 
 def test_batch_selects_exactly_the_due_sources() -> None:
-    due = (SourceTiming("a", "privacy", None, None), SourceTiming("b", "dpa", None, None))
+    due = (
+        SourceTiming(tool="a", source="privacy", every=None, last_fetch_at=None),
+        SourceTiming(tool="b", source="dpa", every=None, last_fetch_at=None),
+    )
     assert batch(due) == ("a/privacy", "b/dpa")
 
 
@@ -125,25 +137,45 @@ def test_timings_from_catalog_and_database() -> None:
         (),
         (
             Tool(
-                "t",
-                "T",
+                id="t",
+                name="T",
                 sources=(
-                    Source("same", "http://h/1", every=timedelta(hours=2)),
-                    Source("moved", "http://h/new"),
-                    Source("unseen", "http://h/3"),
+                    Source(id="same", url="http://h/1", every=timedelta(hours=2)),
+                    Source(id="moved", url="http://h/new"),
+                    Source(id="unseen", url="http://h/3"),
                 ),
             ),
         ),
     )
     known = {
         ("t", "same"): SourceSchedule(
-            "t", "same", "http://h/1", NOW, NOW, 2, "failed", "http", "HTTP 500", NOW
+            tool="t",
+            source="same",
+            url="http://h/1",
+            last_fetch_at=NOW,
+            last_ok_at=NOW,
+            consecutive_failures=2,
+            last_outcome="failed",
+            last_error_kind="http",
+            last_error="HTTP 500",
+            failing_since=NOW,
         ),
         ("t", "moved"): SourceSchedule(
-            "t", "moved", "http://h/old", NOW, NOW, 0, "new", None, None, None
+            tool="t",
+            source="moved",
+            url="http://h/old",
+            last_fetch_at=NOW,
+            last_ok_at=NOW,
+            consecutive_failures=0,
+            last_outcome="new",
+            last_error_kind=None,
+            last_error=None,
+            failing_since=None,
         ),
     }
     same, moved, unseen = timings(catalog, known)
-    assert same == SourceTiming("t", "same", timedelta(hours=2), NOW, 2)
+    assert same == SourceTiming(
+        tool="t", source="same", every=timedelta(hours=2), last_fetch_at=NOW, consecutive_failures=2
+    )
     assert moved.last_fetch_at is None  # a new URL is crawled at once
     assert unseen.last_fetch_at is None

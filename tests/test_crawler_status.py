@@ -19,9 +19,18 @@ POLICY = Policy(timedelta(days=1), jitter_fraction=0.0)
 def heartbeat(age_s: float, stopped: bool = False) -> Heartbeat:
     beat = NOW - timedelta(seconds=age_s)
     return Heartbeat(
-        7, "host-a", NOW - timedelta(hours=1), beat, beat if stopped else None, "/cat", 86400, 30,
-        NOW + timedelta(minutes=5), 12, beat,
-    )  # fmt: skip
+        pid=7,
+        host="host-a",
+        started_at=NOW - timedelta(hours=1),
+        heartbeat_at=beat,
+        stopped_at=beat if stopped else None,
+        catalog="/cat",
+        every_s=86400,
+        heartbeat_s=30,
+        next_wake_at=NOW + timedelta(minutes=5),
+        cycles=12,
+        last_cycle_at=beat,
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,11 +51,19 @@ def schedule(source: str, failures: int, url: str = "", broken: bool = False) ->
     last = NOW - timedelta(hours=1)
     since = NOW - timedelta(days=2) if failures else None
     return SourceSchedule(
-        "t", source, url or f"http://h/{source}", last, None if failures else last, failures,
-        "failed" if failures else "unchanged", "http" if failures else None,
-        "HTTP 404" if failures else None, since, "gone" if failures else None,
-        since if broken else None,
-    )  # fmt: skip
+        tool="t",
+        source=source,
+        url=url or f"http://h/{source}",
+        last_fetch_at=last,
+        last_ok_at=None if failures else last,
+        consecutive_failures=failures,
+        last_outcome="failed" if failures else "unchanged",
+        last_error_kind="http" if failures else None,
+        last_error="HTTP 404" if failures else None,
+        failing_since=since,
+        failure_class="gone" if failures else None,
+        broken_since=since if broken else None,
+    )
 
 
 def test_sources_due_broken_and_unknown() -> None:
@@ -55,12 +72,12 @@ def test_sources_due_broken_and_unknown() -> None:
         (),
         (
             Tool(
-                "t",
-                "T",
+                id="t",
+                name="T",
                 sources=(
-                    Source("ok", "http://h/ok"),
-                    Source("new", "http://h/new"),
-                    Source("dead", "http://h/dead"),
+                    Source(id="ok", url="http://h/ok"),
+                    Source(id="new", url="http://h/new"),
+                    Source(id="dead", url="http://h/dead"),
                 ),
             ),
         ),

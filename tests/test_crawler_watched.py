@@ -17,9 +17,11 @@ from crawler.cli import cli
 from crawler.notify.deliver import notify_pending, pending
 from crawler.report import build as reporting
 from crawler.report.parts import Names, suppressed_changes
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
 from storage.outbox import Outbox
-from storage.records import AnchorState, NewChange, NewFlagReason, NewSnapshot, NewSuggestion
+from storage.records import AnchorState, NewChange, NewSnapshot, NewSuggestion
 from tests.test_crawler_notify import email_settings, fetch, free_port
 
 QUOTE = "We never use your inputs to train our models"
@@ -55,12 +57,18 @@ class History:
         )
 
     def snap(self, text: str) -> NewSnapshot:
-        return NewSnapshot(text.encode(), text, "html/1", "text/html", None)
+        return NewSnapshot(
+            raw=text.encode(),
+            text=text,
+            extract_key="html/1",
+            content_type="text/html",
+            final_url=None,
+        )
 
     def change(self, tier: str, reason: str, **extra: Any) -> int:
         """A new version whose change has this tier; returns the change id."""
         self.text = self.text + "\nx"
-        change = NewChange(tier, reason, (), 1, 1)
+        change = NewChange(tier=tier, reason=reason, noise=(), added=1, removed=1)
         done = self.store.record_fetch(
             fetch(self.store, self.run, self.pk, "changed", self.text.encode()),
             [(self.snap(self.text), change)],
@@ -71,7 +79,16 @@ class History:
     def never_found(self, quote: str = TYPO) -> None:
         """Anchor a quote of the policy as never found, with the page's closest passage."""
         state = AnchorState(
-            "acme", "no-training", "policy", quote, quote, "", "", "never-found", 91.5, CLOSEST
+            tool_id="acme",
+            criterion_id="no-training",
+            source_id="policy",
+            quote=quote,
+            wording=quote,
+            prefix="",
+            suffix="",
+            status="never-found",
+            score=91.5,
+            passage=CLOSEST,
         )
         self.store.record_fetch(
             fetch(self.store, self.run, self.pk, "unchanged", self.text.encode()),
@@ -118,12 +135,18 @@ def test_flags_json_keeps_its_shape(history: History, args: tuple[str, ...], sha
         "substantive",
         "the wording changed",
         reasons=[
-            NewFlagReason(
-                "acme", "no-training", "topic", "policy", "topic", "speaks about training",
-                ((None, "We train."),), ("train",),
+            Reason(
+                tool="acme",
+                criterion="no-training",
+                source="policy",
+                severity="topic",
+                kind="topic",
+                text="speaks about training",
+                sentences=(SentenceChange(None, "We train."),),
+                matched_terms=("train",),
             )
         ],
-    )  # fmt: skip
+    )
     data = json.loads(run(history, *args))
     assert isinstance(data, list) and len(data) == 1
     if shape == "flags":

@@ -94,7 +94,13 @@ def changed(old: str, new: str) -> tuple[SentenceChange, ...]:
     return changed_sentences(diff_texts(old, new))
 
 
-RATING = RatingRef("t", "no-training", "partial", ("pp",), (Quote("pp", QUOTE),))
+RATING = RatingRef(
+    tool="t",
+    criterion="no-training",
+    rating="partial",
+    sources=("pp",),
+    quotes=(Quote("pp", QUOTE),),
+)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +136,9 @@ NOTICE_OLD = f"## Switching\nPlease note: {NOTICE}. Then we delete your data."
     ids=["spelled-number", "article", "new-number", "new-words", "negated"],
 )
 def test_a_copy_edited_quote_is_found(old: str, new: str, status: str) -> None:
-    rating = RatingRef("t", "on-prem", "yes", ("pp",), (Quote("pp", NOTICE),))
+    rating = RatingRef(
+        tool="t", criterion="on-prem", rating="yes", sources=("pp",), quotes=(Quote("pp", NOTICE),)
+    )
     after = NOTICE_OLD.replace(old, new)
     (state,), reasons = follow_evidence(rating, "pp", NOTICE_OLD, after, changed(NOTICE_OLD, after))
     assert state.tracked.status == status
@@ -153,7 +161,13 @@ def test_an_altered_quote_is_not_a_new_reason_until_it_changes_again() -> None:
 
 
 def test_quote_never_on_the_page_is_not_this_changes_doing() -> None:
-    rating = RatingRef("t", "no-training", "partial", ("pp",), (Quote("pp", "not on the page"),))
+    rating = RatingRef(
+        tool="t",
+        criterion="no-training",
+        rating="partial",
+        sources=("pp",),
+        quotes=(Quote("pp", "not on the page"),),
+    )
     states, reasons = follow_evidence(rating, "pp", OLD, OLD + "\nMore.")
     assert reasons == ()
     assert [s.tracked.status for s in states] == ["never-found"]  # not watched: told to editors

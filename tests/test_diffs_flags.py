@@ -12,15 +12,17 @@ from diffs.topics import Criterion, match_terms
 
 QUOTE = "we do not use your Input and Output to train our artificial intelligence models"
 TRAINING = Criterion(
-    "no-training",
-    "No training on customer data",
+    id="no-training",
+    label="No training on customer data",
     topics={
         "en": ("train*", "opt out", "model improvement"),
         "de": ("Training", "trainier*"),
         "fr": ("entraîn*",),
     },
 )
-RETENTION = Criterion("data-retention", "Data retention", topics={"en": ("retain*", "delet*")})
+RETENTION = Criterion(
+    id="data-retention", label="Data retention", topics={"en": ("retain*", "delet*")}
+)
 CRITERIA = {c.id: c for c in (TRAINING, RETENTION)}
 
 
@@ -72,9 +74,15 @@ def test_match_terms(passage: str, terms: tuple[str, ...], expected: tuple[str, 
 
 
 RATING = RatingRef(
-    "mistral-api", "no-training", "partial", ("privacy-policy",), (Quote("privacy-policy", QUOTE),)
+    tool="mistral-api",
+    criterion="no-training",
+    rating="partial",
+    sources=("privacy-policy",),
+    quotes=(Quote("privacy-policy", QUOTE),),
 )
-RETAIN = RatingRef("mistral-api", "data-retention", "partial", ("privacy-policy",))
+RETAIN = RatingRef(
+    tool="mistral-api", criterion="data-retention", rating="partial", sources=("privacy-policy",)
+)
 OLD = f"# Privacy\nWe {QUOTE[3:]}, except for Le Chat Team.\nWe keep invoices for ten years."
 
 
@@ -148,7 +156,7 @@ SURVIVAL = (
     "The following Sections survive: Section 1.1 (Customer Infrastructure), Section 4 "
     "(Use of Customer Content), Section 5 (Confidentiality)."
 )
-ON_PREM = Criterion("on-prem", "On-prem", topics={"en": ("customer infrastructure",)})
+ON_PREM = Criterion(id="on-prem", label="On-prem", topics={"en": ("customer infrastructure",)})
 
 
 @pytest.mark.parametrize(
@@ -160,7 +168,7 @@ ON_PREM = Criterion("on-prem", "On-prem", topics={"en": ("customer infrastructur
     ids=["section-title-in-reference", "the-topic-itself"],
 )
 def test_cross_references_are_not_topic_mentions(new: str, expected: list[str]) -> None:
-    rating = RatingRef("t", "on-prem", "no", ("terms",))
+    rating = RatingRef(tool="t", criterion="on-prem", rating="no", sources=("terms",))
     reasons = flag_change(
         "terms", SURVIVAL, new, diff_texts(SURVIVAL, new), [rating], {"on-prem": ON_PREM}
     ).reasons
@@ -174,8 +182,10 @@ def test_changed_sentences_pair_old_and_new_wording() -> None:
     assert (change.old, change.new) == ("We never train on API data.", "We may train on API data.")
 
 
-DPA = Criterion("dpa", "DPA", topics={"en": ("processor",)}, kinds=("dpa",))
-DPA_RATING = RatingRef("mistral-api", "dpa", "yes", ("dpa", "privacy-policy"))
+DPA = Criterion(id="dpa", label="DPA", topics={"en": ("processor",)}, kinds=("dpa",))
+DPA_RATING = RatingRef(
+    tool="mistral-api", criterion="dpa", rating="yes", sources=("dpa", "privacy-policy")
+)
 SUBPROCESSORS = "# Subprocessors\n- Azure - Hosting - EEA"
 
 
@@ -240,8 +250,10 @@ COOKIE_POLICY = (
     "# Cookie Policy\nWe use cookies to remember your preferences.\n"
     "Analytics cookies are deleted after thirteen months."
 )
-TRAIN_CITED = RatingRef("mistral", "no-training", "no", ("terms",))
-RETAIN_CITED = RatingRef("mistral", "data-retention", "partial", ("terms",))
+TRAIN_CITED = RatingRef(tool="mistral", criterion="no-training", rating="no", sources=("terms",))
+RETAIN_CITED = RatingRef(
+    tool="mistral", criterion="data-retention", rating="partial", sources=("terms",)
+)
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,14 @@ NEW_REASON = FlagReason(
 def broken_flag() -> ReportFlag:
     """A flag of a severity this code does not define yet (another issue adds it)."""
     reason = FlagReason(
-        16, "docs", "broken", "The source has failed 5 times in a row.", (), (), None, None
+        change_id=16,
+        source_id="docs",
+        kind="broken",
+        text="The source has failed 5 times in a row.",
+        sentences=(),
+        matched_terms=(),
+        old_quote=None,
+        new_quote=None,
     )
     return make_flag(
         reason,
@@ -66,14 +73,14 @@ def broken_flag() -> ReportFlag:
 def topic_flag() -> ReportFlag:
     """A topic flag on another criterion, opened first: severity still ranks it last."""
     reason = FlagReason(
-        17,
-        "docs",
-        "topic",
-        "Changed text speaks about EU SaaS: hosting.",
-        (),
-        ("hosting",),
-        None,
-        None,
+        change_id=17,
+        source_id="docs",
+        kind="topic",
+        text="Changed text speaks about EU SaaS: hosting.",
+        sentences=(),
+        matched_terms=("hosting",),
+        old_quote=None,
+        new_quote=None,
     )
     return make_flag(
         reason,
@@ -186,7 +193,7 @@ def test_flags_are_ordered_by_severity(severities: tuple[str, ...], expected: li
 
 def test_a_flag_with_nothing_new_is_not_repeated() -> None:
     ctx = make_context()
-    scope = DigestScope(frozenset({13}), frozenset(), frozenset(), ())
+    scope = DigestScope(changes=frozenset({13}), reasons=frozenset(), broken=frozenset(), noise=())
     digest = build_digest(ctx, scope)
     assert digest.flag_count == 0 and digest.still_open == 1
     assert [c.id for t in digest.tools for c in t.changes] == [13]
@@ -195,7 +202,9 @@ def test_a_flag_with_nothing_new_is_not_repeated() -> None:
 
 def test_nothing_new_raises_nothing() -> None:
     ctx = make_context()
-    digest = build_digest(ctx, DigestScope(frozenset(), frozenset(), frozenset(), ()))
+    digest = build_digest(
+        ctx, DigestScope(changes=frozenset(), reasons=frozenset(), broken=frozenset(), noise=())
+    )
     assert not digest.raised
     assert subject(digest) == "[citewatch] nothing new"
     # the broken source is still shown (it is state), but not as news
@@ -207,16 +216,24 @@ def test_nothing_new_raises_nothing() -> None:
     [
         (
             DigestScope(
-                frozenset({12}), frozenset({("mistral-api", "no-training", 12)}), frozenset(), ()
+                changes=frozenset({12}),
+                reasons=frozenset({("mistral-api", "no-training", 12)}),
+                broken=frozenset(),
+                noise=(),
             ),
             "[citewatch] Re-review Mistral API: No training on customer data",
         ),
         (
-            DigestScope(frozenset({13}), frozenset(), frozenset(), ()),
+            DigestScope(changes=frozenset({13}), reasons=frozenset(), broken=frozenset(), noise=()),
             "[citewatch] 1 significant change(s) in cited sources",
         ),
         (
-            DigestScope(frozenset(), frozenset(), frozenset({("mistral-api", "dpa")}), ()),
+            DigestScope(
+                changes=frozenset(),
+                reasons=frozenset(),
+                broken=frozenset({("mistral-api", "dpa")}),
+                noise=(),
+            ),
             "[citewatch] 1 cited source(s) broken",
         ),
     ],
@@ -312,7 +329,9 @@ def resolved_context() -> ReportContext:
 def test_digest_lists_the_resolutions_since_the_last_one(
     reviews: frozenset[int], shown: int
 ) -> None:
-    scope = DigestScope(frozenset(), frozenset(), frozenset(), (), reviews=reviews)
+    scope = DigestScope(
+        changes=frozenset(), reasons=frozenset(), broken=frozenset(), noise=(), reviews=reviews
+    )
     digest = build_digest(resolved_context(), scope, SITE)
     assert digest.resolved_count == shown
     assert not digest.raised  # a resolution alone is no reason to send a message

@@ -53,10 +53,34 @@ def make_history() -> SiteHistory:
     """The report's changes plus older ones: an alert without a page, noise, a re-extraction."""
     dpa_change = entry(5, detected_at=at(2), source_id="dpa", flags=("dpa",))
     versions = (
-        Version(50, at(1), False, "a" * 64, "b" * 64, "text/html", None, None),
-        Version(51, at(2), False, "c" * 64, "d" * 64, "application/pdf", None, dpa_change),
+        Version(
+            snapshot_id=50,
+            taken_at=at(1),
+            technical=False,
+            raw_sha="a" * 64,
+            text_sha="b" * 64,
+            content_type="text/html",
+            final_url=None,
+            change=None,
+        ),
+        Version(
+            snapshot_id=51,
+            taken_at=at(2),
+            technical=False,
+            raw_sha="c" * 64,
+            text_sha="d" * 64,
+            content_type="application/pdf",
+            final_url=None,
+            change=dpa_change,
+        ),
     )
-    dpa = SourceTimeline("mistral-api", "Mistral API", "dpa", "https://x.example/dpa", versions)
+    dpa = SourceTimeline(
+        tool_id="mistral-api",
+        tool_name="Mistral API",
+        source_id="dpa",
+        url="https://x.example/dpa",
+        versions=versions,
+    )
     return SiteHistory(
         (dpa,),
         (

@@ -193,7 +193,14 @@ def make_context() -> ReportContext:
     )
     resolved = make_flag(
         FlagReason(
-            13, "terms", "topic", "The terms mention hosting.", (), ("hosting",), None, None
+            change_id=13,
+            source_id="terms",
+            kind="topic",
+            text="The terms mention hosting.",
+            sentences=(),
+            matched_terms=("hosting",),
+            old_quote=None,
+            new_quote=None,
         ),
         criterion_id="eu-saas",
         criterion_label="EU SaaS",
@@ -201,7 +208,13 @@ def make_context() -> ReportContext:
         status="resolved",
         severity="topic",
         resolutions=(
-            Resolution("confirm", None, "Hosting unchanged.", "editor@example.org", at(9)),
+            Resolution(
+                action="confirm",
+                rating=None,
+                note="Hosting unchanged.",
+                by="editor@example.org",
+                at=at(9),
+            ),
         ),
     )
     tool = ToolSummary(
@@ -212,36 +225,52 @@ def make_context() -> ReportContext:
         verdict_needs_review=True,
         ratings=(
             RatingState(
-                "no-training",
-                "No training on customer data",
-                "partial",
-                "API data is not used for training.",
-                True,
+                criterion_id="no-training",
+                criterion_label="No training on customer data",
+                rating="partial",
+                summary="API data is not used for training.",
+                flagged=True,
             ),
-            RatingState("eu-saas", "EU SaaS", "yes", "Hosted in the EU.", False),
+            RatingState(
+                criterion_id="eu-saas",
+                criterion_label="EU SaaS",
+                rating="yes",
+                summary="Hosted in the EU.",
+                flagged=False,
+            ),
         ),
         evidence=(
             EvidenceState(
-                "eu-saas", "EU SaaS", "docs-privacy", "Data is hosted in the EU.",
-                "Data is hosted in the EU.", "found", 100.0, "Data is hosted in the EU.",
+                criterion_id="eu-saas",
+                criterion_label="EU SaaS",
+                source_id="docs-privacy",
+                quote="Data is hosted in the EU.",
+                wording="Data is hosted in the EU.",
+                status="found",
+                score=100.0,
+                passage="Data is hosted in the EU.",
             ),
             EvidenceState(
-                "data-retention", "Data retention", "docs-privacy",
-                "Zero Data Retention is avaliable upon request",
-                "Zero Data Retention is avaliable upon request", "never-found", 86.4,
-                "Zero Data Retention for Mistral AI Studio is available only upon request.",
+                criterion_id="data-retention",
+                criterion_label="Data retention",
+                source_id="docs-privacy",
+                quote="Zero Data Retention is avaliable upon request",
+                wording="Zero Data Retention is avaliable upon request",
+                status="never-found",
+                score=86.4,
+                passage="Zero Data Retention for Mistral AI Studio is available only upon request.",
             ),
         ),
-    )  # fmt: skip
+    )
     failure = ReportFailure(
-        "mistral-api",
-        "Mistral API",
-        "dpa",
-        "https://legal.mistral.ai/terms/dpa",
-        at(9, 6),
-        503,
-        "Service Unavailable",
-        3,
+        tool_id="mistral-api",
+        tool_name="Mistral API",
+        source_id="dpa",
+        url="https://legal.mistral.ai/terms/dpa",
+        at=at(9, 6),
+        status=503,
+        error="Service Unavailable",
+        consecutive=3,
     )
     return ReportContext(
         generated_at=at(10, 6),
@@ -333,12 +362,33 @@ def hostile_context() -> ReportContext:
     )
     sentence = ChangedSentence.between("<script>alert(0)</script>", "<img src=x onerror=alert(1)>")
     reason = FlagReason(
-        12, "privacy-policy", "topic", "\u202egnp.exe", (sentence,), (), None, "`x`|y"
+        change_id=12,
+        source_id="privacy-policy",
+        kind="topic",
+        text="\u202egnp.exe",
+        sentences=(sentence,),
+        matched_terms=(),
+        old_quote=None,
+        new_quote="`x`|y",
     )
     failure = ReportFailure(
-        "../../etc", "<i>", "s", "javascript:alert(1)", at(9), None, "<script>", 1
+        tool_id="../../etc",
+        tool_name="<i>",
+        source_id="s",
+        url="javascript:alert(1)",
+        at=at(9),
+        status=None,
+        error="<script>",
+        consecutive=1,
     )
-    tool = ToolSummary("../../etc", "<script>x</script>", "", "", False, ())
+    tool = ToolSummary(
+        id="../../etc",
+        name="<script>x</script>",
+        vendor="",
+        verdict="",
+        verdict_needs_review=False,
+        ratings=(),
+    )
     unwatched = make_unwatched(
         criterion_label="<b>label</b>",
         source_id="<i>src</i>",
@@ -353,16 +403,16 @@ def hostile_context() -> ReportContext:
     )
     minor = make_minor(19, reason="<b>minor</b> \u202e", source_id="<script>m</script>")
     return ReportContext(
-        ctx.generated_at,
-        "<script>t</script>",
-        None,
-        (*ctx.tools, tool),
-        (make_flag(reason),),
-        (change, minor),
-        (failure,),
-        0,
-        (unwatched,),
-        (gap,),
+        generated_at=ctx.generated_at,
+        title="<script>t</script>",
+        since=None,
+        tools=(*ctx.tools, tool),
+        flags=(make_flag(reason),),
+        changes=(change, minor),
+        failures=(failure,),
+        noise_count=0,
+        unwatched=(unwatched,),
+        suggestions=(gap,),
     )
 
 
@@ -431,7 +481,16 @@ def test_missing_attribute_fails_loudly() -> None:
 
 
 def test_empty_report_renders() -> None:
-    ctx = ReportContext(at(10), "Empty", None, (), (), (), (), 0)
+    ctx = ReportContext(
+        generated_at=at(10),
+        title="Empty",
+        since=None,
+        tools=(),
+        flags=(),
+        changes=(),
+        failures=(),
+        noise_count=0,
+    )
     site = render_site(ctx)
     assert "No rating needs re-review." in site["index.html"]
     assert "No rating needs re-review." in render_markdown(ctx)

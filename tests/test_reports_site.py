@@ -30,7 +30,16 @@ CITEWATCH = shutil.which("citewatch") or str(
 
 def version(content_type: str | None) -> Version:
     """A version whose raw body has this content type."""
-    return Version(1, at(1), False, "f" * 64, "e" * 64, content_type, None, None)
+    return Version(
+        snapshot_id=1,
+        taken_at=at(1),
+        technical=False,
+        raw_sha="f" * 64,
+        text_sha="e" * 64,
+        content_type=content_type,
+        final_url=None,
+        change=None,
+    )
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,9 @@ MINOR_REASON = "only punctuation or letter case changed (a minor edit)"
 
 def scope_of(*change_ids: int) -> DigestScope:
     """A digest scope with these changes new and nothing else."""
-    return DigestScope(frozenset(change_ids), frozenset(), frozenset(), ())
+    return DigestScope(
+        changes=frozenset(change_ids), reasons=frozenset(), broken=frozenset(), noise=()
+    )
 
 
 def markdown(digest: Digest) -> str:

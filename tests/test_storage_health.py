@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from diffs.reasons import Reason
 from storage import Store
 from storage.health import transition
-from storage.records import BrokenPolicy, FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import BrokenPolicy, FetchEntry, NewChange, NewSnapshot
 from storage.store import migrate
 
 URL = "http://127.0.0.1/p"
@@ -52,32 +53,44 @@ def fetch(store: Store, pk: int, outcome: str, at: datetime, kind: str | None = 
     """A fetch log entry of a run of its own; failed ones are 404s of class `kind`."""
     failed = outcome == "failed"
     return FetchEntry(
-        store.begin_run("catalog"),
-        pk,
-        URL,
-        URL,
-        (),
-        404 if failed else 200,
-        outcome,
-        "HTTP 404 Not Found" if failed else None,
-        "http" if failed else None,
-        "text/html",
-        None if failed else b"<p>x</p>",
-        at,
-        3,
+        run_id=store.begin_run("catalog"),
+        source_pk=pk,
+        requested_url=URL,
+        final_url=URL,
+        redirects=(),
+        status=404 if failed else 200,
+        outcome=outcome,
+        error="HTTP 404 Not Found" if failed else None,
+        error_kind="http" if failed else None,
+        content_type="text/html",
+        raw=None if failed else b"<p>x</p>",
+        started_at=at,
+        elapsed_ms=3,
         failure_class=(kind or "gone") if failed else None,
     )
 
 
 def snap(text: str) -> NewSnapshot:
     """A snapshot whose raw body embeds the text."""
-    return NewSnapshot(f"<p>{text}</p>".encode(), text, "html/2#x", "text/html", None)
+    return NewSnapshot(
+        raw=f"<p>{text}</p>".encode(),
+        text=text,
+        extract_key="html/2#x",
+        content_type="text/html",
+        final_url=None,
+    )
 
 
-def evidence_reason() -> NewFlagReason:
+def evidence_reason() -> Reason:
     """A change-driven reason on the no-training rating."""
-    return NewFlagReason(
-        "tool", "no-training", "evidence", "policy", "evidence-lost", "quote gone", (), ()
+    return Reason(
+        tool="tool",
+        criterion="no-training",
+        source="policy",
+        severity="evidence",
+        kind="evidence-lost",
+        text="quote gone",
+        sentences=(),
     )
 
 
@@ -114,7 +127,7 @@ def test_streak_raises_one_flag_per_citing_rating(store: Store) -> None:
 def test_recovery_resolves_broken_flags_only(store: Store) -> None:
     pk = store.source_state("tool", "policy", URL).pk
     store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
-    change = NewChange("substantive", "words changed", (), 1, 1)
+    change = NewChange(tier="substantive", reason="words changed", noise=(), added=1, removed=1)
     store.record_fetch(
         fetch(store, pk, "changed", T0), [(snap("v2"), change)], [evidence_reason()], POLICY
     )
@@ -141,7 +154,7 @@ def test_editor_review_closes_the_change_flag_before_the_broken_one(store: Store
     store.record_fetch(fetch(store, pk, "new", T0), [(snap("v1"), None)], broken=POLICY)
     for day in range(1, 4):
         store.record_fetch(fetch(store, pk, "failed", T0 + timedelta(days=day)), broken=POLICY)
-    change = NewChange("substantive", "words changed", (), 1, 1)
+    change = NewChange(tier="substantive", reason="words changed", noise=(), added=1, removed=1)
     store.record_fetch(
         fetch(store, pk, "changed", T0), [(snap("v2"), change)], [evidence_reason()], POLICY
     )

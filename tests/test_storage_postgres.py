@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -105,33 +107,58 @@ def test_postgres_round_trip(pg_url: str) -> None:
 
     def entry(outcome: str, raw: bytes) -> FetchEntry:
         return FetchEntry(
-            run,
-            pk,
-            "http://127.0.0.1/p",
-            None,
-            (),
-            200,
-            outcome,
-            None,
-            None,
-            "text/html",
-            raw,
-            datetime.now(UTC),
-            1,
+            run_id=run,
+            source_pk=pk,
+            requested_url="http://127.0.0.1/p",
+            final_url=None,
+            redirects=(),
+            status=200,
+            outcome=outcome,
+            error=None,
+            error_kind=None,
+            content_type="text/html",
+            raw=raw,
+            started_at=datetime.now(UTC),
+            elapsed_ms=1,
         )
 
     store.record_fetch(
-        entry("new", b"<p>one</p>"), [(NewSnapshot(b"<p>one</p>", "one", "k", None, None), None)]
+        entry("new", b"<p>one</p>"),
+        [
+            (
+                NewSnapshot(
+                    raw=b"<p>one</p>",
+                    text="one",
+                    extract_key="k",
+                    content_type=None,
+                    final_url=None,
+                ),
+                None,
+            )
+        ],
     )
-    reason = NewFlagReason(
-        "tool", "no-training", "topic", "policy", "topic", "t", ((None, "We train."),), ("train",)
+    reason = Reason(
+        tool="tool",
+        criterion="no-training",
+        source="policy",
+        severity="topic",
+        kind="topic",
+        text="t",
+        sentences=(SentenceChange(None, "We train."),),
+        matched_terms=("train",),
     )
     store.record_fetch(
         entry("changed", b"<p>two</p>"),
         [
             (
-                NewSnapshot(b"<p>two</p>", "two", "k", None, None),
-                NewChange("substantive", "words", (), 1, 1),
+                NewSnapshot(
+                    raw=b"<p>two</p>",
+                    text="two",
+                    extract_key="k",
+                    content_type=None,
+                    final_url=None,
+                ),
+                NewChange(tier="substantive", reason="words", noise=(), added=1, removed=1),
             )
         ],
         [reason],

@@ -10,49 +10,58 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from diffs.reasons import Reason, Severity
+from diffs.sentences import SentenceChange
 from storage import NotFound, Store
 from storage.models import Base
-from storage.records import FetchEntry, NewChange, NewFlagReason, NewSnapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 
 
 def entry(store: Store, pk: int, outcome: str, raw: bytes | None = b"<p>x</p>") -> FetchEntry:
     """A fetch log entry of a run of its own."""
     run = store.begin_run("catalog")
     return FetchEntry(
-        run,
-        pk,
-        "http://127.0.0.1/p",
-        "http://127.0.0.1/p",
-        (),
-        200 if raw else None,
-        outcome,
-        None if raw else "boom",
-        None if raw else "connection",
-        "text/html",
-        raw,
-        datetime.now(UTC),
-        3,
-        '"e1"',
-        None,
+        run_id=run,
+        source_pk=pk,
+        requested_url="http://127.0.0.1/p",
+        final_url="http://127.0.0.1/p",
+        redirects=(),
+        status=200 if raw else None,
+        outcome=outcome,
+        error=None if raw else "boom",
+        error_kind=None if raw else "connection",
+        content_type="text/html",
+        raw=raw,
+        started_at=datetime.now(UTC),
+        elapsed_ms=3,
+        etag='"e1"',
+        last_modified=None,
     )
 
 
 def snap(text: str, technical: bool = False) -> NewSnapshot:
     """A snapshot whose raw body embeds the text."""
-    return NewSnapshot(f"<p>{text}</p>".encode(), text, "html/1#x", "text/html", None, technical)
+    return NewSnapshot(
+        raw=f"<p>{text}</p>".encode(),
+        text=text,
+        extract_key="html/1#x",
+        content_type="text/html",
+        final_url=None,
+        technical=technical,
+    )
 
 
-def reason(criterion: str = "no-training", severity: str = "topic") -> NewFlagReason:
+def reason(criterion: str = "no-training", severity: Severity = "topic") -> Reason:
     """A topic reason about training."""
-    return NewFlagReason(
-        "tool",
-        criterion,
-        severity,
-        "policy",
-        "topic",
-        "speaks about training",
-        (("We do not train.", "We train."),),
-        ("train",),
+    return Reason(
+        tool="tool",
+        criterion=criterion,
+        source="policy",
+        severity=severity,
+        kind="topic",
+        text="speaks about training",
+        sentences=(SentenceChange("We do not train.", "We train."),),
+        matched_terms=("train",),
     )
 
 
@@ -89,7 +98,7 @@ def test_reopening_migrates_nothing_and_keeps_data(tmp_path: Path) -> None:
 def test_chain_records_snapshots_changes_and_validators(store: Store) -> None:
     pk = store.source_state("tool", "policy", "http://127.0.0.1/p").pk
     store.record_fetch(entry(store, pk, "new"), [(snap("one"), None)])
-    change = NewChange("substantive", "words changed", (), 1, 1)
+    change = NewChange(tier="substantive", reason="words changed", noise=(), added=1, removed=1)
     done = store.record_fetch(entry(store, pk, "changed"), [(snap("two"), change)], [reason()])
     assert len(done.change_ids) == 1 and len(done.flag_ids) == 1
     (c,) = store.changes()
@@ -129,7 +138,7 @@ def test_new_reason_grows_open_flag_and_review_closes_it(store: Store) -> None:
     pk = store.source_state("tool", "policy", "http://127.0.0.1/p").pk
     store.record_fetch(entry(store, pk, "new"), [(snap("v1"), None)])
     for i, severity in enumerate(["topic", "evidence"], start=2):
-        change = NewChange("substantive", "words changed", (), 1, 1)
+        change = NewChange(tier="substantive", reason="words changed", noise=(), added=1, removed=1)
         store.record_fetch(
             entry(store, pk, "changed"), [(snap(f"v{i}"), change)], [reason(severity=severity)]
         )
@@ -148,7 +157,11 @@ def test_record_is_atomic(store: Store) -> None:
     store.record_fetch(entry(store, pk, "new"), [(snap("v1"), None)])
     bad = entry(store, 9999, "changed")  # no such source: the foreign key fails mid-write
     with pytest.raises(sa.exc.IntegrityError):
-        store.record_fetch(bad, [(snap("v2"), NewChange("substantive", "x", (), 1, 1))], [reason()])
+        store.record_fetch(
+            bad,
+            [(snap("v2"), NewChange(tier="substantive", reason="x", noise=(), added=1, removed=1))],
+            [reason()],
+        )
     with store.engine.connect() as conn:
         counts = [
             conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from cssselect import GenericTranslator, SelectorError
 
 from crawler.catalog.strict_yaml import (
-    SOURCE_KINDS,
     CatalogError,
     CatalogErrors,
     Scope,
@@ -34,7 +33,7 @@ from crawler.catalog.strict_yaml import (
     text_field,
 )
 from crawler.catalog.taxonomy import default_taxonomy, load_taxonomy
-from diffs.topics import Criterion
+from diffs.topics import SOURCE_KINDS, Criterion, SourceKind, source_kind
 
 __all__ = [
     "RATINGS",
@@ -67,13 +66,13 @@ _RATING_KEYS = ("rating", "summary", "sources", "evidence")
 _EVIDENCE_KEYS = ("source", "quote")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One cited page of a tool."""
 
     id: str
     url: str
-    kind: str = "other"
+    kind: SourceKind = "other"
     every: timedelta | None = None
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -88,7 +87,7 @@ class Evidence:
     quote: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rating:
     """A tool's rating on one criterion, with the sources and quotes that justify it."""
 
@@ -99,7 +98,7 @@ class Rating:
     evidence: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tool:
     """A directory entry: the tool, what it cites and how it is rated."""
 
@@ -249,7 +248,16 @@ def _tool(scope: Scope, data: Any, criteria: set[str]) -> Tool | None:
         return None
     vendor, summary = text_field(scope, tool, "vendor"), text_field(scope, tool, "summary")
     verdict = text_field(scope, tool, "verdict")
-    return Tool(tool_id, name, vendor, summary, verdict, sources, ratings, scope.file)
+    return Tool(
+        id=tool_id,
+        name=name,
+        vendor=vendor,
+        summary=summary,
+        verdict=verdict,
+        sources=sources,
+        ratings=ratings,
+        file=scope.file,
+    )
 
 
 def _sources(scope: Scope, value: Any) -> tuple[Source, ...]:
@@ -280,9 +288,10 @@ def _source(scope: Scope, value: Any) -> Source | None:
     scope = scope.at(f"source {source_id}") if source_id else scope
     check_keys(scope, data, _SOURCE_KEYS)
     url = _url(scope, data)
-    kind = text_field(scope, data, "kind") or "other"
-    if kind not in SOURCE_KINDS:
-        scope.error("kind", f"{kind!r} is not a source kind ({', '.join(SOURCE_KINDS)})")
+    named = text_field(scope, data, "kind") or "other"
+    kind = source_kind(named)
+    if kind is None:
+        scope.error("kind", f"{named!r} is not a source kind ({', '.join(SOURCE_KINDS)})")
     every = _every(scope, data)
     select, exclude = _selectors(scope, data, "select"), _selectors(scope, data, "exclude")
     render = data.get("render", False)
@@ -290,7 +299,15 @@ def _source(scope: Scope, value: Any) -> Source | None:
         scope.error("render", f"expected true or false, got {describe(render)}")
     if not (source_id and url):
         return None
-    return Source(source_id, url, kind, every, select, exclude, render is True)
+    return Source(
+        id=source_id,
+        url=url,
+        kind=kind or "other",
+        every=every,
+        select=select,
+        exclude=exclude,
+        render=render is True,
+    )
 
 
 def _url(scope: Scope, data: Mapping[str, Any]) -> str:
@@ -359,7 +376,13 @@ def _rating(
     evidence = _evidence_list(scope, data.get("evidence"), set(cited))
     if not word or criterion not in criteria:
         return None
-    return Rating(criterion, word, cited, text_field(scope, data, "summary"), evidence)
+    return Rating(
+        criterion=criterion,
+        rating=word,
+        sources=cited,
+        summary=text_field(scope, data, "summary"),
+        evidence=evidence,
+    )
 
 
 def _rating_value(scope: Scope, data: Mapping[str, Any]) -> str:

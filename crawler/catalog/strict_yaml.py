@@ -15,9 +15,6 @@ from typing import Any
 
 import yaml
 
-# The kinds a source can be (catalog `kind:`; taxonomy `source_kinds:`).
-SOURCE_KINDS = ("privacy-policy", "dpa", "terms", "docs", "help", "other")
-
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
 

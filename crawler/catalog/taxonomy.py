@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from crawler.catalog.strict_yaml import (
-    SOURCE_KINDS,
     CatalogError,
     CatalogErrors,
     Scope,
@@ -28,7 +27,7 @@ from crawler.catalog.strict_yaml import (
     strings_field,
     text_field,
 )
-from diffs.topics import Criterion
+from diffs.topics import SOURCE_KINDS, Criterion, SourceKind, source_kind
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]+)?$")
 _TAXONOMY_KEYS = ("criteria", "include_defaults")
@@ -101,12 +100,23 @@ def _criterion(scope: Scope, value: Any) -> Criterion | None:
                     f"topics.{lang}", f"term {term!r} has a bare * (it would match anything)"
                 )
         topics[lang] = found
-    kinds = strings_field(scope, data, "source_kinds")
-    for kind in kinds:
-        if kind not in SOURCE_KINDS:
-            scope.error(
-                "source_kinds", f"{kind!r} is not a source kind ({', '.join(SOURCE_KINDS)})"
-            )
+    kinds = _source_kinds(scope, data)
     if not (criterion_id and label):
         return None
-    return Criterion(criterion_id, label, description, topics, kinds)
+    return Criterion(
+        id=criterion_id, label=label, description=description, topics=topics, kinds=kinds
+    )
+
+
+def _source_kinds(scope: Scope, data: dict[str, Any]) -> tuple[SourceKind, ...]:
+    """The criterion's `source_kinds:`, each a known source kind (an error otherwise)."""
+    kinds: list[SourceKind] = []
+    for named in strings_field(scope, data, "source_kinds"):
+        kind = source_kind(named)
+        if kind is None:
+            scope.error(
+                "source_kinds", f"{named!r} is not a source kind ({', '.join(SOURCE_KINDS)})"
+            )
+        else:
+            kinds.append(kind)
+    return tuple(kinds)

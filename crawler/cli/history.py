@@ -14,6 +14,7 @@ from crawler.cli.support import cli_errors, open_store, parse_since
 from crawler.ingest.review import resolve
 from diffs.text import diff_texts
 from storage.records import ChangeRecord, FlagRecord
+from storage.values import EditorAction
 
 
 @click.command()
@@ -171,7 +172,7 @@ def review(
     ctx: click.Context,
     tool: str,
     criterion: str,
-    action: str | None,
+    action: EditorAction | None,
     new_rating: str | None,
     note: str,
     by: str | None,

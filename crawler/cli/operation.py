@@ -62,9 +62,15 @@ def run(
         pairs = settings_pairs(settings)
         policy = Policy(parse_duration(every), backoff_base=parse_duration(backoff))
         options = RunOptions(
-            ctx.obj["db"], str(Path(catalog).resolve()), policy, tick, crawl_timeout,
-            tuple(f"{k}={v}" for k, v in pairs.items()), once, max_cycles,
-        )  # fmt: skip
+            db=ctx.obj["db"],
+            catalog=str(Path(catalog).resolve()),
+            policy=policy,
+            tick_s=tick,
+            crawl_timeout_s=crawl_timeout,
+            settings=tuple(f"{k}={v}" for k, v in pairs.items()),
+            once=once,
+            max_cycles=max_cycles,
+        )
         try:
             serve(options)
         except LockHeld as exc:

@@ -20,18 +20,19 @@ from crawler.notify.deliver import preview_email
 from crawler.notify.settings import NotifySettings
 from crawler.report.build import write_reports
 from storage import Store
+from storage.values import EditorAction
 
 # Crawl settings for a local demo: no politeness delay is owed to our own loopback server.
 DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EditorReview:
     """A review the demo's editor makes before a step, as `citewatch review` would."""
 
     tool: str
     criterion: str
-    action: str
+    action: EditorAction
     note: str
     by: str = "demo-editor"
 
@@ -54,10 +55,10 @@ STEPS = (
         "the privacy policy now lets the paid API train models unless you opt out;"
         " the compute page, which no-training does not cite, speaks about training",
         EditorReview(
-            "mistral-api",
-            "no-training",
-            "confirm",
-            "Le Chat Team is a consumer plan; the paid API path is still excluded.",
+            tool="mistral-api",
+            criterion="no-training",
+            action="confirm",
+            note="Le Chat Team is a consumer plan; the paid API path is still excluded.",
         ),
     ),
 )
@@ -143,7 +144,7 @@ def write_catalog(base_url: str, out: Path) -> Path:
 def _summary(step: Step, report: RunReport) -> str:
     counts: dict[str, int] = {}
     for s in report.sources:
-        key = s.outcome
+        key: str = s.outcome
         if s.outcome == "changed":
             key = f"changed ({_TIERS.get(s.tier or '', 'noise only')})"
         counts[key] = counts.get(key, 0) + 1

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-FailureClass = Literal["transient", "blocked", "gone", "suspicious"]
-FAILURE_CLASSES: Final = ("transient", "blocked", "gone", "suspicious")
+from storage.values import FailureClass
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 FETCHABLE_SCHEMES = ("http", "https")  # Scrapy could do ftp/file/data; cited pages are web pages
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchRequest:
     """One page to fetch, with the validators of its last good fetch."""
 

@@ -21,37 +21,37 @@ from diffs.flags import (
     Evidence,
     Quote,
     RatingRef,
-    Reason,
     StoredAnchors,
     Suggestion,
     first_evidence,
     flag_change,
 )
+from diffs.reasons import Reason
 from diffs.significance import Significance, assess
 from diffs.text import TextDiff, diff_blocks, split_blocks
 from storage.records import (
     AnchorState,
     FetchEntry,
     NewChange,
-    NewFlagReason,
     NewSnapshot,
     NewSuggestion,
     SnapshotRecord,
 )
+from storage.values import FailureClass, Outcome
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Analysis:
     """What a fetch means for the source's history, ready to be recorded."""
 
-    outcome: str  # new | changed | unchanged | not-modified | failed
-    error: str | None
-    error_kind: str | None
-    versions: tuple[tuple[NewSnapshot, NewChange | None], ...]
-    significant: bool | None
-    reasons: tuple[Reason, ...]
+    outcome: Outcome
+    error: str | None = None  # for a failed fetch, with its kind
+    error_kind: str | None = None
+    versions: tuple[tuple[NewSnapshot, NewChange | None], ...] = ()
+    significant: bool | None = None  # for a change
+    reasons: tuple[Reason, ...] = ()
     evidence: tuple[Evidence, ...] = ()  # where the source's quotes now stand
-    failure_class: str | None = None  # for a failed fetch: transient | blocked | gone | suspicious
+    failure_class: FailureClass | None = None  # for a failed fetch
     tier: str | None = None  # for a change: substantive | minor | noise (diffs.significance)
     # Ratings that do not cite the source, whose criterion the change speaks about.
     suggestions: tuple[Suggestion, ...] = ()
@@ -74,11 +74,11 @@ def rating_refs(tool: Tool) -> tuple[RatingRef, ...]:
     """The tool's ratings as flagging sees them."""
     return tuple(
         RatingRef(
-            tool.id,
-            r.criterion,
-            r.rating,
-            r.sources,
-            tuple(Quote(e.source, e.quote) for e in r.evidence),
+            tool=tool.id,
+            criterion=r.criterion,
+            rating=r.rating,
+            sources=r.sources,
+            quotes=tuple(Quote(e.source, e.quote) for e in r.evidence),
         )
         for r in tool.ratings
     )
@@ -88,12 +88,19 @@ def anchor_states(evidence: Sequence[Evidence]) -> tuple[AnchorState, ...]:
     """Followed quotes in storage's terms."""
     return tuple(
         AnchorState(
-            e.tool, e.criterion, e.source, e.tracked.anchor.quote, e.tracked.anchor.wording,
-            e.tracked.anchor.prefix, e.tracked.anchor.suffix, e.tracked.status,
-            e.tracked.score, e.tracked.passage,
+            tool_id=e.tool,
+            criterion_id=e.criterion,
+            source_id=e.source,
+            quote=e.tracked.anchor.quote,
+            wording=e.tracked.anchor.wording,
+            prefix=e.tracked.anchor.prefix,
+            suffix=e.tracked.anchor.suffix,
+            status=e.tracked.status,
+            score=e.tracked.score,
+            passage=e.tracked.passage,
         )
         for e in evidence
-    )  # fmt: skip
+    )
 
 
 def tracked(state: AnchorState) -> Tracked:
@@ -112,7 +119,10 @@ def stored_anchors(states: Sequence[AnchorState]) -> StoredAnchors:
 
 def _failed(kind: str, failure: Failure) -> Analysis:
     return Analysis(
-        "failed", failure.reason, kind, (), None, (), failure_class=failure.failure_class
+        outcome="failed",
+        error=failure.reason,
+        error_kind=kind,
+        failure_class=failure.failure_class,
     )
 
 
@@ -135,7 +145,7 @@ def analyze(
     if result.status == 304 and result.error is None:
         stored = _stored_text(load_previous)
         evidence = _unanchored(tool, source, stored, load_anchors)
-        return Analysis("not-modified", None, None, (), None, (), evidence)
+        return Analysis(outcome="not-modified", evidence=evidence)
     if result.error is not None or result.body is None or not 200 <= (result.status or 0) < 300:
         kind = result.error_kind or ("http" if result.status else "other")
         return _failed(kind, fetch_failure(result.status, kind, result.error))
@@ -149,13 +159,19 @@ def analyze(
     if wall is not None:
         return _failed("wall", wall)
     key = extract_key(extraction.method, source)
-    snapshot = NewSnapshot(result.body, extraction.text, key, result.content_type, url)
+    snapshot = NewSnapshot(
+        raw=result.body,
+        text=extraction.text,
+        extract_key=key,
+        content_type=result.content_type,
+        final_url=url,
+    )
     previous = load_previous()
     if previous is None:
         evidence = tuple(
             e for r in rating_refs(tool) for e in first_evidence(r, source.id, extraction.text)
         )
-        return Analysis("new", None, None, ((snapshot, None),), None, (), evidence)
+        return Analysis(outcome="new", versions=((snapshot, None),), evidence=evidence)
     # Even when the visible text survived the cut: a cut body is never a good version.
     cut = truncation_failure(result.body, lambda: load_raw(previous.raw_sha))
     if cut is not None:
@@ -167,14 +183,20 @@ def analyze(
         return _failed("collapse", collapse)
     if extraction.text == baseline:
         evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
-        return Analysis("unchanged", None, None, chain, None, (), evidence)
+        return Analysis(outcome="unchanged", versions=chain, evidence=evidence)
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
     verdict = assess(diff, previous.taken_at, result.started_at)
     change = _change(diff, verdict)
     versions = (*chain, (snapshot, change))
     if not verdict.significant:
         evidence = _unanchored(tool, source, lambda: extraction.text, load_anchors)
-        return Analysis("changed", None, None, versions, False, (), evidence, tier=verdict.tier)
+        return Analysis(
+            outcome="changed",
+            versions=versions,
+            significant=False,
+            evidence=evidence,
+            tier=verdict.tier,
+        )
     criteria = {c.id: c for c in catalog.criteria}
     flagging = flag_change(
         source.id,
@@ -187,9 +209,14 @@ def analyze(
         source.kind,
     )
     return Analysis(
-        "changed", None, None, versions, True, flagging.reasons, flagging.evidence,
-        tier=verdict.tier, suggestions=flagging.suggestions,
-    )  # fmt: skip
+        outcome="changed",
+        versions=versions,
+        significant=True,
+        reasons=flagging.reasons,
+        evidence=flagging.evidence,
+        tier=verdict.tier,
+        suggestions=flagging.suggestions,
+    )
 
 
 def _stored_text(load_previous: Callable[[], SnapshotRecord | None]) -> Callable[[], str | None]:
@@ -230,7 +257,14 @@ def _unreadable(exc: ExtractError) -> Failure:
 def _change(diff: TextDiff, verdict: Significance, technical: bool = False) -> NewChange:
     added = sum(len(h.added) + len(h.pairs) for h in diff.hunks)
     removed = sum(len(h.removed) + len(h.pairs) for h in diff.hunks)
-    return NewChange(verdict.tier, verdict.reason, verdict.noise, added, removed, technical)
+    return NewChange(
+        tier=verdict.tier,
+        reason=verdict.reason,
+        noise=verdict.noise,
+        added=added,
+        removed=removed,
+        technical=technical,
+    )
 
 
 def _technical_upgrade(
@@ -249,7 +283,14 @@ def _technical_upgrade(
         return (), previous.text
     diff = diff_blocks(split_blocks(previous.text), again.blocks)
     verdict = Significance("noise", "extraction rules changed (technical upgrade)", ("technical",))
-    snap = NewSnapshot(raw, again.text, key, previous.content_type, url, technical=True)
+    snap = NewSnapshot(
+        raw=raw,
+        text=again.text,
+        extract_key=key,
+        content_type=previous.content_type,
+        final_url=url,
+        technical=True,
+    )
     return ((snap, _change(diff, verdict, technical=True)),), again.text
 
 
@@ -288,23 +329,4 @@ def suggestions(found: Sequence[Suggestion]) -> tuple[NewSuggestion, ...]:
             matched_terms=g.matched_terms,
         )
         for g in found
-    )
-
-
-def flag_reasons(reasons: Sequence[Reason]) -> tuple[NewFlagReason, ...]:
-    """Flag reasons in storage's terms."""
-    return tuple(
-        NewFlagReason(
-            r.tool,
-            r.criterion,
-            r.severity,
-            r.source,
-            r.kind,
-            r.text,
-            tuple((c.old, c.new) for c in r.sentences),
-            r.matched_terms,
-            r.old_quote,
-            r.new_quote,
-        )
-        for r in reasons
     )

@@ -15,12 +15,12 @@ from crawler.ingest.analysis import (
     analyze,
     anchor_states,
     fetch_entry,
-    flag_reasons,
     stored_anchors,
     suggestions,
 )
 from storage import Store
 from storage.records import BrokenPolicy, SourceState
+from storage.values import FailureClass, Outcome
 
 # A whole run's hard wall-clock limit; the child is killed past it and unfinished sources
 # are recorded as failed fetches ("crawl-killed"), never as missing.
@@ -31,7 +31,7 @@ class SelectionError(Exception):
     """--tool / --source name nothing in the catalog."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceOutcome:
     """One source's line of `crawl --json`."""
 
@@ -39,12 +39,12 @@ class SourceOutcome:
     source: str
     url: str
     status: int | None
-    outcome: str
+    outcome: Outcome
     error: str | None
     change: int | None
     significant: bool | None
     flags: tuple[str, ...]
-    failure_class: str | None = None  # transient | blocked | gone | suspicious, when failed
+    failure_class: FailureClass | None = None  # when failed
     tier: str | None = None  # substantive | minor | noise, when changed
     # Evidence quotes this fetch looked for and did not find: their ratings are not watched.
     unwatched: tuple[Unwatched, ...] = ()
@@ -143,7 +143,13 @@ def run_crawl(
     try:
         states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
         requests = [
-            FetchRequest(f"{t.id}/{s.id}", s.url, st.etag, st.last_modified, s.render)
+            FetchRequest(
+                key=f"{t.id}/{s.id}",
+                url=s.url,
+                etag=st.etag,
+                last_modified=st.last_modified,
+                render=s.render,
+            )
             for (t, s), st in zip(picked, states, strict=True)
         ]
         results = fetch_all(requests, settings=settings or {}, timeout=timeout)
@@ -197,7 +203,7 @@ def _record(
     recorded = store.record_fetch(
         fetch_entry(run_id, state.pk, result, analysis),
         analysis.versions,
-        flag_reasons(analysis.reasons),
+        analysis.reasons,
         BrokenPolicy(after, citing(tool, source)),
         anchors=anchor_states(analysis.evidence),
         suggestions=suggestions(analysis.suggestions),
@@ -205,21 +211,21 @@ def _record(
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
     return SourceOutcome(
-        tool.id,
-        source.id,
-        source.url,
-        result.status,
-        analysis.outcome,
-        analysis.error,
-        change,
-        analysis.significant,
-        tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
-        analysis.failure_class,
-        analysis.tier if change is not None else None,
-        tuple(
+        tool=tool.id,
+        source=source.id,
+        url=source.url,
+        status=result.status,
+        outcome=analysis.outcome,
+        error=analysis.error,
+        change=change,
+        significant=analysis.significant,
+        flags=tuple(dict.fromkeys(r.criterion for r in analysis.reasons)),
+        failure_class=analysis.failure_class,
+        tier=analysis.tier if change is not None else None,
+        unwatched=tuple(
             Unwatched(e.criterion, e.tracked.anchor.quote, e.tracked.passage, e.tracked.score)
             for e in analysis.evidence
             if e.tracked.status == "never-found"
         ),
-        tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
+        suggestions=tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
     )

@@ -6,6 +6,7 @@ from crawler.ingest.analysis import tracked
 from diffs.anchors import accept
 from storage import Store
 from storage.records import AnchorState, ReviewRecord
+from storage.values import EditorAction
 
 
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:
@@ -21,11 +22,18 @@ def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[An
         fresh = accept(tracked(state), text)
         out.append(
             AnchorState(
-                tool_id, criterion_id, state.source_id, state.quote, fresh.anchor.wording,
-                fresh.anchor.prefix, fresh.anchor.suffix, fresh.status, fresh.score,
-                fresh.passage,
+                tool_id=tool_id,
+                criterion_id=criterion_id,
+                source_id=state.source_id,
+                quote=state.quote,
+                wording=fresh.anchor.wording,
+                prefix=fresh.anchor.prefix,
+                suffix=fresh.anchor.suffix,
+                status=fresh.status,
+                score=fresh.score,
+                passage=fresh.passage,
             )
-        )  # fmt: skip
+        )
     return tuple(out)
 
 
@@ -33,7 +41,7 @@ def resolve(
     store: Store,
     tool_id: str,
     criterion_id: str,
-    action: str,
+    action: EditorAction,
     rating: str | None,
     note: str,
     by: str,

@@ -14,7 +14,7 @@ from crawler.fetch.request import FetchRequest
 def extract_target(target: str, select: Sequence[str], exclude: Sequence[str]) -> Extraction:
     """Extract a file path or an http(s) URL (fetched politely, robots.txt obeyed)."""
     if target.startswith(("http://", "https://")):
-        (result,) = fetch_all([FetchRequest("probe", target)])
+        (result,) = fetch_all([FetchRequest(key="probe", url=target)])
         if result.body is None:
             raise ExtractError(f"fetch failed: {result.error or f'HTTP {result.status}'}")
         url, body, content_type = result.final_url or target, result.body, result.content_type

@@ -21,7 +21,6 @@ from crawler.report.parts import (
 from crawler.report.watching import catalog_quotes
 from diffs.text import TextDiff
 from reports.context import (
-    ChangedSentence,
     EvidenceState,
     FlagReason,
     RatingState,
@@ -55,38 +54,23 @@ def _catalog(store: Store, path: str | None) -> Catalog:
 
 
 def _resolution(r: ReviewRecord) -> Resolution:
-    action: Any = r.action
-    return Resolution(action, r.rating, r.note, r.by, r.at, r.id)
+    return Resolution(action=r.action, rating=r.rating, note=r.note, by=r.by, at=r.at, id=r.id)
 
 
 def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
-    reasons = tuple(
-        FlagReason(
-            r.change_id,
-            r.source_id,
-            r.kind,  # type: ignore[arg-type]
-            r.text,
-            tuple(ChangedSentence.between(old, new) for old, new in r.sentences),
-            r.matched_terms,
-            r.old_quote,
-            r.new_quote,
-            r.failure_class,
-            r.broken_since,
-        )
-        for r in f.reasons
-    )
+    reasons = tuple(FlagReason.of(r) for r in f.reasons)
     since_open = tuple(_resolution(r) for r in f.reviews)
     return ReportFlag(
-        f.tool_id,
-        names.tool(f.tool_id),
-        f.criterion_id,
-        names.criterion(f.criterion_id),
-        ratings.get((f.tool_id, f.criterion_id), "unknown"),
-        f.status,  # type: ignore[arg-type]
-        f.severity,  # type: ignore[arg-type]
-        f.opened_at,
-        reasons,
-        since_open,
+        tool_id=f.tool_id,
+        tool_name=names.tool(f.tool_id),
+        criterion_id=f.criterion_id,
+        criterion_label=names.criterion(f.criterion_id),
+        rating=ratings.get((f.tool_id, f.criterion_id), "unknown"),
+        status=f.status,
+        severity=f.severity,
+        opened_at=f.opened_at,
+        reasons=reasons,
+        resolutions=since_open,
     )
 
 
@@ -115,16 +99,16 @@ def build_context(
     )
     failures = tuple(
         ReportFailure(
-            x.tool_id,
-            names.tool(x.tool_id),
-            x.source_id,
-            x.url,
-            x.at,
-            x.status,
-            x.error or x.error_kind or "failed",
-            x.consecutive,
-            x.failure_class,
-            x.broken_since,
+            tool_id=x.tool_id,
+            tool_name=names.tool(x.tool_id),
+            source_id=x.source_id,
+            url=x.url,
+            at=x.at,
+            status=x.status,
+            error=x.error or x.error_kind or "failed",
+            consecutive=x.consecutive,
+            failure_class=x.failure_class,
+            broken_since=x.broken_since,
         )
         for x in store.broken_sources()
     )
@@ -171,24 +155,36 @@ def _tool_summary(
 ) -> ToolSummary:
     evidence = tuple(
         EvidenceState(
-            a.criterion_id, names.criterion(a.criterion_id), a.source_id, a.quote, a.wording,
-            a.status, a.score, a.passage,
+            criterion_id=a.criterion_id,
+            criterion_label=names.criterion(a.criterion_id),
+            source_id=a.source_id,
+            quote=a.quote,
+            wording=a.wording,
+            status=a.status,
+            score=a.score,
+            passage=a.passage,
         )
         for a in anchors
-    )  # fmt: skip
+    )
     states = tuple(
         RatingState(
-            r.criterion,
-            names.criterion(r.criterion),
-            ratings.get((tool.id, r.criterion), r.rating),
-            r.summary,
-            (tool.id, r.criterion) in open_keys,
+            criterion_id=r.criterion,
+            criterion_label=names.criterion(r.criterion),
+            rating=ratings.get((tool.id, r.criterion), r.rating),
+            summary=r.summary,
+            flagged=(tool.id, r.criterion) in open_keys,
         )
         for r in tool.ratings
     )
     needs_review = any(s.flagged for s in states)
     return ToolSummary(
-        tool.id, tool.name, tool.vendor, tool.verdict, needs_review, states, evidence
+        id=tool.id,
+        name=tool.name,
+        vendor=tool.vendor,
+        verdict=tool.verdict,
+        verdict_needs_review=needs_review,
+        ratings=states,
+        evidence=evidence,
     )
 
 

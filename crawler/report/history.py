@@ -45,21 +45,27 @@ def build_history(store: Store, catalog: Catalog, suppressed: int = 0) -> SiteHi
     for state in known:
         versions = tuple(
             Version(
-                snap.id,
-                snap.taken_at,
-                snap.technical,
-                snap.raw_sha,
-                snap.text_sha,
-                snap.content_type,
-                snap.final_url,
-                by_new_snapshot.get(snap.id),
+                snapshot_id=snap.id,
+                taken_at=snap.taken_at,
+                technical=snap.technical,
+                raw_sha=snap.raw_sha,
+                text_sha=snap.text_sha,
+                content_type=snap.content_type,
+                final_url=snap.final_url,
+                change=by_new_snapshot.get(snap.id),
             )
             for snap in store.snapshots(state.pk)
         )
         if versions:
             name = names.get(state.tool_id, state.tool_id)
             timelines.append(
-                SourceTimeline(state.tool_id, name, state.source_id, state.url, versions)
+                SourceTimeline(
+                    tool_id=state.tool_id,
+                    tool_name=name,
+                    source_id=state.source_id,
+                    url=state.url,
+                    versions=versions,
+                )
             )
     quiet = (
         suppressed_changes(store, records, Names.of(catalog), suppressed)
@@ -71,19 +77,19 @@ def build_history(store: Store, catalog: Catalog, suppressed: int = 0) -> SiteHi
 
 def _entry(c: ChangeRecord, tool_name: str, flags: tuple[str, ...]) -> ChangeEntry:
     return ChangeEntry(
-        c.id,
-        c.tool_id,
-        tool_name,
-        c.source_id,
-        c.url,
-        c.detected_at,
-        c.significant,
-        tier_of(c),
-        c.technical,
-        c.reason,
-        c.added,
-        c.removed,
-        c.old_snapshot_id,
-        c.new_snapshot_id,
-        flags,
+        id=c.id,
+        tool_id=c.tool_id,
+        tool_name=tool_name,
+        source_id=c.source_id,
+        url=c.url,
+        detected_at=c.detected_at,
+        significant=c.significant,
+        tier=tier_of(c),
+        technical=c.technical,
+        reason=c.reason,
+        added=c.added,
+        removed=c.removed,
+        old_snapshot_id=c.old_snapshot_id,
+        new_snapshot_id=c.new_snapshot_id,
+        flags=flags,
     )

@@ -59,22 +59,22 @@ def report_change(
     old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
     diff: TextDiff = diff_texts(old.text, new.text)
     return ReportChange(
-        c.id,
-        c.tool_id,
-        tool_name,
-        c.source_id,
-        c.url,
-        c.detected_at,
-        c.significant,
-        tier_of(c),
-        c.reason,
-        c.technical,
-        c.old_snapshot_id,
-        c.new_snapshot_id,
-        diff,
-        c.added,
-        c.removed,
-        flagged,
+        id=c.id,
+        tool_id=c.tool_id,
+        tool_name=tool_name,
+        source_id=c.source_id,
+        url=c.url,
+        detected_at=c.detected_at,
+        significant=c.significant,
+        tier=tier_of(c),
+        reason=c.reason,
+        technical=c.technical,
+        old_snapshot_id=c.old_snapshot_id,
+        new_snapshot_id=c.new_snapshot_id,
+        diff=diff,
+        added_count=c.added,
+        removed_count=c.removed,
+        flags=flagged,
     )
 
 
@@ -86,24 +86,35 @@ def unwatched_evidence(
     found = sorted(unwatched(store, catalog), key=lambda a: order.get(a.tool_id, len(order)))
     return tuple(
         UnwatchedEvidence(
-            a.tool_id, names.tool(a.tool_id), a.criterion_id, names.criterion(a.criterion_id),
-            a.source_id, a.quote, a.passage, a.score,
+            tool_id=a.tool_id,
+            tool_name=names.tool(a.tool_id),
+            criterion_id=a.criterion_id,
+            criterion_label=names.criterion(a.criterion_id),
+            source_id=a.source_id,
+            quote=a.quote,
+            closest=a.passage,
+            score=a.score,
         )
         for a in found
-    )  # fmt: skip
+    )
 
 
 def citation_gaps(store: Store, change_ids: Iterable[int], names: Names) -> tuple[CitationGap, ...]:
     """The citation gaps these changes raised, oldest first."""
     return tuple(
         CitationGap(
-            g.id, g.change_id, g.tool_id, names.tool(g.tool_id), g.criterion_id,
-            names.criterion(g.criterion_id), g.source_id,
-            tuple(ChangedSentence.between(old, new) for old, new in g.sentences),
-            g.matched_terms,
+            id=g.id,
+            change_id=g.change_id,
+            tool_id=g.tool_id,
+            tool_name=names.tool(g.tool_id),
+            criterion_id=g.criterion_id,
+            criterion_label=names.criterion(g.criterion_id),
+            source_id=g.source_id,
+            sentences=tuple(ChangedSentence.between(old, new) for old, new in g.sentences),
+            matched_terms=g.matched_terms,
         )
         for g in store.suggestions(list(change_ids))
-    )  # fmt: skip
+    )
 
 
 def suppressed_changes(

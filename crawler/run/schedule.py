@@ -32,7 +32,7 @@ class Policy:
     backoff_base: timedelta = BACKOFF_BASE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceTiming:
     """What decides one source's due time (from the catalog and its database row)."""
 
@@ -119,16 +119,20 @@ def timings(
         for source in tool.sources:
             row = known.get((tool.id, source.id))
             if row is None or row.url != source.url:
-                out.append(SourceTiming(tool.id, source.id, source.every, None))
+                out.append(
+                    SourceTiming(
+                        tool=tool.id, source=source.id, every=source.every, last_fetch_at=None
+                    )
+                )
                 continue
             out.append(
                 SourceTiming(
-                    tool.id,
-                    source.id,
-                    source.every,
-                    row.last_fetch_at,
-                    row.consecutive_failures,
-                    row.retry_after,
+                    tool=tool.id,
+                    source=source.id,
+                    every=source.every,
+                    last_fetch_at=row.last_fetch_at,
+                    consecutive_failures=row.consecutive_failures,
+                    retry_after=row.retry_after,
                 )
             )
     return tuple(out)

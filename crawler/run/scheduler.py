@@ -37,7 +37,7 @@ log = logging.getLogger("citewatch.run")
 HEARTBEAT_S = 30
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunOptions:
     """What `citewatch run` was asked to do."""
 
@@ -193,10 +193,19 @@ def _run(scheduler: Scheduler) -> None:
     write_heartbeat(
         scheduler.store,
         Heartbeat(
-            os.getpid(), socket.gethostname(), started, started, None, options.catalog,
-            int(options.policy.every.total_seconds()), beat_s, None, 0, None,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            started_at=started,
+            heartbeat_at=started,
+            stopped_at=None,
+            catalog=options.catalog,
+            every_s=int(options.policy.every.total_seconds()),
+            heartbeat_s=beat_s,
+            next_wake_at=None,
+            cycles=0,
+            last_cycle_at=None,
         ),
-    )  # fmt: skip
+    )
     log.info("scheduler started (%s), catalog %s", holder_text(), options.catalog)
     with _stop_on_signals(scheduler.stopping):
         if options.once:

@@ -17,6 +17,7 @@ from storage import Store
 from storage.records import AnchorState
 from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules
 from storage.store import now
+from storage.values import Outcome
 
 # A heartbeat older than this many beats means the scheduler is gone (killed, host down):
 # one missed beat can be a busy database, three cannot.
@@ -25,7 +26,7 @@ STALE_AFTER_BEATS = 3
 DEFAULT_EVERY = timedelta(days=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStatus:
     """Whether a scheduler runs: running, stale (no recent heartbeat), stopped, not running."""
 
@@ -40,7 +41,7 @@ class SchedulerStatus:
     cycles: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceStatus:
     """One source's line."""
 
@@ -48,7 +49,7 @@ class SourceStatus:
     source: str
     url: str
     last_fetch_at: datetime | None
-    outcome: str | None  # the last fetch's outcome; None: never fetched
+    outcome: Outcome | None  # the last fetch's; None: never fetched
     error_kind: str | None
     error: str | None
     due_at: datetime | None  # None: due now
@@ -88,7 +89,17 @@ def _jsonable(value: SchedulerStatus | SourceStatus) -> dict[str, Any]:
 def scheduler_status(hb: Heartbeat | None, at: datetime) -> SchedulerStatus:
     """The scheduler's state from its row and the time now."""
     if hb is None:
-        return SchedulerStatus("not running", None, None, None, None, None, None, None, 0)
+        return SchedulerStatus(
+            state="not running",
+            pid=None,
+            host=None,
+            started_at=None,
+            heartbeat_at=None,
+            heartbeat_age_s=None,
+            catalog=None,
+            next_wake_at=None,
+            cycles=0,
+        )
     age = (at - hb.heartbeat_at).total_seconds()
     if hb.stopped_at is not None:
         state = "stopped"
@@ -97,9 +108,16 @@ def scheduler_status(hb: Heartbeat | None, at: datetime) -> SchedulerStatus:
     else:
         state = "running"
     return SchedulerStatus(
-        state, hb.pid, hb.host, hb.started_at, hb.heartbeat_at, round(age, 1), hb.catalog,
-        hb.next_wake_at, hb.cycles,
-    )  # fmt: skip
+        state=state,
+        pid=hb.pid,
+        host=hb.host,
+        started_at=hb.started_at,
+        heartbeat_at=hb.heartbeat_at,
+        heartbeat_age_s=round(age, 1),
+        catalog=hb.catalog,
+        next_wake_at=hb.next_wake_at,
+        cycles=hb.cycles,
+    )
 
 
 def build_status(
@@ -121,11 +139,13 @@ def build_status(
         source_every, url = every.get(key, (None, row.url if row else ""))
         fresh = row is None or row.url != url  # never fetched, or moved: due now
         timing = SourceTiming(
-            key[0], key[1], source_every,
-            None if fresh or row is None else row.last_fetch_at,
-            0 if row is None else row.consecutive_failures,
-            None if row is None else row.retry_after,
-        )  # fmt: skip
+            tool=key[0],
+            source=key[1],
+            every=source_every,
+            last_fetch_at=None if fresh or row is None else row.last_fetch_at,
+            consecutive_failures=0 if row is None else row.consecutive_failures,
+            retry_after=None if row is None else row.retry_after,
+        )
         lines.append(_line(key, url, row, due_at(timing, policy), key in every))
     return StatusReport(at, scheduler_status(hb, at), tuple(lines), tuple(never_found))
 
@@ -133,15 +153,37 @@ def build_status(
 def _line(
     key: tuple[str, str], url: str, row: SourceSchedule | None, due: datetime | None, listed: bool
 ) -> SourceStatus:
+    tool, source = key
     if row is None:
-        return SourceStatus(*key, url, None, None, None, None, due, 0, False, None, listed)
-    # Broken as the crawl decided it (BROKEN_AFTER failures in a row raised the flag).
-    broken = row.broken_since is not None
-    kind = row.failure_class or row.last_error_kind
+        return SourceStatus(
+            tool=tool,
+            source=source,
+            url=url,
+            last_fetch_at=None,
+            outcome=None,
+            error_kind=None,
+            error=None,
+            due_at=due,
+            consecutive_failures=0,
+            broken=False,
+            broken_since=None,
+            in_catalog=listed,
+        )
     return SourceStatus(
-        *key, url, row.last_fetch_at, row.last_outcome, kind, row.last_error, due,
-        row.consecutive_failures, broken, row.broken_since, listed,
-    )  # fmt: skip
+        tool=tool,
+        source=source,
+        url=url,
+        last_fetch_at=row.last_fetch_at,
+        outcome=row.last_outcome,
+        error_kind=row.failure_class or row.last_error_kind,
+        error=row.last_error,
+        due_at=due,
+        consecutive_failures=row.consecutive_failures,
+        # Broken as the crawl decided it (BROKEN_AFTER failures in a row raised the flag).
+        broken=row.broken_since is not None,
+        broken_since=row.broken_since,
+        in_catalog=listed,
+    )
 
 
 def render(report: StatusReport) -> str:
@@ -158,7 +200,7 @@ def render(report: StatusReport) -> str:
         )
     rows = [("source", "last fetch", "outcome", "next due", "broken since")]
     for s in report.sources:
-        outcome = s.outcome or "never fetched"
+        outcome: str = s.outcome or "never fetched"
         if s.error_kind:
             outcome += f" ({s.error_kind})"
         if s.consecutive_failures:

@@ -109,9 +109,12 @@ def run_child(
     if stderr_tail is not None:
         stderr = stderr[-stderr_tail:]
     return ChildExit(
-        returncode=returncode, killed=killed, stdout=stdout, stderr=stderr,
+        returncode=returncode,
+        killed=killed,
+        stdout=stdout,
+        stderr=stderr,
         seconds=time.monotonic() - started,
-    )  # fmt: skip
+    )
 
 
 def stop_tree(proc: subprocess.Popen[bytes], grace: Grace) -> int:
