@@ -57,5 +57,9 @@ def trafilatura_blocks(
 
 EXTRACTORS: dict[str, Extractor] = {"lxml": product, "trafilatura": trafilatura_blocks}
 
-# The product files whose code decides extracted text: a cache of extractions is keyed by them.
-EXTRACTION_FILES = tuple(ROOT / "crawler" / f for f in ("extract.py", "pdf.py", "normalize.py"))
+# The product files whose code decides extracted text: a cache of extractions is keyed by them
+# (every module of crawler/extract/, so a new extractor or rule module is covered too).
+EXTRACTION_FILES = (
+    *sorted((ROOT / "crawler" / "extract").glob("*.py")),
+    ROOT / "diffs" / "dates.py",  # dated lines are never navigation (crawler/extract/blocks.py)
+)

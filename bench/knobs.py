@@ -22,6 +22,9 @@ from typing import Any
 EXTRACTION_MODULES = (
     *(
         "crawler.extract.document",
+        "crawler.extract.charset",
+        "crawler.extract.html",
+        "crawler.extract.text",
         "crawler.extract.chrome",
         "crawler.extract.blocks",
         "crawler.extract.pdf",

@@ -11,7 +11,18 @@ from typing import Any
 
 import pytest
 
-from crawler.extract.document import ExtractError, Extraction, extract
+from crawler.extract import document
+from crawler.extract.document import (
+    EXTRACTORS,
+    HTML_RULES,
+    PDF_RULES,
+    TEXT_RULES,
+    ExtractError,
+    Extraction,
+    extract,
+    extractor_for,
+)
+from crawler.extract.extractor import Body, Extractor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 CASES: list[dict[str, Any]] = json.loads((FIXTURES / "cases.json").read_text())
@@ -175,3 +186,44 @@ def test_large_page_is_fast() -> None:
     result = extract(body, content_type="text/html", url="https://example.test/big")
     assert time.perf_counter() - started < 0.5
     assert len(result.blocks) == 350 * 4
+
+
+# --- the extractor registry -------------------------------------------------------------------
+
+# A body each registered extractor reads, by rules version: a new extractor adds its own.
+SAMPLES = {
+    HTML_RULES: b"<html><body><main><p>We keep chats for 30 days.</p></main></body></html>",
+    PDF_RULES: _pdf(["We keep chats for 30 days."]),
+    TEXT_RULES: b"We keep chats for 30 days.\n\nThen we delete them.",
+}
+
+
+def test_every_registered_extractor_has_a_sample() -> None:
+    assert [e.rules for e in EXTRACTORS] == list(SAMPLES)
+
+
+@pytest.mark.parametrize(
+    ("rules", "content_type"),
+    [(e.rules, mime) for e in EXTRACTORS for mime in sorted(e.content_types)],
+)
+def test_each_registered_content_type_reaches_its_extractor(rules: str, content_type: str) -> None:
+    header = f"{content_type.upper()}; charset=utf-8"  # parameters and case do not matter
+    result = extract(SAMPLES[rules], content_type=header, url="https://example.test/x")
+    assert result.method == rules
+    assert result.blocks[0] == "We keep chats for 30 days."
+
+
+def test_no_content_type_has_two_extractors() -> None:
+    claimed = [mime for e in EXTRACTORS for mime in e.content_types]
+    assert len(claimed) == len(set(claimed))
+
+
+def test_an_extractor_added_to_the_registry_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    def rows(body: Body) -> tuple[str, ...]:
+        return tuple(" | ".join(line.split(",")) for line in body.raw.decode().splitlines())
+
+    csv = Extractor("csv/1", frozenset({"text/csv"}), rows)
+    monkeypatch.setattr(document, "EXTRACTORS", (*document.EXTRACTORS, csv))
+    result = extract(b"a,b\nc,d\n", content_type="text/csv; charset=utf-8", url="u")
+    assert (result.method, result.blocks) == ("csv/1", ("a | b", "c | d"))
+    assert extractor_for(b"<html>", "text/html").rules == HTML_RULES  # the others are unchanged

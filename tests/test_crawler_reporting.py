@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.report.build import write_reports
+import pytest
+
+from crawler.report import writers
+from crawler.report.build import ReportError, write_reports
+from crawler.report.writers import FORMATS, WRITERS, ReportInputs
 from storage import Store
 from tests.test_crawler_notify import HOSTILE_NEW, OLD, record_change, write_catalog
 
@@ -84,3 +88,46 @@ def test_each_resolution_is_reported_once(tmp_path: Path) -> None:
     assert third["counts"]["resolved"] == 0  # reported once
     again = digest_of(store, catalog, tmp_path / "r4", since=datetime(2000, 1, 1, tzinfo=UTC))
     assert again["counts"]["resolved"] == 1  # --since shows the period again
+
+
+# The file each registered format writes: a new format adds its own.
+FORMAT_FILES = {
+    "html": "index.html",
+    "md": "report.md",
+    "json": "report.json",
+    "csv": "changes.csv",
+}
+
+
+def test_every_registered_format_writes_its_file(tmp_path: Path) -> None:
+    assert FORMATS == tuple(WRITERS) == tuple(FORMAT_FILES)
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    catalog = write_catalog(tmp_path / "catalog")
+    record_change(store, catalog, OLD, HOSTILE_NEW, first=True)
+    for name, file in FORMAT_FILES.items():
+        (path,) = write_reports(store, str(catalog), tmp_path / name, [name], None)
+        assert path == tmp_path / name / file and path.stat().st_size > 0
+    everything = write_reports(store, str(catalog), tmp_path / "all", list(reversed(FORMATS)), None)
+    assert [p.name for p in everything] == list(FORMAT_FILES.values())  # registry order
+
+
+def test_an_unknown_format_lists_the_registered_ones(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    with pytest.raises(ReportError) as info:
+        write_reports(store, None, tmp_path / "out", ["md", "pdf"], None)
+    assert str(info.value) == "unknown format pdf (choose from html, md, json, csv)"
+
+
+def test_a_format_added_to_the_registry_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def write_titles(inputs: ReportInputs, out: Path) -> Path:
+        target = out / "tools.txt"
+        target.write_text("".join(f"{t.name}\n" for t in inputs.context.tools), encoding="utf-8")
+        return target
+
+    monkeypatch.setattr(writers, "WRITERS", {**WRITERS, "txt": write_titles})
+    store = Store.open(f"sqlite:///{tmp_path / 'cw.db'}")
+    catalog = write_catalog(tmp_path / "catalog")
+    (path,) = write_reports(store, str(catalog), tmp_path / "out", ["txt"], None)
+    assert path.read_text(encoding="utf-8") == "Acme AI\n"

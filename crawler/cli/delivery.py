@@ -108,9 +108,7 @@ def notify(
         return
     if settings_file is None and dry_run is None:
         raise click.UsageError("give --settings FILE (or $CITEWATCH_NOTIFY), or --dry-run FILE")
-    settings = (
-        notify_settings_from(settings_file) if settings_file else NotifySettings("", None, ())
-    )
+    settings = notify_settings_from(settings_file) if settings_file else NotifySettings("")
     with cli_errors():
         store = open_store(ctx)
         chosen = catalog or store.last_catalog()

@@ -189,7 +189,7 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
                 echo(_summary(step, run_crawl(store, catalog, settings=DEMO_SETTINGS)))
         paths = write_reports(store, str(catalog_dir), out / "report", ["html", "md", "json"], None)
         # The email links to the site just written; nothing is sent (no network in the demo).
-        links = NotifySettings(paths[0].parent.resolve().as_uri() + "/", None, ())
+        links = NotifySettings(paths[0].parent.resolve().as_uri() + "/")
         email, _ = preview_email(store, catalog, links, out / "email.eml")
     finally:
         store.close()

@@ -6,7 +6,11 @@ import io
 import logging
 import re
 
+from crawler.extract.extractor import Body, ExtractError, Extractor
 from crawler.extract.normalize import has_words, normalize_text
+
+PDF_RULES = "pdf/1"
+CONTENT_TYPES = frozenset({"application/pdf", "application/x-pdf"})
 
 # A blank line, or a line ending a sentence followed by a capitalised/numbered line, ends a
 # paragraph; other line breaks in PDF text are layout wrapping inside one paragraph.
@@ -16,6 +20,14 @@ _SENTENCE_END = (".", ":", ";", "!", "?")
 # line followed by a capitalised one ends its paragraph (a heading or a paragraph's last line).
 _SHORT_LINE = 60
 _NEW_ITEM = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?|[a-zA-Z][.)]|[•▪◦\-–*])\s")
+
+
+def pdf_extract(body: Body) -> tuple[str, ...]:
+    """The paragraphs of a PDF (ExtractError naming the URL when pypdf cannot read it)."""
+    try:
+        return pdf_blocks(body.raw)
+    except ValueError as exc:
+        raise ExtractError(f"{exc}: {body.url}") from exc
 
 
 def pdf_blocks(body: bytes) -> tuple[str, ...]:
@@ -58,3 +70,6 @@ def _starts_paragraph(previous: str, line: str) -> bool:
     if _NEW_ITEM.match(line) or previous.endswith(_SENTENCE_END):
         return True
     return len(previous) < _SHORT_LINE and line[:1].isupper()
+
+
+EXTRACTOR = Extractor(PDF_RULES, CONTENT_TYPES, pdf_extract)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.catalog.model import Catalog
-from crawler.notify.channels import DeliveryError, senders
+from crawler.notify.channels.channel import DeliveryError
 from crawler.notify.settings import NotifySettings
 from crawler.report.build import build_context
 from reports.digest import Digest, DigestScope, build_digest
@@ -112,7 +112,7 @@ def pending(
 def deliver(store: Store, settings: NotifySettings, now: datetime) -> tuple[DeliveryOutcome, ...]:
     """Try every pending delivery once; failures are logged and kept for the next call."""
     outbox = Outbox(store.sessions)
-    by_key = {s.channel.key: s for s in senders(settings)}
+    by_key = {s.channel.key: s for s in settings.senders()}
     outcomes: list[DeliveryOutcome] = []
     for d in outbox.deliveries(pending=True):
         if not outbox.claim(d, now):
@@ -143,7 +143,7 @@ def notify_pending(
     subject: str | None = None
     if todo.digest.raised and settings.has_channels:
         message = compose(todo.digest)
-        channels = [s.channel for s in senders(settings)]
+        channels = [s.channel for s in settings.senders()]
         queued = Outbox(store.sessions).enqueue(message, todo.items, channels, at)
         subject = message.subject
     return NotifyReport(queued, subject, deliver(store, settings, at))

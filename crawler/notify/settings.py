@@ -1,133 +1,96 @@
-"""The notification settings file (TOML): SMTP email, apprise URLs and the reviewer site's URL."""
+"""The notification settings file (TOML): the reviewer site's URL and one table per channel.
+
+Each table belongs to a channel of crawler/notify/channels/ (registry.py lists them: [email],
+[apprise]); this module reads the file, rejects a table no channel owns and hands each
+channel its own table.
+"""
 
 from __future__ import annotations
 
-import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from crawler.notify.channels import registry
+from crawler.notify.channels.apprise_urls import AppriseSettings
+from crawler.notify.channels.channel import ChannelSettings, Sender
+from crawler.notify.channels.email import EmailSettings
+from crawler.notify.fields import NotifySettingsError, fail, typed
+
+__all__ = ["ENV_VAR", "EmailSettings", "NotifySettings", "NotifySettingsError", "load_settings"]
+
 ENV_VAR = "CITEWATCH_NOTIFY"  # the settings file when --notify is not given
-_TOP_KEYS = {"site_url", "email", "apprise"}
-_EMAIL_KEYS = {
-    "host",
-    "port",
-    "starttls",
-    "ssl",
-    "user",
-    "password_env",
-    "from",
-    "to",
-    "timeout",
-}
-_APPRISE_KEYS = {"urls", "urls_env"}
+_SITE_URL = "site_url"
+_T = TypeVar("_T")
 
 
-class NotifySettingsError(Exception):
-    """The settings file is missing, unreadable or has a wrong or unknown key."""
-
-
-@dataclass(frozen=True, slots=True)
-class EmailSettings:
-    """Where and how to send the email; the password is read from the environment."""
-
-    host: str
-    port: int
-    starttls: bool
-    ssl: bool
-    user: str | None
-    password_env: str | None
-    sender: str
-    recipients: tuple[str, ...]
-    timeout: float
-
-    def password(self) -> str | None:
-        """The SMTP password from the environment variable the file names, if any."""
-        return os.environ.get(self.password_env) if self.password_env else None
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class NotifySettings:
     """Every notification channel and the link base, from one file."""
 
     site_url: str  # base URL of the reviewer site, ending in "/" ("" when not published)
-    email: EmailSettings | None
-    apprise_urls: tuple[str, ...]
+    channels: tuple[ChannelSettings, ...]  # each channel table of the file, in registry order
+
+    def __init__(
+        self,
+        site_url: str,
+        email: EmailSettings | None = None,
+        apprise_urls: Sequence[str] = (),
+        *,
+        channels: Iterable[ChannelSettings] = (),
+    ) -> None:
+        # `email` and `apprise_urls` are the shorthand code and tests build settings with;
+        # the file (and any channel added since) gives its parsed tables as `channels`.
+        shorthand: list[ChannelSettings] = [email] if email is not None else []
+        shorthand += [AppriseSettings(tuple(apprise_urls))] if apprise_urls else []
+        object.__setattr__(self, "site_url", site_url)
+        object.__setattr__(self, "channels", (*shorthand, *channels))
+
+    def table(self, kind: type[_T]) -> _T | None:
+        """The parsed table of one channel (e.g. EmailSettings), None when there is none."""
+        return next((c for c in self.channels if isinstance(c, kind)), None)
+
+    @property
+    def email(self) -> EmailSettings | None:
+        """The [email] table, if any (it also gives a previewed email its addresses)."""
+        return self.table(EmailSettings)
+
+    @property
+    def apprise_urls(self) -> tuple[str, ...]:
+        """The URLs of the [apprise] table (none without one)."""
+        found = self.table(AppriseSettings)
+        return found.urls if found is not None else ()
+
+    def senders(self) -> tuple[Sender, ...]:
+        """Every configured destination, in registry order (email first)."""
+        return tuple(s for c in self.channels for s in c.senders())
 
     @property
     def has_channels(self) -> bool:
         """Whether any channel is configured."""
-        return self.email is not None or bool(self.apprise_urls)
-
-
-def _fail(path: Path, where: str, problem: str) -> NotifySettingsError:
-    return NotifySettingsError(f"{path}: {where}: {problem}")
-
-
-def _check_keys(path: Path, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise _fail(path, where, f"unknown key(s) {', '.join(unknown)}")
-
-
-def _typed(path: Path, where: str, value: Any, kind: type | tuple[type, ...]) -> Any:
-    # bool is an int in Python: `port = true` must fail, `starttls = 1` too.
-    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
-        raise _fail(path, where, f"wrong type {type(value).__name__}")
-    return value
+        return bool(self.senders())
 
 
 def _site_url(path: Path, value: Any) -> str:
-    url = str(_typed(path, "site_url", value, str)).strip()
+    url = str(typed(path, _SITE_URL, value, str)).strip()
     if not url:
         return ""
     if urlsplit(url).scheme not in {"http", "https", "file"}:
-        raise _fail(path, "site_url", f"{url!r} is not an http(s) or file URL")
+        raise fail(path, _SITE_URL, f"{url!r} is not an http(s) or file URL")
     return url if url.endswith("/") else url + "/"
 
 
-def _email(path: Path, table: Any) -> EmailSettings:
-    where = "[email]"
-    if not isinstance(table, dict):
-        raise _fail(path, where, "must be a table")
-    _check_keys(path, where, table, _EMAIL_KEYS)
-    for key in ("host", "from", "to"):
-        if key not in table:
-            raise _fail(path, where, f"{key} is required")
-    to = table["to"]
-    recipients = (to,) if isinstance(to, str) else tuple(_typed(path, "to", t, str) for t in to)
-    security_ssl = bool(_typed(path, "ssl", table.get("ssl", False), bool))
-    return EmailSettings(
-        host=_typed(path, "host", table["host"], str),
-        port=_typed(path, "port", table.get("port", 465 if security_ssl else 587), int),
-        starttls=_typed(path, "starttls", table.get("starttls", not security_ssl), bool),
-        ssl=security_ssl,
-        user=_typed(path, "user", table["user"], str) if "user" in table else None,
-        password_env=(
-            _typed(path, "password_env", table["password_env"], str)
-            if "password_env" in table
-            else None
-        ),
-        sender=_typed(path, "from", table["from"], str),
-        recipients=recipients,
-        timeout=float(_typed(path, "timeout", table.get("timeout", 30), (int, float))),
-    )
-
-
-def _apprise(path: Path, table: Any) -> tuple[str, ...]:
-    where = "[apprise]"
-    if not isinstance(table, dict):
-        raise _fail(path, where, "must be a table")
-    _check_keys(path, where, table, _APPRISE_KEYS)
-    urls = [_typed(path, "urls", u, str) for u in table.get("urls", [])]
-    env = table.get("urls_env")
-    if env is not None:
-        # Chat URLs embed tokens: they may live in the environment instead of the file.
-        urls.extend(os.environ.get(_typed(path, "urls_env", env, str), "").split())
-    return tuple(dict.fromkeys(u.strip() for u in urls if u.strip()))
+def _check_tables(path: Path, data: dict[str, Any]) -> None:
+    """Reject a top-level key that is neither site_url nor a registered channel's table."""
+    known = (_SITE_URL, *registry.tables())
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise fail(
+            path, "top level", f"unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})"
+        )
 
 
 def load_settings(path: Path) -> NotifySettings:
@@ -138,12 +101,16 @@ def load_settings(path: Path) -> NotifySettings:
         raise NotifySettingsError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise NotifySettingsError(f"{path}: not valid TOML: {exc}") from exc
-    _check_keys(path, "top level", data, _TOP_KEYS)
+    _check_tables(path, data)
     settings = NotifySettings(
-        site_url=_site_url(path, data.get("site_url", "")),
-        email=_email(path, data["email"]) if "email" in data else None,
-        apprise_urls=_apprise(path, data["apprise"]) if "apprise" in data else (),
+        _site_url(path, data.get(_SITE_URL, "")),
+        channels=tuple(
+            channel.parse(path, data[channel.table])
+            for channel in registry.CHANNELS
+            if channel.table in data
+        ),
     )
     if not settings.has_channels:
-        raise _fail(path, "top level", "no channel: add an [email] or [apprise] table")
+        tables = " or ".join(f"[{t}]" for t in registry.tables())
+        raise fail(path, "top level", f"no channel: add an {tables} table")
     return settings

@@ -1,16 +1,14 @@
-"""`citewatch report`: fill the report context from the database and write the outputs."""
+"""`citewatch report`: fill the report context from the database and write the chosen formats
+(one writer each, crawler/report/writers.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from crawler.catalog.model import Catalog, Tool, load_catalog
-from crawler.report.history import build_history
+from crawler.report import writers
 from crawler.report.parts import (
     Names,
     citation_gaps,
@@ -19,7 +17,6 @@ from crawler.report.parts import (
     unwatched_evidence,
 )
 from crawler.report.watching import catalog_quotes
-from diffs.text import TextDiff
 from reports.context import (
     EvidenceState,
     FlagReason,
@@ -30,16 +27,10 @@ from reports.context import (
     Resolution,
     ToolSummary,
 )
-from reports.digest import DigestScope, build_digest
-from reports.digest_json import digest_json
-from reports.export import changes_csv
+from reports.digest import DigestScope
 from reports.history import SUPPRESSED_LIMIT
-from reports.render import render_markdown
-from reports.site import write_site
 from storage import Store
 from storage.records import AnchorState, FlagRecord, ReviewRecord
-
-FORMATS = ("html", "md", "json", "csv")
 
 
 class ReportError(Exception):
@@ -188,17 +179,6 @@ def _tool_summary(
     )
 
 
-def _json_default(value: Any) -> Any:
-    """JSON for the context: dataclasses as objects, diffs as their added/removed passages."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, TextDiff):
-        return {"added": list(value.added_text()), "removed": list(value.removed_text())}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    raise TypeError(type(value).__name__)
-
-
 def write_reports(
     store: Store,
     catalog_path: str | None,
@@ -207,38 +187,18 @@ def write_reports(
     since: datetime | None,
 ) -> list[Path]:
     """Write the asked formats into `out`; returns the paths written (index first)."""
-    unknown = [f for f in formats if f.strip() not in FORMATS]
+    wanted = {f.strip() for f in formats}
+    unknown = [f for f in formats if f.strip() not in writers.WRITERS]
     if unknown:
-        raise ReportError(f"unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)})")
+        known = ", ".join(writers.WRITERS)
+        raise ReportError(f"unknown format {', '.join(unknown)} (choose from {known})")
     catalog = _catalog(store, catalog_path)
     ctx = build_context(store, catalog, since)
     scope, reason_ids = report_scope(store, ctx, since)
     out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    wanted = {f.strip() for f in formats}
-    # The site and the CSV cover the whole history (timelines, feeds), not only the period.
-    # Only the site shows the suppressed changes (each with its page): diff them for it alone.
-    quiet = SUPPRESSED_LIMIT if "html" in wanted else 0
-    history = build_history(store, catalog, quiet) if wanted & {"html", "csv"} else None
-    if "html" in wanted and history is not None:
-        paths.append(write_site(ctx, out, history, store.blob))
-    if "md" in wanted:
-        target = out / "report.md"
-        target.write_text(render_markdown(ctx, scope), encoding="utf-8")
-        paths.append(target)
-    if "json" in wanted:
-        target = out / "report.json"
-        payload = _json_default(ctx)
-        payload["digest"] = digest_json(build_digest(ctx, scope))
-        target.write_text(
-            json.dumps(payload, default=_json_default, ensure_ascii=False, indent=1),
-            encoding="utf-8",
-        )
-        paths.append(target)
-    if "csv" in wanted and history is not None:
-        target = out / "changes.csv"
-        target.write_text(changes_csv(history.changes), encoding="utf-8", newline="")
-        paths.append(target)
+    # The bound on the site's diffing work is a report setting, read at each run (tests lower it).
+    inputs = writers.ReportInputs(store, catalog, ctx, scope, SUPPRESSED_LIMIT)
+    paths = [write(inputs, out) for name, write in writers.WRITERS.items() if name in wanted]
     reported = {c.id for c in ctx.changes} | scope.changes
     store.mark_reported(sorted(reported), ctx.generated_at, reason_ids, sorted(scope.reviews))
     return paths
