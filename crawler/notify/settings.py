@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ENV_VAR = "CITEWATCH_NOTIFY"  # the settings file when --notify is not given
+from crawler.environment import Environment, read_environment
+
 _TOP_KEYS = {"site_url", "email", "apprise"}
 _EMAIL_KEYS = {
     "host",
@@ -43,10 +43,13 @@ class EmailSettings:
     sender: str
     recipients: tuple[str, ...]
     timeout: float
+    # The value of $password_env when the file was loaded (None when unset or not named).
+    # Out of repr and comparisons: a secret must not reach a log line.
+    password_value: str | None = field(default=None, repr=False, compare=False)
 
     def password(self) -> str | None:
         """The SMTP password from the environment variable the file names, if any."""
-        return os.environ.get(self.password_env) if self.password_env else None
+        return self.password_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ def _site_url(path: Path, value: Any) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _email(path: Path, table: Any) -> EmailSettings:
+def _email(path: Path, table: Any, env: Environment) -> EmailSettings:
     where = "[email]"
     if not isinstance(table, dict):
         raise _fail(path, where, "must be a table")
@@ -100,38 +103,44 @@ def _email(path: Path, table: Any) -> EmailSettings:
     to = table["to"]
     recipients = (to,) if isinstance(to, str) else tuple(_typed(path, "to", t, str) for t in to)
     security_ssl = bool(_typed(path, "ssl", table.get("ssl", False), bool))
+    password_env = (
+        _typed(path, "password_env", table["password_env"], str)
+        if "password_env" in table
+        else None
+    )
     return EmailSettings(
         host=_typed(path, "host", table["host"], str),
         port=_typed(path, "port", table.get("port", 465 if security_ssl else 587), int),
         starttls=_typed(path, "starttls", table.get("starttls", not security_ssl), bool),
         ssl=security_ssl,
         user=_typed(path, "user", table["user"], str) if "user" in table else None,
-        password_env=(
-            _typed(path, "password_env", table["password_env"], str)
-            if "password_env" in table
-            else None
-        ),
+        password_env=password_env,
         sender=_typed(path, "from", table["from"], str),
         recipients=recipients,
         timeout=float(_typed(path, "timeout", table.get("timeout", 30), (int, float))),
+        password_value=env.named(password_env) if password_env else None,
     )
 
 
-def _apprise(path: Path, table: Any) -> tuple[str, ...]:
+def _apprise(path: Path, table: Any, env: Environment) -> tuple[str, ...]:
     where = "[apprise]"
     if not isinstance(table, dict):
         raise _fail(path, where, "must be a table")
     _check_keys(path, where, table, _APPRISE_KEYS)
     urls = [_typed(path, "urls", u, str) for u in table.get("urls", [])]
-    env = table.get("urls_env")
-    if env is not None:
+    name = table.get("urls_env")
+    if name is not None:
         # Chat URLs embed tokens: they may live in the environment instead of the file.
-        urls.extend(os.environ.get(_typed(path, "urls_env", env, str), "").split())
+        urls.extend((env.named(_typed(path, "urls_env", name, str)) or "").split())
     return tuple(dict.fromkeys(u.strip() for u in urls if u.strip()))
 
 
-def load_settings(path: Path) -> NotifySettings:
-    """Read and validate the settings file (NotifySettingsError names file and key)."""
+def load_settings(path: Path, env: Environment | None = None) -> NotifySettings:
+    """Read and validate the settings file (NotifySettingsError names file and key).
+
+    The variables it names are looked up in ``env`` (default: read now).
+    """
+    env = read_environment() if env is None else env
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -141,8 +150,8 @@ def load_settings(path: Path) -> NotifySettings:
     _check_keys(path, "top level", data, _TOP_KEYS)
     settings = NotifySettings(
         site_url=_site_url(path, data.get("site_url", "")),
-        email=_email(path, data["email"]) if "email" in data else None,
-        apprise_urls=_apprise(path, data["apprise"]) if "apprise" in data else (),
+        email=_email(path, data["email"], env) if "email" in data else None,
+        apprise_urls=_apprise(path, data["apprise"], env) if "apprise" in data else (),
     )
     if not settings.has_channels:
         raise _fail(path, "top level", "no channel: add an [email] or [apprise] table")
