@@ -1,9 +1,18 @@
-"""The generic `sources` spider: fetch each page of a job file once, conditionally, as data."""
+"""The generic `sources` spider: fetch each page of a job file or a catalog once, as data.
+
+Two forms (README, "Development"):
+
+    scrapy crawl sources -a job=FILE -a out=DIR
+        the fetch child's form: a job file of conditional requests, one result file per page
+    scrapy crawl sources -a catalog=DIR [-a tool=T,...] [-a source=S|TOOL/S,...] [-o items.jsonl]
+        a catalog's sources as `citewatch crawl` selects them, without a database (so no
+        conditional GET); each page is an item for the feed exporters (crawler/fetch/items.py)
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +34,17 @@ from scrapy.utils.response import response_status_message
 from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
+from crawler.catalog.model import load_catalog
 from crawler.fetch.items import FetchedPage
 from crawler.fetch.jobs import read_job
 from crawler.fetch.middlewares import STARTED_AT, RobotsTxtForbidden, retry_after_seconds
 from crawler.fetch.request import FetchRequest, FetchResult, failed_result, is_fetchable
+from crawler.fetch.selection import fetch_request, select_sources
 
 # 304 and every 4xx/5xx reach the callback as data. Not handle_httpstatus_all: that would also
 # stop RedirectMiddleware from following 3xx. Other 3xx (no Location, 300) arrive as HttpError.
 HANDLED_STATUSES = (304, *range(400, 600))
-INDEX = "citewatch_index"  # meta key: the request's position in the job file
+INDEX = "citewatch_index"  # meta key: the request's position in the job file (or catalog)
 FETCH = "citewatch_fetch"  # meta key: the FetchRequest being answered
 
 # Failure type -> error_kind. Scrapy 2.15+ raises its own exceptions; the Twisted ones are a
@@ -92,22 +103,57 @@ def _timing(meta: dict[str, Any]) -> tuple[datetime, int]:
     return started_at, round((time.monotonic() - started) * 1000)
 
 
+USAGE = (
+    "usage: scrapy crawl sources -a catalog=DIR [-a tool=T,...] [-a source=S,...]"
+    " | -a job=JOBFILE -a out=OUTDIR"
+)
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated `-a` value as names (none when not given)."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+def catalog_requests(
+    catalog: str, tools: Sequence[str] = (), sources: Sequence[str] = ()
+) -> tuple[FetchRequest, ...]:
+    """The requests `citewatch crawl CATALOG --tool … --source …` would make, unconditional."""
+    picked = select_sources(load_catalog(catalog), tools, sources)
+    return tuple(fetch_request(tool, source) for tool, source in picked)
+
+
 class SourcesSpider(scrapy.Spider):
-    """Fetch every page of a job file (`-a job=FILE -a out=DIR`), yielding one result per page."""
+    """Fetch every page of a job file or a catalog (see the module doc), one item per page."""
 
     name = "sources"
 
-    def __init__(self, job: str | None = None, out: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        job: str | None = None,
+        out: str | None = None,
+        catalog: str | None = None,
+        tool: str | None = None,
+        source: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        if not job or not out:
-            raise ValueError("usage: scrapy crawl sources -a job=JOBFILE -a out=OUTDIR")
-        self.job_path = Path(job)
-        self.out_dir = Path(out)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if bool(job) == bool(catalog) or (job and not out):
+            raise ValueError(USAGE)
+        self.job_path = Path(job) if job else None
+        # Loaded now, so a bad catalog or selection fails the crawl before it starts.
+        self.catalog_fetches = (
+            catalog_requests(catalog, _names(tool), _names(source)) if catalog else ()
+        )
+        self.out_dir = Path(out) if out else None  # no out_dir: items only, no result files
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def _entries(self) -> Iterator[tuple[int, FetchRequest]]:
+        return read_job(self.job_path) if self.job_path else enumerate(self.catalog_fetches)
 
     async def start(self) -> AsyncIterator[Request | FetchedPage]:
-        """One conditional GET per fetchable job entry; a "scheme" result for the others."""
-        for index, fetch in read_job(self.job_path):
+        """One conditional GET per fetchable entry; a "scheme" result for the others."""
+        for index, fetch in self._entries():
             if not is_fetchable(fetch.url):
                 error = f"not fetched: {fetch.url!r} is not an http(s) URL"
                 yield FetchedPage(index, failed_result(fetch, "scheme", error))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,13 @@ DEFAULT_URL = "sqlite:///citewatch.db"
 BUSY_TIMEOUT_MS = 30_000
 
 
-def database_url(explicit: str | None = None) -> str:
-    """The database URL: the explicit one, else $CITEWATCH_DB, else ./citewatch.db."""
-    return explicit or os.environ.get("CITEWATCH_DB") or DEFAULT_URL
+def database_url(explicit: str | None = None, configured: str | None = None) -> str:
+    """The database URL: the explicit one, else the configured one, else ./citewatch.db.
+
+    `configured` is $CITEWATCH_DB, read by the caller (crawler/environment.py): storage does
+    not read the environment.
+    """
+    return explicit or configured or DEFAULT_URL
 
 
 def make_engine(url: str) -> sa.Engine:

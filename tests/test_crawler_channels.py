@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from crawler.catalog.model import load_catalog
+from crawler.environment import Environment
 from crawler.notify import fields
 from crawler.notify.channels import registry
 from crawler.notify.channels.channel import Channel, Sender
@@ -97,7 +98,7 @@ class PagerSettings:
         return (PagerSender(self.number, self.inbox),)
 
 
-def parse_pager(path: Path, value: Any) -> PagerSettings:
+def parse_pager(path: Path, value: Any, env: Environment) -> PagerSettings:
     """The [pager] table, read with the same checks as the real channels."""
     data = fields.table(path, "pager", value, {"number"})
     return PagerSettings(fields.typed(path, "number", data["number"], str))

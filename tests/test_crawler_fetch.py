@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import subprocess
@@ -357,3 +358,105 @@ def test_scrapy_crawl_command_runs_the_same_spider(
     results = read_results(out)
     assert (results[0].status, results[0].body) == (200, PAGE)
     assert results[1].error_kind == "scheme"
+
+
+# --- plain Scrapy commands from the checkout ----------------------------------------------------
+
+
+def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
+    """`scrapy ARGS` from the repository root, as a Scrapy user runs it (no politeness waits)."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def exported(path: Path) -> dict[str, dict[str, Any]]:
+    """The JSON lines a feed export wrote, by key."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return {row["key"]: row for row in rows}
+
+
+def two_tool_catalog(folder: Path, server: LocalServer) -> Path:
+    """acme cites /privacy and /terms; beta cites /privacy too."""
+    (folder / "tools").mkdir(parents=True)
+    for tool, sources in (("acme", ("privacy", "terms")), ("beta", ("privacy",))):
+        lines = [f"id: {tool}", f"name: {tool.title()}", "sources:"]
+        for sid in sources:
+            lines += [f"  - id: {sid}", f"    url: {server.url('/' + sid)}"]
+        lines += ["ratings:", "  dpa:", "    rating: unknown", f"    sources: [{sources[0]}]"]
+        (folder / "tools" / f"{tool}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_scrapy_list_names_the_spider() -> None:
+    done = scrapy("list")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["sources"]
+
+
+def test_scrapy_crawl_a_catalog_exports_one_json_line_per_page(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    http_server.route("/privacy", Reply(200, PAGE, {**HTML, "ETag": '"v1"'}))
+    catalog = two_tool_catalog(tmp_path / "catalog", http_server)
+    items = tmp_path / "items.jsonl"
+    done = scrapy(
+        "crawl", "sources", "-a", f"catalog={catalog}", "-o", str(items),
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = exported(items)
+    assert set(rows) == {"acme/privacy", "acme/terms", "beta/privacy"}
+    page = rows["acme/privacy"]
+    assert (page["status"], page["etag"], page["error"]) == (200, '"v1"', None)
+    assert (page["body_length"], page["body_sha256"]) == (
+        len(PAGE),
+        hashlib.sha256(PAGE).hexdigest(),
+    )
+    assert "body" not in page and page["final_url"] == http_server.url("/privacy")
+    assert datetime.fromisoformat(page["started_at"]).tzinfo is not None
+    gone = rows["acme/terms"]
+    assert (gone["status"], gone["error_kind"], gone["body_length"]) == (404, "http", None)
+    # No database: plain GETs, never conditional; and no result files, only the export.
+    assert all("if-none-match" not in hit.headers for hit in http_server.hits("/privacy"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog", "items.jsonl"]
+
+
+def test_scrapy_crawl_a_catalog_selects_sources_like_citewatch_crawl(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    http_server.route("/privacy", Reply(200, PAGE, HTML))
+    catalog = two_tool_catalog(tmp_path / "catalog", http_server)
+    items = tmp_path / "items.jsonl"
+    args = [
+        "crawl",
+        "sources",
+        "-a",
+        f"catalog={catalog}",
+        "-O",
+        str(items),
+        "-s",
+        "DOWNLOAD_DELAY=0",
+    ]
+    assert scrapy(*args, "-a", "tool=beta").returncode == 0
+    assert set(exported(items)) == {"beta/privacy"}
+    assert scrapy(*args, "-a", "source=terms,beta/privacy").returncode == 0
+    assert set(exported(items)) == {"acme/terms", "beta/privacy"}
+    unknown = scrapy(*args, "-a", "tool=nobody")
+    assert "SelectionError: no tool nobody" in unknown.stderr
+
+
+def test_scrapy_crawl_a_job_file_exports_items_too(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    http_server.route("/page", Reply(200, PAGE, HTML))
+    job, out, items = tmp_path / "job.json", tmp_path / "out", tmp_path / "items.jsonl"
+    write_job(job, [(0, FetchRequest("k", http_server.url("/page")))])
+    done = scrapy(
+        "crawl", "sources", "-a", f"job={job}", "-a", f"out={out}", "-o", str(items),
+        "-s", "DOWNLOAD_DELAY=0",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert read_results(out)[0].body == PAGE  # the result files, as the fetch child needs them
+    assert exported(items)["k"]["body_sha256"] == hashlib.sha256(PAGE).hexdigest()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -12,12 +11,10 @@ from crawler.catalog.model import load_catalog
 from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
 from crawler.cli.history import changes, diff, flags, review
 from crawler.cli.operation import run, status
-from crawler.cli.support import cli_errors, open_store, settings_pairs
+from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.ingest.crawl import RunReport, run_crawl
+from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()
@@ -32,7 +29,7 @@ if TYPE_CHECKING:
 def cli(ctx: click.Context, db: str | None) -> None:
     """Watch the pages a directory cites and flag the ratings a change puts in doubt."""
     ctx.ensure_object(dict)
-    ctx.obj["db"] = database_url(db)
+    ctx.obj["db"] = database_url(db, environment(ctx).db_url)
 
 
 @cli.command()
@@ -67,9 +64,16 @@ def check(catalog: str) -> None:
     "--notify",
     "notify_file",
     default=None,
-    envvar="CITEWATCH_NOTIFY",
     type=click.Path(dir_okay=False),
     help="Notification settings (TOML; default $CITEWATCH_NOTIFY): tell editors what was raised.",
+)
+@click.option(
+    "--timeout",
+    "budget",
+    default=DEFAULT_BUDGET_S,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Time budget of this crawl (s); the fetch stops softly and is killed within it.",
 )
 @click.pass_context
 def crawl(
@@ -80,14 +84,17 @@ def crawl(
     as_json: bool,
     settings: tuple[str, ...],
     notify_file: str | None,
+    budget: float,
 ) -> None:
     """Crawl the catalog's sources once now and record what changed."""
+    notify_file = notify_file or environment(ctx).notify_file
     with cli_errors():
         cat = load_catalog(catalog)
-        notify_settings = notify_settings_from(notify_file) if notify_file else None
+        notify_settings = notify_settings_from(ctx, notify_file) if notify_file else None
         report = run_crawl(
-            open_store(ctx), cat, tools=tools, sources=sources, settings=settings_pairs(settings)
-        )
+            open_store(ctx), cat, tools=tools, sources=sources,
+            settings=settings_pairs(settings), timeout=budget,
+        )  # fmt: skip
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from crawler.catalog.model import load_catalog
-from crawler.cli.support import cli_errors, open_store, parse_since
+from crawler.cli.support import cli_errors, environment, open_store, parse_since
 
 if TYPE_CHECKING:
     from crawler.notify.deliver import NotifyReport
@@ -51,12 +51,12 @@ def report(
         click.echo(str(p))
 
 
-def notify_settings_from(path: str) -> NotifySettings:
+def notify_settings_from(ctx: click.Context, path: str) -> NotifySettings:
     """The notification settings file, or a usage error naming what is wrong in it."""
     from crawler.notify.settings import NotifySettingsError, load_settings
 
     try:
-        return load_settings(Path(path))
+        return load_settings(Path(path), environment(ctx))
     except NotifySettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -72,7 +72,6 @@ def print_notified(done: NotifyReport, err: bool = False) -> None:
     "--settings",
     "settings_file",
     default=None,
-    envvar="CITEWATCH_NOTIFY",
     type=click.Path(dir_okay=False),
     help="Notification settings (TOML; default $CITEWATCH_NOTIFY).",
 )
@@ -102,13 +101,14 @@ def notify(
     from crawler.notify.deliver import notify_pending, outbox_lines, preview_email
     from crawler.notify.settings import NotifySettings
 
+    settings_file = settings_file or environment(ctx).notify_file
     if status:
         with cli_errors():
             click.echo("\n".join(outbox_lines(open_store(ctx))))
         return
     if settings_file is None and dry_run is None:
         raise click.UsageError("give --settings FILE (or $CITEWATCH_NOTIFY), or --dry-run FILE")
-    settings = notify_settings_from(settings_file) if settings_file else NotifySettings("")
+    settings = notify_settings_from(ctx, settings_file) if settings_file else NotifySettings("")
     with cli_errors():
         store = open_store(ctx)
         chosen = catalog or store.last_catalog()

@@ -11,6 +11,7 @@ import click
 
 from crawler.catalog.model import parse_duration
 from crawler.cli.support import cli_errors, open_store, settings_pairs
+from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
 
 
 def _log_to_stderr(logger: logging.Logger) -> None:
@@ -30,7 +31,10 @@ def _log_to_stderr(logger: logging.Logger) -> None:
     "--tick", default=60.0, show_default=True, help="Seconds between looks for due sources."
 )
 @click.option(
-    "--crawl-timeout", default=3600.0, show_default=True, help="Hard limit of one crawl (s)."
+    "--crawl-timeout",
+    default=DEFAULT_BUDGET_S,
+    show_default=True,
+    help="Hard limit of one crawl (s), and its time budget.",
 )
 @click.option(
     "--backoff", default="5m", show_default=True, help="First retry delay after a failure."
@@ -60,6 +64,8 @@ def run(
     _log_to_stderr(logging.getLogger("citewatch"))
     with cli_errors():
         pairs = settings_pairs(settings)
+        # Each crawl child would refuse a soft stop past its fetch limit: refuse it once, here.
+        with_soft_stop(pairs, crawl_limits(crawl_timeout).fetch_s)
         policy = Policy(parse_duration(every), backoff_base=parse_duration(backoff))
         options = RunOptions(
             db=ctx.obj["db"],

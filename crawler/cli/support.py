@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import click
 
 from crawler.catalog.model import CatalogError
+from crawler.environment import Environment, read_environment
 from crawler.extract.document import ExtractError
 from crawler.fetch.request import FetchError
-from crawler.ingest.crawl import SelectionError
+from crawler.fetch.selection import SelectionError
 from storage import NotFound, Store, StoreError
 
 
@@ -31,6 +32,15 @@ def cli_errors() -> Iterator[None]:
         ValueError,
     ) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def environment(ctx: click.Context) -> Environment:
+    """The environment read once per invocation (by the `citewatch` group, else now)."""
+    env: Environment | None = ctx.obj.get("env")
+    if env is None:
+        env = read_environment()
+        ctx.obj["env"] = env
+    return env
 
 
 def open_store(ctx: click.Context) -> Store:

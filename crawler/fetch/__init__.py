@@ -7,5 +7,14 @@ point) does, with ``spiders/`` and the Scrapy glue modules it loads by name (``s
 
 from crawler.fetch.parent import fetch_all
 from crawler.fetch.request import FetchError, FetchRequest, FetchResult, failed_result
+from crawler.fetch.selection import SelectionError, select_sources
 
-__all__ = ["FetchError", "FetchRequest", "FetchResult", "failed_result", "fetch_all"]
+__all__ = [
+    "FetchError",
+    "FetchRequest",
+    "FetchResult",
+    "SelectionError",
+    "failed_result",
+    "fetch_all",
+    "select_sources",
+]

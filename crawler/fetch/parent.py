@@ -24,6 +24,7 @@ from crawler.fetch.request import (
     failed_result,
     is_fetchable,
 )
+from crawler.run.limits import DEFAULT_LIMITS, with_soft_stop
 from crawler.run.supervisor import (
     SCRAPY_GRACE,
     STDERR_TAIL,
@@ -44,9 +45,14 @@ def fetch_all(
     requests: Sequence[FetchRequest],
     *,
     settings: Mapping[str, str] = _NO_SETTINGS,
-    timeout: float = 3600.0,
+    timeout: float = DEFAULT_LIMITS.fetch_s,
 ) -> list[FetchResult]:
-    """Fetch every request in a child process; one FetchResult per request, in request order."""
+    """Fetch every request in a child process; one FetchResult per request, in request order.
+
+    ``timeout`` is the child's hard limit; its soft stop (CLOSESPIDER_TIMEOUT) is derived
+    from it unless the settings give one (crawler/run/limits.py; ValueError if too long).
+    """
+    settings = with_soft_stop(settings, timeout)
     results: dict[int, FetchResult] = {}
     pending: list[tuple[int, FetchRequest]] = []
     for index, request in enumerate(requests):

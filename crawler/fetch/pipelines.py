@@ -1,11 +1,11 @@
-"""Item pipeline that writes each fetch result to the crawl's output directory."""
+"""Item pipelines: write each fetch result to the crawl's output directory, then export it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.fetch.items import FetchedPage
+from crawler.fetch.items import FetchedPage, page_item
 from crawler.fetch.jobs import write_result
 
 if TYPE_CHECKING:
@@ -13,7 +13,11 @@ if TYPE_CHECKING:
 
 
 class ResultWriterPipeline:
-    """Write every FetchedPage as `<index>.json` (+ `<index>.body`) into the spider's `out_dir`."""
+    """Write every FetchedPage as `<index>.json` (+ `<index>.body`) into the spider's `out_dir`.
+
+    A spider without one (`scrapy crawl sources -a catalog=DIR`) writes no files: its items
+    go on to the feed exporters only.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self._crawler = crawler
@@ -24,13 +28,18 @@ class ResultWriterPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        """Write a FetchedPage; pass anything else through untouched."""
-        if isinstance(item, FetchedPage):
-            write_result(self._out_dir(), item.index, item.result)
+        """Write a FetchedPage when there is an out_dir; pass every item on untouched."""
+        out_dir = getattr(self._crawler.spider, "out_dir", None)
+        if isinstance(item, FetchedPage) and out_dir is not None:
+            if not isinstance(out_dir, Path):
+                raise TypeError(f"spider {self._crawler.spider!r}: out_dir is not a Path")
+            write_result(out_dir, item.index, item.result)
         return item
 
-    def _out_dir(self) -> Path:
-        out_dir = getattr(self._crawler.spider, "out_dir", None)
-        if not isinstance(out_dir, Path):
-            raise TypeError(f"spider {self._crawler.spider!r} has no out_dir to write results to")
-        return out_dir
+
+class PageItemPipeline:
+    """Turn a FetchedPage into a PageItem, last: what feed exporters (`-o FILE`) can write."""
+
+    def process_item(self, item: Any) -> Any:
+        """The JSON-friendly form of a FetchedPage; anything else untouched."""
+        return page_item(item) if isinstance(item, FetchedPage) else item

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crawler.run import limits  # a lowercase name: Scrapy takes every UPPERCASE one as a setting
+
 BOT_NAME = "citewatch"  # names the crawler in Scrapy's own log lines and stats
 SPIDER_MODULES = ["spiders"]  # the generic `sources` spider lives there
 NEWSPIDER_MODULE = "spiders"  # where `scrapy genspider` would put a site-specific spider
@@ -22,8 +24,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.fetch.middlewares.RetryAfterMiddleware": 560,
 }
 ITEM_PIPELINES = {
-    "crawler.fetch.pipelines.ResultWriterPipeline": 300
-}  # results go to files, not a DB
+    "crawler.fetch.pipelines.ResultWriterPipeline": 300,  # results go to files, not a DB
+    "crawler.fetch.pipelines.PageItemPipeline": 900,  # then a JSON-friendly item for `-o FILE`
+}
 
 CONCURRENT_REQUESTS = 16  # many hosts in parallel is fine; per-host politeness is below
 CONCURRENT_REQUESTS_PER_DOMAIN = 1  # one request per host at a time
@@ -50,7 +53,9 @@ DNS_TIMEOUT = 15  # the default 60 s stalls a whole host for nothing
 REDIRECT_MAX_TIMES = 10  # real policy moves take 1-3 hops; more is a loop
 RETRY_TIMES = 2  # transient errors get two more tries; the next run is the real retry
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body must never be stored as a new version
-CLOSESPIDER_TIMEOUT = 3000  # soft cap below fetch_all's 3600 s hard kill: ends cleanly
+# Soft stop of a plain `scrapy crawl` (3120 s, inside the default one-hour budget). A citewatch
+# crawl passes its own, derived from its budget (crawler/run/limits.py: the one source).
+CLOSESPIDER_TIMEOUT = limits.DEFAULT_LIMITS.spider_s
 
 LOG_LEVEL = "WARNING"  # quiet; errors are reported in results, not logs
 LOG_STDOUT = False  # stdout belongs to JSON output; Scrapy logs to stderr only

@@ -1,7 +1,7 @@
 """Ingest: one fetch analysed and recorded in one transaction, the crawl run, and review."""
 
 from crawler.ingest.analysis import Analysis, analyze
-from crawler.ingest.crawl import RunReport, SelectionError, run_crawl
+from crawler.ingest.crawl import RunReport, run_crawl
 from crawler.ingest.review import resolve
 from crawler.ingest.target import extract_target
 

@@ -10,7 +10,8 @@ from typing import Any
 from crawler.catalog.model import Catalog, Source, Tool
 from crawler.fetch import settings as crawl_settings
 from crawler.fetch.parent import fetch_all
-from crawler.fetch.request import FetchRequest, FetchResult
+from crawler.fetch.request import FetchResult
+from crawler.fetch.selection import fetch_request, select_sources
 from crawler.ingest.analysis import (
     analyze,
     anchor_states,
@@ -18,17 +19,10 @@ from crawler.ingest.analysis import (
     stored_anchors,
     suggestions,
 )
+from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
 from storage import Store
 from storage.records import BrokenPolicy, SourceState
 from storage.values import FailureClass, Outcome
-
-# A whole run's hard wall-clock limit; the child is killed past it and unfinished sources
-# are recorded as failed fetches ("crawl-killed"), never as missing.
-RUN_TIMEOUT_S = 3 * 3600.0
-
-
-class SelectionError(Exception):
-    """--tool / --source name nothing in the catalog."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,26 +100,6 @@ class RunReport:
         }
 
 
-def select_sources(
-    catalog: Catalog, tools: Sequence[str] = (), sources: Sequence[str] = ()
-) -> list[tuple[Tool, Source]]:
-    """The (tool, source) pairs a run covers, in catalog order."""
-    picked = [
-        (tool, source)
-        for tool in catalog.tools
-        if not tools or tool.id in tools
-        for source in tool.sources
-        # A source given as TOOL/SOURCE names exactly one (what `citewatch run` passes).
-        if not sources or source.id in sources or f"{tool.id}/{source.id}" in sources
-    ]
-    unknown_tools = set(tools) - {t.id for t in catalog.tools}
-    if unknown_tools:
-        raise SelectionError(f"no tool {', '.join(sorted(unknown_tools))} in {catalog.path}")
-    if not picked:
-        raise SelectionError(f"no source {', '.join(sources)} in the selected tools")
-    return picked
-
-
 def run_crawl(
     store: Store,
     catalog: Catalog,
@@ -133,26 +107,27 @@ def run_crawl(
     tools: Sequence[str] = (),
     sources: Sequence[str] = (),
     settings: Mapping[str, str] | None = None,
-    timeout: float = RUN_TIMEOUT_S,
+    timeout: float = DEFAULT_BUDGET_S,
 ) -> RunReport:
-    """Crawl the selected sources once and record everything; returns the run's report."""
+    """Crawl the selected sources once and record everything; returns the run's report.
+
+    ``timeout`` is the crawl's time budget (crawler/run/limits.py): the fetch child is killed
+    within it, and the sources it did not finish are recorded as failed fetches
+    ("crawl-killed"), never as missing.
+    """
     picked = select_sources(catalog, tools, sources)
     after = broken_after(settings or {})
+    limits = crawl_limits(timeout)
+    spider_settings = with_soft_stop(settings or {}, limits.fetch_s)  # checked before the run
     started = datetime.now(UTC)
     run_id = store.begin_run(catalog.path)
     try:
         states = store.source_states([(t.id, s.id, s.url) for t, s in picked])
         requests = [
-            FetchRequest(
-                key=f"{t.id}/{s.id}",
-                url=s.url,
-                etag=st.etag,
-                last_modified=st.last_modified,
-                render=s.render,
-            )
+            fetch_request(t, s, st.etag, st.last_modified)
             for (t, s), st in zip(picked, states, strict=True)
         ]
-        results = fetch_all(requests, settings=settings or {}, timeout=timeout)
+        results = fetch_all(requests, settings=spider_settings, timeout=limits.fetch_s)
         outcomes = [
             _record(store, catalog, run_id, tool, source, state, result, after)
             for (tool, source), state, result in zip(picked, states, results, strict=True)

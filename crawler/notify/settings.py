@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from crawler.environment import Environment, read_environment
 from crawler.notify.channels import registry
 from crawler.notify.channels.apprise_urls import AppriseSettings
 from crawler.notify.channels.channel import ChannelSettings, Sender
 from crawler.notify.channels.email import EmailSettings
 from crawler.notify.fields import NotifySettingsError, fail, typed
 
-__all__ = ["ENV_VAR", "EmailSettings", "NotifySettings", "NotifySettingsError", "load_settings"]
+__all__ = ["EmailSettings", "NotifySettings", "NotifySettingsError", "load_settings"]
 
-ENV_VAR = "CITEWATCH_NOTIFY"  # the settings file when --notify is not given
 _SITE_URL = "site_url"
 _T = TypeVar("_T")
 
@@ -93,8 +93,13 @@ def _check_tables(path: Path, data: dict[str, Any]) -> None:
         )
 
 
-def load_settings(path: Path) -> NotifySettings:
-    """Read and validate the settings file (NotifySettingsError names file and key)."""
+def load_settings(path: Path, env: Environment | None = None) -> NotifySettings:
+    """Read and validate the settings file (NotifySettingsError names file and key).
+
+    The variables the file names (a password, more URLs) are looked up in ``env`` (default:
+    this process's environment, read now).
+    """
+    env = read_environment() if env is None else env
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -105,7 +110,7 @@ def load_settings(path: Path) -> NotifySettings:
     settings = NotifySettings(
         _site_url(path, data.get(_SITE_URL, "")),
         channels=tuple(
-            channel.parse(path, data[channel.table])
+            channel.parse(path, data[channel.table], env)
             for channel in registry.CHANNELS
             if channel.table in data
         ),

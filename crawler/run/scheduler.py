@@ -22,6 +22,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.catalog.watch import CatalogWatch
+from crawler.run.limits import seconds_text
 from crawler.run.lock import SchedulerLock, holder_text
 from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
 from crawler.run.supervisor import ChildExit, python_module, run_child
@@ -45,7 +46,7 @@ class RunOptions:
     catalog: str
     policy: Policy
     tick_s: float  # how often to look for due sources
-    crawl_timeout_s: float  # hard limit of one crawl child
+    crawl_timeout_s: float  # hard limit of one crawl child, and its time budget
     settings: tuple[str, ...] = ()  # KEY=VALUE Scrapy settings for each crawl
     once: bool = False  # one cycle, then exit
     max_cycles: int | None = None
@@ -88,7 +89,10 @@ class Scheduler:
 
     def _crawl(self, selection: tuple[str, ...]) -> None:
         started = now()
-        argv = crawl_argv(self.options.db, self.watch.crawl_path, selection, self.options.settings)
+        argv = crawl_argv(
+            self.options.db, self.watch.crawl_path, selection, self.options.settings,
+            self.options.crawl_timeout_s,
+        )  # fmt: skip
         done = run_child(argv, self.options.crawl_timeout_s)
         if done.killed or done.returncode != 0:
             # Whatever the child did not record counts as a failed fetch: the sources back off
@@ -119,10 +123,15 @@ class Scheduler:
 
 
 def crawl_argv(
-    db: str, catalog: str, selection: Sequence[str], settings: Sequence[str]
+    db: str, catalog: str, selection: Sequence[str], settings: Sequence[str], budget_s: float
 ) -> list[str]:
-    """The command line of one `citewatch crawl --json` child over TOOL/SOURCE selections."""
+    """The command line of one `citewatch crawl --json` child over TOOL/SOURCE selections.
+
+    The child gets our hard limit as its time budget: it derives its own fetch and soft-stop
+    limits inside it (crawler/run/limits.py), so it normally ends before we would kill it.
+    """
     argv = python_module("crawler.cli", "--db", db, "crawl", catalog, "--json")
+    argv += ["--timeout", seconds_text(budget_s)]
     for source in selection:
         argv += ["--source", source]
     for setting in settings:

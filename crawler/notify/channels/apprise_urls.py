@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 import apprise
 
+from crawler.environment import Environment
 from crawler.notify.channels.channel import Channel, DeliveryError, Sender, short_error
 from crawler.notify.fields import table, typed
 from storage.outbox import Channel as OutboxChannel
@@ -37,14 +37,14 @@ class AppriseSettings:
         return tuple(AppriseSender(url) for url in self.urls)
 
 
-def parse(path: Path, value: Any) -> AppriseSettings:
+def parse(path: Path, value: Any, env: Environment) -> AppriseSettings:
     """The [apprise] table (NotifySettingsError names the file and the key)."""
     data = table(path, TABLE, value, _KEYS)
     urls = [typed(path, "urls", u, str) for u in data.get("urls", [])]
-    env = data.get("urls_env")
-    if env is not None:
+    name = data.get("urls_env")
+    if name is not None:
         # Chat URLs embed tokens: they may live in the environment instead of the file.
-        urls.extend(os.environ.get(typed(path, "urls_env", env, str), "").split())
+        urls.extend((env.named(typed(path, "urls_env", name, str)) or "").split())
     return AppriseSettings(tuple(dict.fromkeys(u.strip() for u in urls if u.strip())))
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.environment import Environment
 from storage.outbox import Channel as OutboxChannel
 from storage.outbox import Message
 
@@ -50,9 +51,10 @@ class Channel:
     """A kind of notification channel: the settings table it owns and how to read it."""
 
     table: str  # its TOML table name, e.g. "email" for [email]
-    # (settings file, the table's raw TOML value) -> its settings; NotifySettingsError names
-    # the file and the field (crawler/notify/fields.py).
-    parse: Callable[[Path, Any], ChannelSettings]
+    # (settings file, the table's raw TOML value, the environment for the variables the
+    # table names) -> its settings; NotifySettingsError names the file and the field
+    # (crawler/notify/fields.py).
+    parse: Callable[[Path, Any, Environment], ChannelSettings]
 
 
 def short_error(error: BaseException | str) -> str:

@@ -6,14 +6,14 @@ Multipart text + HTML, with optional STARTTLS or implicit TLS and login.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.environment import Environment
 from crawler.notify.channels.channel import Channel, DeliveryError, Sender, short_error
 from crawler.notify.fields import fail, table, typed
 from reports.mail import email_message
@@ -48,17 +48,20 @@ class EmailSettings:
     sender: str
     recipients: tuple[str, ...]
     timeout: float
+    # The value of $password_env when the file was loaded (None when unset or not named).
+    # Out of repr and comparisons: a secret must not reach a log line.
+    password_value: str | None = field(default=None, repr=False, compare=False)
 
     def password(self) -> str | None:
         """The SMTP password from the environment variable the file names, if any."""
-        return os.environ.get(self.password_env) if self.password_env else None
+        return self.password_value
 
     def senders(self) -> tuple[Sender, ...]:
         """One sender: the SMTP server, to every recipient at once."""
         return (EmailSender(self),)
 
 
-def parse(path: Path, value: Any) -> EmailSettings:
+def parse(path: Path, value: Any, env: Environment) -> EmailSettings:
     """The [email] table (NotifySettingsError names the file and the key)."""
     data = table(path, TABLE, value, _KEYS)
     for key in ("host", "from", "to"):
@@ -67,20 +70,20 @@ def parse(path: Path, value: Any) -> EmailSettings:
     to = data["to"]
     recipients = (to,) if isinstance(to, str) else tuple(typed(path, "to", t, str) for t in to)
     security_ssl = bool(typed(path, "ssl", data.get("ssl", False), bool))
+    password_env = (
+        typed(path, "password_env", data["password_env"], str) if "password_env" in data else None
+    )
     return EmailSettings(
         host=typed(path, "host", data["host"], str),
         port=typed(path, "port", data.get("port", 465 if security_ssl else 587), int),
         starttls=typed(path, "starttls", data.get("starttls", not security_ssl), bool),
         ssl=security_ssl,
         user=typed(path, "user", data["user"], str) if "user" in data else None,
-        password_env=(
-            typed(path, "password_env", data["password_env"], str)
-            if "password_env" in data
-            else None
-        ),
+        password_env=password_env,
         sender=typed(path, "from", data["from"], str),
         recipients=recipients,
         timeout=float(typed(path, "timeout", data.get("timeout", 30), (int, float))),
+        password_value=env.named(password_env) if password_env else None,
     )
 
 

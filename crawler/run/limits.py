@@ -1,0 +1,106 @@
+"""The time limits of one crawl, all derived from one number: its budget.
+
+The budget is `run --crawl-timeout` (the scheduler's hard kill of its `citewatch crawl`
+child) or `crawl --timeout`; both default to DEFAULT_BUDGET_S. Inside it the limits nest, so
+that each stage ends on its own before the one above it has to kill it:
+
+    budget        the crawl process, from its start      killed by `run` (SIGTERM, SIGKILL)
+    - record      start-up before the fetch and recording of every result after it
+    = fetch limit the Scrapy child, from its start        killed by `fetch_all`
+    - stop        Scrapy's start-up before the spider opens and its clean stop after
+    = CLOSESPIDER_TIMEOUT, from spider open               Scrapy closes the spider itself
+
+Why the margins:
+- stop (STOP_MARGIN_S, 120 s): a soft stop schedules nothing new but waits for requests
+  already in the downloader: a download ends within DOWNLOAD_TIMEOUT (30 s), a request queued
+  behind its host's delay waits up to AUTOTHROTTLE_MAX_DELAY (60 s); the rest covers Scrapy's
+  start-up, since CLOSESPIDER_TIMEOUT counts from spider open. A soft stop keeps every page
+  fetched, and the pages never started are "crawl-killed" failures, retried next run.
+- record (RECORD_SHARE of the budget, at least RECORD_MIN_S): after the fetch the crawl
+  process extracts, diffs and records every page; that grows with the pages a budget
+  fetches, hence a share. Ending the fetch there lets the crawl record what it fetched and
+  exit, instead of being killed with nothing recorded (the minimum also covers the fetch
+  child's own SIGTERM grace, SCRAPY_GRACE: 8 s).
+
+A limit too short to spare a margin (under twice the margin) keeps all of its time: the
+limit above then ends an overrun crawl, by a kill (tests use budgets of a few seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_BUDGET_S = 3600.0  # one crawl of a catalog: daily pages, an hour is plenty
+STOP_MARGIN_S = 120.0  # from CLOSESPIDER_TIMEOUT to the fetch child's hard kill (see above)
+RECORD_SHARE = 0.1  # of the budget: recording after the fetch (see above)
+RECORD_MIN_S = 60.0
+SOFT_STOP = "CLOSESPIDER_TIMEOUT"  # the Scrapy setting the soft stop is given as
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    """Seconds each stage of one crawl may take, outermost first."""
+
+    budget_s: float  # the whole crawl process
+    fetch_s: float  # the Scrapy child: fetch_all's hard kill
+    spider_s: float  # CLOSESPIDER_TIMEOUT: Scrapy's own clean stop
+
+
+def fetch_limit(budget_s: float) -> float:
+    """The fetch child's hard limit within a crawl's budget."""
+    _positive("a crawl's time budget", budget_s)
+    record = max(RECORD_MIN_S, budget_s * RECORD_SHARE)
+    return budget_s - record if budget_s >= 2 * record else budget_s
+
+
+def spider_limit(fetch_s: float) -> float:
+    """CLOSESPIDER_TIMEOUT within the fetch child's hard limit."""
+    _positive("the fetch child's time limit", fetch_s)
+    return fetch_s - STOP_MARGIN_S if fetch_s >= 2 * STOP_MARGIN_S else fetch_s
+
+
+def crawl_limits(budget_s: float) -> CrawlLimits:
+    """Every limit of a crawl, from its budget."""
+    fetch_s = fetch_limit(budget_s)
+    return CrawlLimits(budget_s, fetch_s, spider_limit(fetch_s))
+
+
+def with_soft_stop(settings: Mapping[str, str], fetch_s: float) -> dict[str, str]:
+    """The Scrapy settings with CLOSESPIDER_TIMEOUT derived from the fetch child's hard limit.
+
+    An explicit `-s CLOSESPIDER_TIMEOUT=N` wins when 0 < N <= the hard limit; anything else
+    is a ValueError: a soft stop after the hard kill (or none, 0) would never run.
+    """
+    _positive("the fetch child's time limit", fetch_s)
+    given = settings.get(SOFT_STOP)
+    if given is None:
+        return {**settings, SOFT_STOP: seconds_text(spider_limit(fetch_s))}
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= fetch_s:  # NaN fails too; a finite hard limit rules out inf
+        raise ValueError(
+            f"{SOFT_STOP}={given} must be a number of seconds above 0 and at most "
+            f"{seconds_text(fetch_s)}, the fetch's hard limit within this crawl's time budget; "
+            f"leave it out to get {seconds_text(spider_limit(fetch_s))}, or give a longer budget"
+        )
+    return dict(settings)
+
+
+def seconds_text(seconds: float) -> str:
+    """Seconds as a command-line value: exact, and without ".0" when whole."""
+    whole = math.isfinite(seconds) and seconds == int(seconds)
+    return str(int(seconds)) if whole else repr(seconds)
+
+
+def _positive(what: str, seconds: float) -> None:
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"{what} must be a finite number above 0 seconds, got {seconds_text(seconds)}"
+        )
+
+
+DEFAULT_LIMITS = crawl_limits(DEFAULT_BUDGET_S)
