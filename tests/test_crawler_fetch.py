@@ -452,7 +452,7 @@ def test_scrapy_crawl_a_job_file_exports_items_too(
 ) -> None:
     http_server.route("/page", Reply(200, PAGE, HTML))
     job, out, items = tmp_path / "job.json", tmp_path / "out", tmp_path / "items.jsonl"
-    write_job(job, [(0, FetchRequest("k", http_server.url("/page")))])
+    write_job(job, [(0, FetchRequest(key="k", url=http_server.url("/page")))])
     done = scrapy(
         "crawl", "sources", "-a", f"job={job}", "-a", f"out={out}", "-o", str(items),
         "-s", "DOWNLOAD_DELAY=0",

@@ -123,8 +123,8 @@ def test_the_soft_stop_reaches_the_scrapy_child(http_server: LocalServer) -> Non
     http_server.route("/slow", Reply(200, PAGE, delay=4.0))
     http_server.route("/next", Reply(200, PAGE))
     requests = [
-        FetchRequest("slow", http_server.url("/slow")),
-        FetchRequest("next", http_server.url("/next")),
+        FetchRequest(key="slow", url=http_server.url("/slow")),
+        FetchRequest(key="next", url=http_server.url("/next")),
     ]
     settings = {**FAST, "CONCURRENT_REQUESTS": "1", "CLOSESPIDER_TIMEOUT": "1"}
     started = time.monotonic()
