@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from crawler.catalog.model import Catalog, Source, Tool
 from crawler.extract.document import ExtractError, Extraction, extract
@@ -115,6 +117,30 @@ def tracked(state: AnchorState) -> Tracked:
 def stored_anchors(states: Sequence[AnchorState]) -> StoredAnchors:
     """One source's stored anchors keyed as flagging looks them up."""
     return {(a.criterion_id, a.quote): tracked(a) for a in states}
+
+
+# Characters of an internal error kept in the failed fetch's message: one line for a log or
+# a report, not a stack dump.
+INTERNAL_ERROR_CHARS = 300
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line naming its type and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (in {Path(frames[-1].filename).name}:{frames[-1].name})" if frames else ""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text[:INTERNAL_ERROR_CHARS] + where
+
+
+def internal_failure(exc: BaseException) -> Analysis:
+    """The failed fetch of a source that citewatch itself failed on (a bug, a hostile page):
+    class suspicious, kind internal; the last good version stays the one compared with."""
+    return Analysis(
+        outcome="failed",
+        error=f"citewatch failed on this page: {one_line(exc)}",
+        error_kind="internal",
+        failure_class="suspicious",
+    )
 
 
 def _failed(kind: str, failure: Failure) -> Analysis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from crawler.ingest.analysis import (
     analyze,
     anchor_states,
     fetch_entry,
+    internal_failure,
+    one_line,
     stored_anchors,
     suggestions,
 )
@@ -23,6 +26,8 @@ from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
 from storage import Store
 from storage.records import BrokenPolicy, SourceState
 from storage.values import FailureClass, Outcome
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,23 +171,39 @@ def _record(
     result: FetchResult,
     after: int,
 ) -> SourceOutcome:
-    analysis = analyze(
-        result,
-        tool,
-        source,
-        catalog,
-        lambda: store.latest_snapshot(state.pk),
-        store.blob,
-        lambda: stored_anchors(store.anchors(tool.id, source.id)),
-    )
-    recorded = store.record_fetch(
-        fetch_entry(run_id, state.pk, result, analysis),
-        analysis.versions,
-        analysis.reasons,
-        BrokenPolicy(after, citing(tool, source)),
-        anchors=anchor_states(analysis.evidence),
-        suggestions=suggestions(analysis.suggestions),
-    )
+    """Analyse and record one fetch; an error of this source is this source's failed fetch."""
+    try:
+        analysis = analyze(
+            result,
+            tool,
+            source,
+            catalog,
+            lambda: store.latest_snapshot(state.pk),
+            store.blob,
+            lambda: stored_anchors(store.anchors(tool.id, source.id)),
+        )
+    except Exception as exc:  # one source's failure is its own (an unknown bug, a hostile page)
+        _log_internal(tool, source, exc)
+        analysis = internal_failure(exc)
+    policy = BrokenPolicy(after, citing(tool, source))
+    try:
+        recorded = store.record_fetch(
+            fetch_entry(run_id, state.pk, result, analysis),
+            analysis.versions,
+            analysis.reasons,
+            policy,
+            anchors=anchor_states(analysis.evidence),
+            suggestions=suggestions(analysis.suggestions),
+        )
+    except Exception as exc:
+        # The write was rolled back. Data of this page the database refuses (a value too long,
+        # a NUL for PostgreSQL) fails this source only; if even its failed fetch cannot be
+        # written, the database itself is unusable (full disk): that error ends the run.
+        _log_internal(tool, source, exc)
+        analysis = internal_failure(exc)
+        recorded = store.record_fetch(
+            fetch_entry(run_id, state.pk, result, analysis), (), (), policy
+        )
     # The last change of the chain is the page's own; an earlier one is a technical upgrade.
     change = recorded.change_ids[-1] if analysis.outcome == "changed" else None
     return SourceOutcome(
@@ -204,3 +225,9 @@ def _record(
         ),
         suggestions=tuple(dict.fromkeys(g.criterion for g in analysis.suggestions)),
     )
+
+
+def _log_internal(tool: Tool, source: Source, exc: Exception) -> None:
+    """One line for the operator; the traceback only at debug level (never to a user)."""
+    log.warning("%s/%s failed inside citewatch: %s", tool.id, source.id, one_line(exc))
+    log.debug("traceback of %s/%s", tool.id, source.id, exc_info=exc)
