@@ -40,10 +40,10 @@ class Environment:
 
     db_url: str | None  # $CITEWATCH_DB
     notify_file: str | None  # $CITEWATCH_NOTIFY
-    allow_private: str | None  # $CITEWATCH_ALLOW_PRIVATE, as given (the crawl settings parse it)
     # Every variable, for the ones a settings file names: their names are only known then.
     # Kept out of repr and comparisons: it holds secrets.
     variables: Mapping[str, str] = field(repr=False, compare=False)
+    allow_private: str | None = None  # $CITEWATCH_ALLOW_PRIVATE as given; the crawl parses it
 
     def named(self, name: str) -> str | None:
         """The variable a settings file names (`password_env`, `urls_env`), if set."""

@@ -643,3 +643,131 @@ def test_fetch_error_is_one_line_without_password() -> None:
             settings={**FAST_MAP, ALLOW: f"http://editor:{PASSWORD}@h"},
         )
     assert PASSWORD not in str(raised.value) and "Traceback" not in str(raised.value)
+
+
+# --- the pure parts, table-driven: addresses, URLs, header values ------------------------------
+
+ADDRESSES = [
+    ("93.184.216.34", None),
+    ("2606:4700::6810:85e5", None),
+    ("8.8.8.8", None),
+    ("127.0.0.1", "a loopback"),
+    ("127.255.255.254", "a loopback"),
+    ("10.0.0.5", "a private"),
+    ("172.16.3.4", "a private"),
+    ("192.168.1.1", "a private"),
+    ("169.254.169.254", "a link-local"),
+    ("100.64.0.1", "a shared (carrier-grade NAT)"),
+    ("224.0.0.251", "a multicast"),
+    ("0.0.0.0", "an unspecified"),
+    ("240.0.0.1", "a private"),  # reserved for future use: never a public page
+    ("::1", "a loopback"),
+    ("::", "an unspecified"),
+    ("fe80::1", "a link-local"),
+    ("fd12:3456::1", "a private"),
+    ("ff02::1", "a multicast"),
+    ("::ffff:10.0.0.5", "a private"),  # IPv4-mapped
+    ("64:ff9b::a00:5", "a private"),  # NAT64 of 10.0.0.5
+    ("2002:a00:5::1", "a private"),  # 6to4 of 10.0.0.5
+]
+
+
+@pytest.mark.parametrize(("ip", "kind"), ADDRESSES)
+def test_destination_policy_names_what_it_refuses(ip: str, kind: str | None) -> None:
+    from crawler.fetch.destinations import DestinationPolicy
+
+    refusal = DestinationPolicy().refusal(ip)
+    if kind is None:
+        assert refusal is None
+    else:
+        assert refusal is not None and refusal.startswith(f"destination {ip} is {kind} address")
+    assert DestinationPolicy(allow_all=True).refusal(ip) is None
+
+
+def test_destination_allowance_by_network() -> None:
+    from crawler.fetch.destinations import destination_policy
+
+    policy = destination_policy("10.1.0.0/16, 127.0.0.1")
+    assert policy.refusal("10.1.2.3") is None and policy.refusal("127.0.0.1") is None
+    assert policy.refusal("::ffff:127.0.0.1") is None  # the same address, mapped
+    assert policy.refusal("10.2.0.1") is not None and policy.refusal("127.0.0.2") is not None
+    for word in ("1", "true", "YES", "on", True):
+        assert destination_policy(word).allow_all
+    for word in (None, "", "0", "false", "off", False):
+        assert destination_policy(word) == destination_policy(None)
+    with pytest.raises(ValueError, match="'maybe' is neither true/false nor a network"):
+        destination_policy("maybe")
+
+
+def test_the_environment_variable_is_read_in_one_place() -> None:
+    from crawler.environment import read_environment
+
+    assert read_environment({ALLOW: "10.0.0.0/8"}).allow_private == "10.0.0.0/8"
+    assert read_environment({ALLOW: ""}).allow_private is None
+    assert read_environment({}).allow_private is None
+
+
+URL_PROBLEMS = [
+    ("https://acme.example/privacy", None),
+    ("http://[2001:db8::1]:8080/privacy", None),
+    ("http://acme.example:65535/p", None),
+    ("http://acme.example:65536/p", "port"),
+    ("http://acme.example:0/p", "port"),
+    ("http://acme.example:-1/p", "port"),
+    ("http://acme.example:80a/p", "port"),
+    ("http:///p", "no host"),
+    ("http://[::1/p", "cannot be parsed"),
+    ("http://editor@acme.example/p", "user name or password"),
+    (f"http://editor:{PASSWORD}@acme.example/p", "user name or password"),
+]
+
+
+@pytest.mark.parametrize(("url", "words"), URL_PROBLEMS)
+def test_url_problems(url: str, words: str | None) -> None:
+    from crawler.fetch.urls import url_problem
+
+    problem = url_problem(url)
+    assert (problem is None) if words is None else (words in (problem or ""))
+
+
+REDACTIONS = [
+    (f"http://editor:{PASSWORD}@acme.example/p", "http://***@acme.example/p"),
+    (f"https://editor:{PASSWORD}@x@acme.example/p", "https://***@acme.example/p"),
+    ("http://token@acme.example/", "http://***@acme.example/"),
+    ("http://acme.example/p?mail=dpo@acme.example", "http://acme.example/p?mail=dpo@acme.example"),
+    (
+        f"timeout: GET http://u:{PASSWORD}@a.example/x took too long (http://u:{PASSWORD}@a.example/x)",
+        "timeout: GET http://***@a.example/x took too long (http://***@a.example/x)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), REDACTIONS)
+def test_redaction(text: str, shown: str) -> None:
+    from crawler.fetch.urls import redact
+
+    assert redact(text) == shown
+
+
+RETRY_AFTER_VALUES = [
+    ("120", 120.0),
+    ("0", 0.0),
+    ("-5", 0.0),
+    ("86401", DAY),
+    ("1e23", DAY),
+    ("inf", DAY),
+    ("-inf", 0.0),
+    ("nan", None),
+    ("soon", None),
+    ("Fri, 31 Dec 9999 23:59:59 GMT", DAY),
+    ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),
+]
+
+
+@pytest.mark.parametrize(("value", "seconds"), RETRY_AFTER_VALUES)
+def test_retry_after_values(value: str, seconds: float | None) -> None:
+    from crawler.fetch.middlewares import retry_after_seconds
+    from storage.scheduling import RETRY_AFTER_MAX_S
+
+    assert RETRY_AFTER_MAX_S == DAY
+    assert retry_after_seconds(value.encode("latin-1")) == seconds
