@@ -42,7 +42,8 @@ from corpus_catalog import corpus_pages  # noqa: E402
 from corpus_catalog import write_catalog as bench_catalog  # noqa: E402
 from upgrades import absorbed_steps  # noqa: E402
 
-CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False")
+# The replay server is on 127.0.0.1: crawls refuse it unless allowed (crawler/fetch/destinations.py)
+CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "CITEWATCH_ALLOW_PRIVATE=True")
 
 
 @dataclass

@@ -32,7 +32,8 @@ import psutil
 from replay_corpus import Corpus, _advanced, _get, _post, write_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False")
+# The replay server is on 127.0.0.1: crawls refuse it unless allowed (crawler/fetch/destinations.py)
+CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "CITEWATCH_ALLOW_PRIVATE=True")
 # Faults a watched web page really shows; 503 with a Retry-After shorter than a clock window.
 FAULTS = (
     "kind=404",

@@ -30,6 +30,7 @@ from scrapy.exceptions import (
 )
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
@@ -37,9 +38,17 @@ from twisted.python.failure import Failure
 from crawler.catalog.model import load_catalog
 from crawler.fetch.items import FetchedPage
 from crawler.fetch.jobs import read_job
-from crawler.fetch.middlewares import STARTED_AT, RobotsTxtForbidden, retry_after_seconds
-from crawler.fetch.request import FetchRequest, FetchResult, failed_result, is_fetchable
+from crawler.fetch.middlewares import (
+    STARTED_AT,
+    RefusedRedirect,
+    RobotsTxtForbidden,
+    UnreadableBody,
+    retry_after_seconds,
+)
+from crawler.fetch.request import FetchRequest, FetchResult, failed_result, redacted
+from crawler.fetch.resolver import refused_destination
 from crawler.fetch.selection import fetch_request, select_sources
+from crawler.fetch.urls import is_fetchable, url_problem
 
 # 304 and every 4xx/5xx reach the callback as data. Not handle_httpstatus_all: that would also
 # stop RedirectMiddleware from following 3xx. Other 3xx (no Location, 300) arrive as HttpError.
@@ -52,6 +61,8 @@ FETCH = "citewatch_fetch"  # meta key: the FetchRequest being answered
 # HttpError are IgnoreRequest subclasses, so they come before the generic IgnoreRequest check).
 ERROR_KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((RobotsTxtForbidden,), "robots"),
+    ((RefusedRedirect,), "redirect"),
+    ((UnreadableBody,), "charset"),
     ((HttpError,), "http"),
     ((DownloadTimeoutError, twisted_error.TimeoutError, TimeoutError), "timeout"),
     ((CannotResolveHostError, twisted_error.DNSLookupError), "dns"),
@@ -90,6 +101,8 @@ def classify(exc: BaseException) -> str:
             return "robots"
         if "redirection" in text:  # RedirectMiddleware: "max redirections reached"
             return "http"
+        if "DOWNLOAD_MAXSIZE" in text:  # HttpCompressionMiddleware: a body inflating past it
+            return "too-large"
     return "other"
 
 
@@ -152,25 +165,38 @@ class SourcesSpider(scrapy.Spider):
         return read_job(self.job_path) if self.job_path else enumerate(self.catalog_fetches)
 
     async def start(self) -> AsyncIterator[Request | FetchedPage]:
-        """One conditional GET per fetchable entry; a "scheme" result for the others."""
+        """One conditional GET per fetchable entry; a failed result ("scheme", "url") for others.
+
+        An entry no request can be built for is that entry's failed fetch: an exception here
+        would end the start requests, and every later entry would never be fetched.
+        """
         for index, fetch in self._entries():
-            if not is_fetchable(fetch.url):
-                error = f"not fetched: {fetch.url!r} is not an http(s) URL"
-                yield FetchedPage(index, failed_result(fetch, "scheme", error))
-                continue
-            headers = {}
-            if fetch.etag:
-                headers["If-None-Match"] = fetch.etag
-            if fetch.last_modified:
-                headers["If-Modified-Since"] = fetch.last_modified
-            yield Request(
-                fetch.url,
-                headers=headers,
-                meta={INDEX: index, FETCH: fetch, "handle_httpstatus_list": HANDLED_STATUSES},
-                callback=self.parse,
-                errback=self.failed,
-                dont_filter=True,  # two catalog entries may cite the same URL; both get a result
-            )
+            try:
+                item = self._request(index, fetch)
+            except Exception as exc:  # whatever Request() rejects: this entry fails, not the rest
+                item = _page(index, failed_result(fetch, "url", f"not fetched: {exc}"))
+            yield item
+
+    def _request(self, index: int, fetch: FetchRequest) -> Request | FetchedPage:
+        if not is_fetchable(fetch.url):
+            error = f"not fetched: {fetch.url!r} is not an http(s) URL"
+            return _page(index, failed_result(fetch, "scheme", error))
+        problem = url_problem(fetch.url)
+        if problem is not None:
+            return _page(index, failed_result(fetch, "url", f"not fetched: {problem}"))
+        headers = {}
+        if fetch.etag:
+            headers["If-None-Match"] = fetch.etag
+        if fetch.last_modified:
+            headers["If-Modified-Since"] = fetch.last_modified
+        return Request(
+            fetch.url,
+            headers=headers,
+            meta={INDEX: index, FETCH: fetch, "handle_httpstatus_list": HANDLED_STATUSES},
+            callback=self.parse,
+            errback=self.failed,
+            dont_filter=True,  # two catalog entries may cite the same URL; both get a result
+        )
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage]:
         """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result."""
@@ -182,7 +208,7 @@ class SourcesSpider(scrapy.Spider):
         elif status >= 400:
             error, kind = f"HTTP {response_status_message(status)}", "http"
         started_at, elapsed_ms = _timing(response.meta)
-        yield FetchedPage(
+        yield _page(
             response.meta[INDEX],
             FetchResult(
                 key=fetch.key,
@@ -209,17 +235,40 @@ class SourcesSpider(scrapy.Spider):
         exc = failure.value
         assert exc is not None  # an errback's Failure always carries its exception
         response: Response | None = getattr(exc, "response", None)
-        kind = classify(exc)
-        detail = str(exc) or PLAIN_ERRORS.get(kind, type(exc).__name__)
+        kind, detail = _failure(request, exc, fetch.url)
         started_at, elapsed_ms = _timing(request.meta)
-        result = failed_result(fetch, kind, f"{kind}: {detail} ({request.url})", started_at)
-        yield FetchedPage(
+        said = detail if detail.startswith(kind) else f"{kind}: {detail}"  # no "redirect: redirect"
+        result = failed_result(fetch, kind, f"{said} ({request.url})", started_at)
+        redirects = tuple(request.meta.get("redirect_urls", ()))
+        if response is not None:
+            final_url: str | None = response.url
+        else:  # where the redirects led, when they did: a refused destination is worth seeing
+            final_url = request.url if redirects else None
+        yield _page(
             request.meta[INDEX],
             replace(
                 result,
-                redirects=tuple(request.meta.get("redirect_urls", ())),
+                redirects=redirects,
                 status=response.status if response is not None else None,
-                final_url=response.url if response is not None else None,
+                final_url=final_url,
                 elapsed_ms=elapsed_ms,
             ),
         )
+
+
+def _failure(request: Request, exc: BaseException, catalog_url: str) -> tuple[str, str]:
+    """The error_kind and message of a failed request."""
+    if isinstance(exc, CannotResolveHostError | twisted_error.DNSLookupError):
+        refused = refused_destination(urlparse_cached(request).hostname)
+        if refused is not None:  # the resolver refused every address (crawler/fetch/resolver.py)
+            return "destination", refused
+    problem = url_problem(request.url)
+    if problem is not None:  # reached by a meta refresh: Request() took it, the connection not
+        return ("url" if request.url == catalog_url else "redirect"), problem
+    kind = classify(exc)
+    return kind, str(exc) or PLAIN_ERRORS.get(kind, type(exc).__name__)
+
+
+def _page(index: int, result: FetchResult) -> FetchedPage:
+    """A result as an item: with no password in any URL or error (they reach files and logs)."""
+    return FetchedPage(index, redacted(result))

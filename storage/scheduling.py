@@ -15,6 +15,10 @@ from storage.store import Store, now
 from storage.values import FailureClass, Outcome
 
 _ROW_ID = 1  # one scheduler per database, so one row
+# The longest wait a server's Retry-After can impose, in seconds. A day: a legal page we check
+# daily may skip one check, not more. The fetch clamps the header's value to it; reading clamps
+# again, for rows an older version stored as sent ("1e23", "inf" overflowed every due time).
+RETRY_AFTER_MAX_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,8 +136,11 @@ def _retry_after(last: Fetch | None) -> datetime | None:
     """When a server that answered Retry-After allows the next request (None: no limit)."""
     if last is None or last.outcome != "failed" or not last.retry_after:
         return None
+    seconds = last.retry_after
+    if not seconds > 0:  # NaN (PostgreSQL keeps it) or negative: no usable wait
+        return None
     started = _utc(last.started_at)
-    return None if started is None else started + timedelta(seconds=last.retry_after)
+    return None if started is None else started + timedelta(seconds=min(seconds, RETRY_AFTER_MAX_S))
 
 
 def _failing_since(s: Session, row: SourceRow) -> datetime | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -35,19 +37,26 @@ class Hit:
     at: float  # time.monotonic() on arrival
 
 
+class _IPv6HTTPServer(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class LocalServer:
     """A ThreadingHTTPServer on 127.0.0.1:<free port> answering GETs from scripted routes.
 
     `route(path, r1, r2, ...)` serves r1 to the first request for `path`, r2 to the next, and
     repeats the last one after that. Unrouted paths (including /robots.txt) get a 404.
+    `host` may be another loopback address: "127.0.0.2", or "::1" (IPv6).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self._routes: dict[str, list[Reply]] = {}
         self._hits: list[Hit] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()  # wakes handlers that are "hanging" at teardown
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server_class = _IPv6HTTPServer if ":" in host else ThreadingHTTPServer
+        self._httpd = server_class((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
@@ -57,7 +66,8 @@ class LocalServer:
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of a path on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def route(self, path: str, *replies: Reply) -> None:
         """Script the replies for a path (the last one repeats)."""
@@ -125,6 +135,20 @@ class LocalServer:
         self._stop.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def allow_loopback_crawls() -> Iterator[None]:
+    """Crawls refuse loopback and private addresses by default (server-side request forgery);
+    every test serves its pages on 127.0.0.1, so the whole session allows them, as a test rig
+    should (crawler/environment.py). Tests of the refusal remove the variable themselves."""
+    before = os.environ.get("CITEWATCH_ALLOW_PRIVATE")
+    os.environ["CITEWATCH_ALLOW_PRIVATE"] = "1"
+    yield
+    if before is None:
+        os.environ.pop("CITEWATCH_ALLOW_PRIVATE", None)
+    else:
+        os.environ["CITEWATCH_ALLOW_PRIVATE"] = before
 
 
 @pytest.fixture

@@ -95,7 +95,9 @@ def test_only_the_fetch_child_imports_spiders_and_scrapy() -> None:
         if target.split(".")[0] in {"spiders", "scrapy", "twisted"}
         and not name.startswith("spiders")
     }
-    glue = {f"crawler.fetch.{m}" for m in ("child", "middlewares", "pipelines", "settings")}
+    glue = {
+        f"crawler.fetch.{m}" for m in ("child", "middlewares", "pipelines", "resolver", "settings")
+    }
     assert importers <= glue, sorted(importers - glue)
     spider_importers = {
         name for name, path in _modules() for t in _imports(path) if t.startswith("spiders")

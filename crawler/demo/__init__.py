@@ -22,8 +22,13 @@ from crawler.report.build import write_reports
 from storage import Store
 from storage.values import EditorAction
 
-# Crawl settings for a local demo: no politeness delay is owed to our own loopback server.
-DEMO_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
+# Crawl settings for a local demo: no politeness delay is owed to our own loopback server,
+# and crawls refuse loopback addresses unless allowed (crawler/fetch/destinations.py).
+DEMO_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CITEWATCH_ALLOW_PRIVATE": "True",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

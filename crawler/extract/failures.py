@@ -1,10 +1,13 @@
 """Failure classes: why a fetch is not a good version of its page (pure, table-driven).
 
 - transient: the server or the network hiccuped (timeout, 5xx, reset, 429/503): try again later;
-- blocked: we were refused (403, robots.txt, a bot challenge or consent wall served as 200);
-- gone: the citation is dead (404, 410, the host no longer resolves);
-- suspicious: a body arrived but cannot be trusted as the page (truncated, over the size cap,
-  unreadable, or its text collapsed to a small fraction of the last good version).
+- blocked: we were refused (403, robots.txt, a bot challenge or consent wall served as 200), or
+  we refuse to go where the page leads (a non-public address, a redirect to a non-http(s) URL);
+- gone: the citation is dead (404, 410, the host no longer resolves, a URL no request can be
+  built for);
+- suspicious: a body arrived but cannot be trusted as the page (truncated, over the size cap
+  even once decompressed, unreadable in its declared charset, or its text collapsed to a small
+  fraction of the last good version).
 
 Every class is recorded as a failed fetch: never a snapshot, never diffed.
 """
@@ -33,10 +36,18 @@ ERROR_KIND_CLASSES: Final[dict[str, FailureClass]] = {
     "crawl-killed": "transient",  # our own hard time limit: the page may be fine next run
     "other": "transient",
     "robots": "blocked",  # the site owner asks us not to fetch it
+    # A loopback, private, link-local… address, reached directly or by a redirect: we refuse
+    # to fetch the machine's own network as the cited page (crawler/fetch/destinations.py).
+    "destination": "blocked",
+    # A redirect to a file:, ftp:, javascript:… URL or one with a password or a bad port: the
+    # site sends us where a crawl never goes, which says nothing of the page itself.
+    "redirect": "blocked",
     "dns": "gone",  # the host no longer exists
     "scheme": "gone",  # not an http(s) URL: nothing we can ever fetch
+    "url": "gone",  # a port out of range, no host, credentials: nothing we can ever fetch
     "truncated": "suspicious",
-    "too-large": "suspicious",  # over DOWNLOAD_MAXSIZE: not a legal page
+    "too-large": "suspicious",  # over DOWNLOAD_MAXSIZE, on the wire or once decompressed
+    "charset": "suspicious",  # the body cannot be decoded with its declared charset: unreadable
     "extract": "suspicious",  # a 2xx body with no readable text (empty, binary, bad markup)
 }
 

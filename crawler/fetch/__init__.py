@@ -2,7 +2,7 @@
 
 Importing this package never imports Scrapy: only ``crawler.fetch.child`` (the child's entry
 point) does, with ``spiders/`` and the Scrapy glue modules it loads by name (``settings``,
-``middlewares``, ``pipelines``, ``items``).
+``middlewares``, ``resolver``, ``pipelines``, ``items``).
 """
 
 from crawler.fetch.parent import fetch_all

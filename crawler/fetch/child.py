@@ -7,6 +7,7 @@ only module that imports `spiders/` (and, with it, Scrapy and Twisted).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -14,6 +15,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from crawler.fetch.destinations import SETTING, destination_policy
 
 PARENT_POLL = 0.5  # seconds between the child's checks that its parent is still there
 _TMP_PREFIX = "citewatch-fetch-"  # crawler.fetch.parent.TMP_PREFIX: the only folders we remove
@@ -55,6 +59,27 @@ def exit_with_parent(workdir: Path, poll: float = PARENT_POLL) -> threading.Thre
     return thread
 
 
+def one_line_log_records() -> None:
+    """Log every error as one line: its message and the exception's, without the traceback.
+
+    Scrapy logs some expected failures with their traceback (a robots.txt that could not be
+    downloaded: a host that does not resolve, a refused destination), and the parent passes
+    the child's stderr on to the user. `-s LOG_LEVEL=DEBUG` keeps the tracebacks.
+    """
+    make = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message, detail = record.getMessage(), f"{type(exc).__name__}: {exc}"
+            record.msg = message if str(exc) and str(exc) in message else f"{message} ({detail})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `sources` spider over a job file; exit code 1 if it can't."""
     args = _parse_args(argv)
@@ -69,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.setmodule("crawler.fetch.settings", priority="project")
     # Same as `scrapy crawl -s`: strings at "cmdline" priority, converted by the getters.
     settings.setdict(dict(item.split("=", 1) for item in args.set), priority="cmdline")
+    try:  # here, not in the resolver: a bad value is one line, not a traceback at reactor start
+        destination_policy(settings.get(SETTING))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if settings.get("LOG_LEVEL") != "DEBUG":
+        one_line_log_records()
     process = AsyncCrawlerProcess(settings)
     process.crawl(SourcesSpider, job=str(args.job), out=str(args.out))
     process.start()

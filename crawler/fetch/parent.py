@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 from crawler.fetch.jobs import read_results, write_job
 from crawler.fetch.request import (
@@ -22,8 +21,9 @@ from crawler.fetch.request import (
     FetchRequest,
     FetchResult,
     failed_result,
-    is_fetchable,
+    redacted,
 )
+from crawler.fetch.urls import is_fetchable, redact, scheme_of, url_problem
 from crawler.run.limits import DEFAULT_LIMITS, with_soft_stop
 from crawler.run.supervisor import (
     SCRAPY_GRACE,
@@ -56,17 +56,20 @@ def fetch_all(
     results: dict[int, FetchResult] = {}
     pending: list[tuple[int, FetchRequest]] = []
     for index, request in enumerate(requests):
-        if is_fetchable(request.url):
-            pending.append((index, request))
-        else:
+        if not is_fetchable(request.url):
             results[index] = failed_result(request, "scheme", _scheme_error(request.url))
+        elif (problem := url_problem(request.url)) is not None:
+            results[index] = failed_result(request, "url", f"not fetched: {problem}")
+        else:
+            pending.append((index, request))
     if pending:
         results.update(_crawl(pending, settings, timeout))
-    return [results[index] for index in range(len(requests))]
+    # No password leaves the fetch stage: not in a stored URL, an error, a report.
+    return [redacted(results[index]) for index in range(len(requests))]
 
 
 def _scheme_error(url: str) -> str:
-    scheme = urlsplit(url).scheme or "(none)"
+    scheme = scheme_of(url) or "(none)"
     return f"not fetched: URL scheme {scheme!r} is not http or https"
 
 
@@ -89,12 +92,14 @@ def _crawl(
             raise FetchError(f"cannot start the crawl child: {exc}") from exc
         found = read_results(out)
     if child.stderr:
-        sys.stderr.write(child.stderr)  # Scrapy's warnings stay visible; stdout stays clean
+        # Scrapy's warnings stay visible (stdout stays clean), with no password in a URL.
+        sys.stderr.write(redact(child.stderr))
     # A positive code with nothing written: the child reported that it couldn't crawl at all
     # (bad setting, import error). Killed by a signal (OOM, us) means pages are "crawl-killed".
     if not found and child.returncode > 0 and not child.killed:
         raise FetchError(
-            f"crawl child exited with code {child.returncode}: {child.stderr[-STDERR_TAIL:]}"
+            f"crawl child exited with code {child.returncode}: "
+            f"{redact(child.stderr[-STDERR_TAIL:]).strip()}"
         )
     if child.killed:
         why = f"crawl killed at the {timeout:g} s hard timeout before this page finished"

@@ -6,11 +6,10 @@ Scrapy nor `spiders/`, so the parent (and the scheduler above it) stays reactor-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-FETCHABLE_SCHEMES = ("http", "https")  # Scrapy could do ftp/file/data; cited pages are web pages
+from crawler.fetch.urls import redact
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,11 +47,6 @@ class FetchError(Exception):
     """The crawl child itself failed (not a page)."""
 
 
-def is_fetchable(url: str) -> bool:
-    """Whether the URL's scheme is one we fetch."""
-    return urlsplit(url).scheme.lower() in FETCHABLE_SCHEMES
-
-
 def failed_result(
     request: FetchRequest, kind: str, error: str, started_at: datetime | None = None
 ) -> FetchResult:
@@ -72,4 +66,15 @@ def failed_result(
         retry_after=None,
         started_at=started_at or datetime.now(UTC),
         elapsed_ms=0,
+    )
+
+
+def redacted(result: FetchResult) -> FetchResult:
+    """The result with no user name or password in any URL or in its error text."""
+    return replace(
+        result,
+        url=redact(result.url),
+        final_url=None if result.final_url is None else redact(result.final_url),
+        redirects=tuple(redact(url) for url in result.redirects),
+        error=None if result.error is None else redact(result.error),
     )

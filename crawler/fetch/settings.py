@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.run import limits  # a lowercase name: Scrapy takes every UPPERCASE one as a setting
+from crawler import environment  # lowercase names: Scrapy takes every UPPERCASE one as a setting
+from crawler.run import limits
 
 BOT_NAME = "citewatch"  # names the crawler in Scrapy's own log lines and stats
 SPIDER_MODULES = ["spiders"]  # the generic `sources` spider lives there
@@ -22,7 +23,19 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.fetch.middlewares.SafeRobotsTxtMiddleware": 100,
     # Above RetryMiddleware (550) so its process_response sees a 429/503 first.
     "crawler.fetch.middlewares.RetryAfterMiddleware": 560,
+    # Same places as the stock ones: redirects to non-http(s) or unusable URLs and bodies in
+    # an undecodable charset become classified failed fetches (crawler/fetch/middlewares.py).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.fetch.middlewares.SafeMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.fetch.middlewares.SafeRedirectMiddleware": 600,
 }
+# IPv4 and IPv6, and the gate that refuses non-public destinations (crawler/fetch/resolver.py).
+TWISTED_DNS_RESOLVER = "crawler.fetch.resolver.GuardedResolver"
+# Our setting: non-public addresses a crawl may connect to (crawler/fetch/destinations.py):
+# none by default; true for all, or a comma-separated list of networks. Test rigs and intranet
+# catalogs set it, or the CITEWATCH_ALLOW_PRIVATE environment variable (crawler/environment.py).
+CITEWATCH_ALLOW_PRIVATE = environment.read_environment().allow_private or False
 ITEM_PIPELINES = {
     "crawler.fetch.pipelines.ResultWriterPipeline": 300,  # results go to files, not a DB
     "crawler.fetch.pipelines.PageItemPipeline": 900,  # then a JSON-friendly item for `-o FILE`

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from crawler.catalog.model import Catalog
 from storage.scheduling import SourceSchedule
@@ -21,6 +21,9 @@ JITTER_FRACTION = 0.1
 # First retry of a failing source after 5 min, doubling per failure, never beyond its interval:
 # a blip is retried quickly, a dead page costs no more than its regular schedule.
 BACKOFF_BASE = timedelta(minutes=5)
+# The latest due time: a catalog interval of millennia (`every: 999999d`) would carry a due
+# time past year 9999, which datetime cannot hold (every `run` cycle and `status` raised).
+LATEST_DUE = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +79,18 @@ def due_at(timing: SourceTiming, policy: Policy) -> datetime | None:
         return timing.retry_after
     every = interval(timing, policy)
     wait = backoff(timing.consecutive_failures, every, policy.backoff_base)
-    due = timing.last_fetch_at + wait + jitter(timing, wait, policy.jitter_fraction)
+    due = _later(timing.last_fetch_at, wait + jitter(timing, wait, policy.jitter_fraction))
     if timing.retry_after is not None and timing.retry_after > due:
         return timing.retry_after
     return due
+
+
+def _later(at: datetime, delta: timedelta) -> datetime:
+    """at + delta, or LATEST_DUE when that is past what a datetime can hold."""
+    try:
+        return min(at + delta, LATEST_DUE)
+    except OverflowError:
+        return LATEST_DUE
 
 
 def is_due(timing: SourceTiming, policy: Policy, now: datetime) -> bool:
