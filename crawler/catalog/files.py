@@ -67,7 +67,10 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         _check_kind(info.st_mode)
         if info.st_size > limit:
             raise FileProblem(_too_big(info.st_size, limit))
-        data = handle.read(limit + 1)  # a file growing while read is cut here
+        # The size it has now, and one byte more to notice a file growing while it is read.
+        data = handle.read(info.st_size + 1)
+        if len(data) > info.st_size:
+            data += handle.read(limit + 1 - len(data))
     if len(data) > limit:
         raise FileProblem(_too_big(len(data), limit))
     return data

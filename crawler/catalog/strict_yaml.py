@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from crawler.catalog.limits import MAX_ID_CHARS, PREVIEW_CHARS
-from crawler.catalog.yaml_loader import StrictLoader
+from crawler.catalog.yaml_loader import loader_for
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
@@ -68,7 +68,7 @@ def preview(text: str) -> str:
 def parse_yaml(text: str, file: str | Path) -> Any:
     """Parse YAML text; any problem becomes a CatalogErrors naming the line."""
     try:
-        return yaml.load(text, Loader=StrictLoader)
+        return yaml.load(text, Loader=loader_for(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"

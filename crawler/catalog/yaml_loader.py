@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -20,30 +21,23 @@ from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNo
 
 from crawler.catalog.limits import MAX_ALIAS_NODES, MAX_NESTING, PREVIEW_CHARS
 
-__all__ = ["StrictLoader"]
+__all__ = ["AliasLoader", "StrictLoader", "loader_for"]
 
 _MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
 
 
 class StrictLoader(yaml.SafeLoader):
-    """YAML 1.2-style booleans (`rating: yes` stays a string), no duplicate keys, bounded work."""
+    """YAML 1.2-style booleans (`rating: yes` stays a string), no duplicate keys, bounded work.
+
+    Aliases are counted by AliasLoader, which `loader_for` picks for text holding a `*`.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._nesting = 0
-        self._open: set[str] = set()  # anchors of the collections being composed
-        self._sizes: dict[int, int] = {}  # id(collection node) -> nodes once aliases expand
-        self._alias_nodes = 0
 
     # The stubs type `anchor` as a dict; PyYAML passes the anchor's name (or None).
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        """A node; an alias is counted with everything it expands to."""
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, AliasEvent) and event.anchor in self.anchors:
-            self._count_alias(event)
-        return super().compose_node(parent, index)
-
     def compose_sequence_node(self, anchor: Any) -> SequenceNode:
         """A sequence, within the nesting limit."""
         self._enter(anchor)
@@ -66,34 +60,14 @@ class StrictLoader(yaml.SafeLoader):
             event: Any = self.peek_event()  # type: ignore[no-untyped-call]
             problem = f"nested more than {MAX_NESTING} levels deep"
             raise ComposerError(None, None, problem, event.start_mark)
-        if anchor is not None:
-            self._open.add(anchor)
 
     def _leave(self, anchor: str | None) -> None:
         self._nesting -= 1
-        self._open.discard(anchor or "")
-
-    def _count_alias(self, event: Any) -> None:
-        if event.anchor in self._open:  # `&a [*a]`: a structure that contains itself
-            problem = f"alias *{event.anchor} is inside the node it names, which then contains it"
-            raise ComposerError(None, None, problem, event.start_mark)
-        self._alias_nodes += _expanded_size(self.anchors[event.anchor], self._sizes) - 1
-        if self._alias_nodes > MAX_ALIAS_NODES:
-            problem = (
-                f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes"
-                " (the limit; a document that repeats itself through aliases)"
-            )
-            raise ComposerError(None, None, problem, event.start_mark)
-
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        """A node's value; a scalar its tag cannot hold is an error at its line."""
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError) as exc:
-            raise ConstructorError(None, None, _bad_scalar(node, exc), node.start_mark) from None
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping with hashable, unique keys and no merge keys."""
+        if not isinstance(node, MappingNode):  # `!!set` on a scalar: PyYAML's error says so
+            return super().construct_mapping(node, deep=deep)
         seen: set[Any] = set()
         for key_node, _ in node.value:
             if key_node.tag == _MERGE:
@@ -109,6 +83,53 @@ class StrictLoader(yaml.SafeLoader):
                 raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+class AliasLoader(StrictLoader):
+    """StrictLoader that counts what aliases expand to (MAX_ALIAS_NODES) and refuses cycles."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open: set[str] = set()  # anchors of the collections being composed
+        self._sizes: dict[int, int] = {}  # id(collection node) -> nodes once aliases expand
+        self._alias_nodes = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """A node; an alias is counted with everything it expands to."""
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent) and event.anchor in self.anchors:
+            self._count_alias(event)
+        return super().compose_node(parent, index)
+
+    def _enter(self, anchor: str | None) -> None:
+        super()._enter(anchor)
+        if anchor is not None:
+            self._open.add(anchor)
+
+    def _leave(self, anchor: str | None) -> None:
+        super()._leave(anchor)
+        self._open.discard(anchor or "")
+
+    def _count_alias(self, event: Any) -> None:
+        if event.anchor in self._open:  # `&a [*a]`: a structure that contains itself
+            problem = f"alias *{event.anchor} is inside the node it names, which then contains it"
+            raise ComposerError(None, None, problem, event.start_mark)
+        self._alias_nodes += _expanded_size(self.anchors[event.anchor], self._sizes) - 1
+        if self._alias_nodes > MAX_ALIAS_NODES:
+            problem = (
+                f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes"
+                " (the limit; a document that repeats itself through aliases)"
+            )
+            raise ComposerError(None, None, problem, event.start_mark)
+
+
+def loader_for(text: str) -> type[StrictLoader]:
+    """The loader for this text: AliasLoader when it may hold an alias (`*name`).
+
+    Counting aliases costs a call per node (5 % of `check` on a 100,000-source catalog), and
+    an alias cannot be written without a `*`.
+    """
+    return AliasLoader if "*" in text else StrictLoader
 
 
 def _expanded_size(root: Node, sizes: dict[int, int]) -> int:
@@ -151,6 +172,24 @@ def _bad_scalar(node: Node, exc: Exception) -> str:
     reason = f" ({str(exc).splitlines()[0][:200]})" if isinstance(exc, ValueError) else ""
     return f"{shown} is not a valid {tag} value{reason}; quote it to write text"
 
+
+def _guarded(construct: Callable[[Any, Node], Any]) -> Callable[[Any, Node], Any]:
+    """A scalar constructor whose failures (ValueError, IndexError…) are errors at the line."""
+
+    def guarded(loader: Any, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, LookupError, AttributeError, ArithmeticError) as exc:
+            raise ConstructorError(None, None, _bad_scalar(node, exc), node.start_mark) from None
+
+    return guarded
+
+
+# Every constructor but text and collections can fail on a scalar (`!!int abc`, `2024-13-45`);
+# wrapping only these keeps the cost off the strings and collections that catalogs are made of.
+for _tag in ("null", "bool", "int", "float", "binary", "timestamp"):
+    _name = f"tag:yaml.org,2002:{_tag}"
+    StrictLoader.add_constructor(_name, _guarded(yaml.SafeLoader.yaml_constructors[_name]))
 
 # PyYAML follows YAML 1.1, where yes/no/on/off are booleans: a "rating: yes" would become True.
 StrictLoader.yaml_implicit_resolvers = {
