@@ -10,16 +10,17 @@ same id replaces, new ids are added, ``include_defaults: false`` drops the built
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from cssselect import GenericTranslator, SelectorError
-
+from crawler.catalog.files import read_tool_files
+from crawler.catalog.limits import MAX_DURATION_CHARS, MAX_EVERY
+from crawler.catalog.selectors import selector_problem
 from crawler.catalog.strict_yaml import (
     CatalogError,
     CatalogErrors,
@@ -27,12 +28,13 @@ from crawler.catalog.strict_yaml import (
     as_mapping,
     check_keys,
     describe,
-    read_yaml_file,
+    preview,
     slug_field,
     strings_field,
     text_field,
 )
 from crawler.catalog.taxonomy import default_taxonomy, load_taxonomy
+from crawler.catalog.urls import url_problem
 from diffs.topics import SOURCE_KINDS, Criterion, SourceKind, source_kind
 
 __all__ = [
@@ -148,19 +150,22 @@ def normalize_rating(value: str) -> str:
     word = RATING_SYMBOLS.get(text, text.lower())
     if word not in RATINGS:
         raise ValueError(
-            f"{value!r} is not a rating (expected one of {', '.join(RATINGS)} or ✅ ⚠️ ❌ ?)"
+            f"{preview(value)} is not a rating (expected one of {', '.join(RATINGS)} or ✅ ⚠️ ❌ ?)"
         )
     return word
 
 
 def parse_duration(text: str) -> timedelta:
-    """A duration such as ``30m``, ``12h``, ``1d``, ``2w`` or ``1d12h``; ValueError otherwise."""
+    """A duration such as ``30m``, ``12h``, ``1d``, ``2w`` or ``1d12h``, at most MAX_EVERY;
+    ValueError otherwise."""
     compact = text.strip().replace(" ", "")
-    if not _DURATION.match(compact):
-        raise ValueError(f"{text!r} is not a duration (expected e.g. 30m, 12h, 1d, 2w)")
+    if len(compact) > MAX_DURATION_CHARS or not _DURATION.match(compact):
+        raise ValueError(f"{preview(text)} is not a duration (expected e.g. 30m, 12h, 1d, 2w)")
     seconds = sum(int(n) * DURATION_UNITS[u] for n, u in _DURATION_PART.findall(compact))
     if seconds <= 0:
-        raise ValueError(f"{text!r} is not a positive duration")
+        raise ValueError(f"{preview(text)} is not a positive duration")
+    if seconds > MAX_EVERY.total_seconds():
+        raise ValueError(f"{preview(text)} is too long: at most {MAX_EVERY.days} days")
     return timedelta(seconds=seconds)
 
 
@@ -172,7 +177,7 @@ def load_catalog(path: str | Path) -> Catalog:
         raise CatalogErrors([CatalogError(root, "catalog", "path", "not a folder")])
     criteria = default_taxonomy()
     taxonomy_file = root / "taxonomy.yaml"
-    if taxonomy_file.exists():
+    if os.path.lexists(taxonomy_file):  # a dangling link is an error, not "no taxonomy"
         try:
             criteria = load_taxonomy(taxonomy_file)
         except CatalogErrors as exc:
@@ -187,10 +192,9 @@ def _selectors(scope: Scope, data: Mapping[str, Any], key: str) -> tuple[str, ..
     """CSS selectors, each checked by cssselect (the parser lxml and parsel use)."""
     selectors = strings_field(scope, data, key)
     for css in selectors:
-        try:
-            GenericTranslator().css_to_xpath(css)
-        except SelectorError as exc:
-            scope.error(key, f"invalid CSS selector {css!r}: {exc}")
+        problem = selector_problem(css)
+        if problem:
+            scope.error(key, problem)
     return selectors
 
 
@@ -199,15 +203,9 @@ def _load_tools(folder: Path, criteria: set[str], errors: list[CatalogError]) ->
     if not folder.is_dir():
         errors.append(CatalogError(folder, "catalog", "tools", "missing tools/ folder"))
         return ()
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
     tools: list[Tool] = []
     seen: dict[str, str] = {}
-    for file in (f for f in files if not f.name.startswith(".")):  # editor swap/backup files
-        try:
-            data = read_yaml_file(file)
-        except CatalogErrors as exc:
-            errors.extend(exc.errors)
-            continue
+    for file, data in read_tool_files(folder, errors):
         tool = _tool(Scope(str(file), "tool", errors), data, criteria)
         if tool is None:
             continue
@@ -268,13 +266,15 @@ def _sources(scope: Scope, value: Any) -> tuple[Source, ...]:
         scope.error("sources", f"expected a list of sources, got {describe(value)}")
         return ()
     out: list[Source] = []
+    ids: set[str] = set()  # a set: a tool file may hold thousands of sources
     for n, item in enumerate(value, 1):
         source = _source(scope.at(f"source {n}"), item)
         if source is None:
             continue
-        if any(s.id == source.id for s in out):
+        if source.id in ids:
             scope.at(f"source {source.id}").error("id", "duplicate source id in this tool")
             continue
+        ids.add(source.id)
         out.append(source)
     return tuple(out)
 
@@ -291,7 +291,7 @@ def _source(scope: Scope, value: Any) -> Source | None:
     named = text_field(scope, data, "kind") or "other"
     kind = source_kind(named)
     if kind is None:
-        scope.error("kind", f"{named!r} is not a source kind ({', '.join(SOURCE_KINDS)})")
+        scope.error("kind", f"{preview(named)} is not a source kind ({', '.join(SOURCE_KINDS)})")
     every = _every(scope, data)
     select, exclude = _selectors(scope, data, "select"), _selectors(scope, data, "exclude")
     render = data.get("render", False)
@@ -311,13 +311,13 @@ def _source(scope: Scope, value: Any) -> Source | None:
 
 
 def _url(scope: Scope, data: Mapping[str, Any]) -> str:
-    """A required absolute http(s) URL."""
+    """A required absolute http(s) URL that the fetcher can request (crawler.catalog.urls)."""
     url = text_field(scope, data, "url", required=True).strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        scope.error("url", f"{url!r} is not an absolute http(s) URL")
+    problem = url_problem(url)
+    if problem:
+        scope.error("url", problem)
         return ""
     return url
 
@@ -359,7 +359,7 @@ def _rating(
     if criterion not in criteria:
         close = difflib.get_close_matches(criterion, sorted(criteria), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        scope.error("criterion", f"{criterion!r} is not a criterion of the taxonomy{hint}")
+        scope.error("criterion", f"{preview(criterion)} is not a criterion of the taxonomy{hint}")
     data = as_mapping(scope, value, "rating")
     if data is None:
         return None
@@ -372,7 +372,7 @@ def _rating(
         scope.error("sources", "must name at least one source")
     for source_id in cited:
         if source_id not in sources:
-            scope.error("sources", f"{source_id!r} is not a source of this tool")
+            scope.error("sources", f"{preview(source_id)} is not a source of this tool")
     evidence = _evidence_list(scope, data.get("evidence"), set(cited))
     if not word or criterion not in criteria:
         return None
@@ -420,7 +420,7 @@ def _evidence_list(scope: Scope, value: Any, cited: set[str]) -> tuple[Evidence,
         source = text_field(here, data, "source", required=True)
         quote = text_field(here, data, "quote", required=True)
         if source and source not in cited:
-            here.error("source", f"{source!r} is not among the rating's sources")
+            here.error("source", f"{preview(source)} is not among the rating's sources")
         if source and quote.strip():
             out.append(Evidence(source, quote.strip()))
     return tuple(out)

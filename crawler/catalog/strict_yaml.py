@@ -1,7 +1,8 @@
 """Strict reading of catalog YAML files: errors that name file, entry and field; typed fields.
 
-The loader keeps ``yes``/``no`` as text (YAML 1.2 booleans only) and rejects duplicate keys, so
-``rating: yes`` means the rating and a key written twice is an error, not a silent overwrite.
+The loader (`crawler.catalog.yaml_loader`) keeps ``yes``/``no`` as text (YAML 1.2 booleans only)
+and rejects duplicate keys, so ``rating: yes`` means the rating and a key written twice is an
+error, not a silent overwrite. Every error is one line, however long or odd the text it quotes.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from crawler.catalog.limits import MAX_ID_CHARS, PREVIEW_CHARS
+from crawler.catalog.yaml_loader import loader_for
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
@@ -22,11 +27,13 @@ class CatalogError(Exception):
     """A catalog file is invalid; names the file, the entry and the field."""
 
     def __init__(self, file: Path | str, entry: str, field: str, message: str) -> None:
-        self.file = str(file)
-        self.entry = entry
-        self.field = field
-        self.message = message
-        super().__init__(f"{self.file}: {entry}: {field}: {message}")
+        # Keys, ids and file names come from the catalog: escaped and cut, so that each error
+        # stays one line of `check` whatever they hold.
+        self.file = one_line(str(file), 4096)
+        self.entry = one_line(entry, 2 * PREVIEW_CHARS)
+        self.field = one_line(field, PREVIEW_CHARS) or "''"  # an empty key
+        self.message = one_line(message, 8 * PREVIEW_CHARS)
+        super().__init__(f"{self.file}: {self.entry}: {self.field}: {self.message}")
 
 
 class CatalogErrors(CatalogError):
@@ -42,35 +49,26 @@ class CatalogErrors(CatalogError):
         return "\n".join(str(e) for e in self.errors)
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2-style booleans (``rating: yes`` stays a string) and no duplicate keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+def one_line(text: str, limit: int) -> str:
+    """Text cut to `limit` characters, line breaks and other unprintable ones escaped."""
+    if len(text) <= limit and text.isprintable():
+        return text
+    cut = text[:limit]
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return shown + ("…" if len(text) > limit else "")
 
 
-# PyYAML follows YAML 1.1, where yes/no/on/off are booleans: a "rating: yes" would become True.
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in rules if tag != "tag:yaml.org,2002:bool"]
-    for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+def preview(text: str) -> str:
+    """A value quoted for an error message: its repr, cut after PREVIEW_CHARS characters."""
+    if len(text) <= PREVIEW_CHARS:
+        return repr(text)
+    return f"{text[:PREVIEW_CHARS]!r}… ({len(text):,} characters)"
 
 
 def parse_yaml(text: str, file: str | Path) -> Any:
-    """Parse YAML text; a syntax error becomes a CatalogErrors naming the line."""
+    """Parse YAML text; any problem becomes a CatalogErrors naming the line."""
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=loader_for(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
@@ -79,17 +77,14 @@ def parse_yaml(text: str, file: str | Path) -> Any:
         if mark and mark.line < len(lines) and lines[mark.line].rstrip().endswith(": ?"):
             message += " (write the unknown rating as '?' in quotes)"
         raise CatalogErrors([CatalogError(file, where, "yaml", message)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        where = f"line {line}, column {column}"
+        raise CatalogErrors([CatalogError(file, where, "yaml", message)]) from None
     except yaml.YAMLError as exc:
         raise CatalogErrors([CatalogError(file, "file", "yaml", str(exc))]) from None
-
-
-def read_yaml_file(path: Path) -> Any:
-    """Parse a YAML file; unreadable files and syntax errors become CatalogErrors."""
-    try:
-        content = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogErrors([CatalogError(path, "file", "file", f"cannot read: {exc}")]) from None
-    return parse_yaml(content, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +141,22 @@ def text_field(scope: Scope, data: Mapping[str, Any], key: str, required: bool =
 
 
 def slug_field(scope: Scope, data: Mapping[str, Any], key: str) -> str:
-    """A required id field that must be a slug (lowercase letters, digits, - and _)."""
+    """A required id field: a slug (lowercase letters, digits, - and _) of MAX_ID_CHARS at most."""
     value = data.get(key)
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)  # an id such as 2024 is a fine slug once quoted; accept it
     text = text_field(scope, {key: value}, key, required=True)
-    if text and not SLUG.match(text):
-        scope.error(key, f"{text!r} is not a slug (lowercase letters, digits, - or _)")
-    return text if text and SLUG.match(text) else ""
+    if not text:
+        return ""
+    if len(text) > MAX_ID_CHARS:
+        scope.error(
+            key, f"{preview(text)} is too long: an id has at most {MAX_ID_CHARS} characters"
+        )
+        return ""
+    if not SLUG.match(text):
+        scope.error(key, f"{preview(text)} is not a slug (lowercase letters, digits, - or _)")
+        return ""
+    return text
 
 
 def strings_field(scope: Scope, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -169,8 +172,22 @@ def strings_field(scope: Scope, data: Mapping[str, Any], key: str) -> tuple[str,
 
 
 def describe(value: Any) -> str:
-    """How a YAML value reads to a user, for error messages."""
-    names = {bool: "true/false", int: "a number", float: "a number", list: "a list"}
+    """How a YAML value reads to a user, for error messages: its type, or a short preview.
+
+    Never the repr of a collection: aliases can make a small file a huge structure.
+    """
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return preview(value)
     if isinstance(value, dict):
         return "a mapping"
-    return names.get(type(value), "nothing" if value is None else repr(value))
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, date):  # datetime too: an unquoted 2024-05-01 is a date in YAML
+        return f"a date ({value.isoformat()}; quote it to write text)"
+    return f"a YAML {type(value).__name__}"

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from crawler.catalog.files import read_yaml_file
 from crawler.catalog.strict_yaml import (
     CatalogError,
     CatalogErrors,
@@ -22,7 +23,7 @@ from crawler.catalog.strict_yaml import (
     check_keys,
     describe,
     parse_yaml,
-    read_yaml_file,
+    preview,
     slug_field,
     strings_field,
     text_field,
@@ -97,7 +98,7 @@ def _criterion(scope: Scope, value: Any) -> Criterion | None:
         for term in found:
             if any(word.strip("*") == "" for word in term.split()):
                 scope.error(
-                    f"topics.{lang}", f"term {term!r} has a bare * (it would match anything)"
+                    f"topics.{lang}", f"term {preview(term)} has a bare * (it would match anything)"
                 )
         topics[lang] = found
     kinds = _source_kinds(scope, data)
@@ -115,7 +116,7 @@ def _source_kinds(scope: Scope, data: dict[str, Any]) -> tuple[SourceKind, ...]:
         kind = source_kind(named)
         if kind is None:
             scope.error(
-                "source_kinds", f"{named!r} is not a source kind ({', '.join(SOURCE_KINDS)})"
+                "source_kinds", f"{preview(named)} is not a source kind ({', '.join(SOURCE_KINDS)})"
             )
         else:
             kinds.append(kind)

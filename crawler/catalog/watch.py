@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from crawler.catalog.files import FileProblem, catalog_files, read_bounded
 from crawler.catalog.model import Catalog, CatalogError, load_catalog
 
 log = logging.getLogger("citewatch.run")
 
 
 def fingerprint(folder: Path) -> str:
-    """A hash of every file's relative path and bytes (catalogs are small YAML files)."""
+    """A hash of the catalog's files: names and bytes (or why they cannot be read).
+
+    Only the files `load_catalog` reads, read the way it reads them: a FIFO or a huge file
+    beside them cannot block or swamp the scheduler.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    try:
+        paths = catalog_files(folder)
+    except OSError as exc:
+        return f"unlistable: {exc}"
+    for path in paths:
+        digest.update(os.fsencode(path.relative_to(folder)) + b"\0")
+        try:
+            digest.update(read_bounded(path))
+        except FileProblem as exc:
+            digest.update(str(exc).encode())
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
@@ -43,10 +57,13 @@ class CatalogWatch:
         return catalog
 
     def _keep(self, catalog: Catalog) -> None:
+        """Copy the files of a good catalog (only those: a FIFO beside them would hang a copy)."""
         self._good = self._seen
         copy = Path(self._copies.name) / "catalog"
         shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(self.folder, copy)
+        (copy / "tools").mkdir(parents=True)
+        for path in catalog_files(self.folder):
+            (copy / path.relative_to(self.folder)).write_bytes(read_bounded(path))
 
     def refresh(self) -> Catalog:
         """The catalog to use now: reloaded if the files changed and still valid."""
@@ -63,7 +80,18 @@ class CatalogWatch:
         except CatalogError as exc:
             log.error("catalog %s is broken, keeping the last good one:\n%s", self.folder, exc)
             return self.catalog
-        self._keep(catalog)
+        except Exception as exc:  # a loader bug must not stop the scheduler: keep the good one
+            log.error(
+                "catalog %s could not be loaded, keeping the last good one: %s: %s",
+                self.folder,
+                type(exc).__name__,
+                exc,
+            )
+            return self.catalog
+        try:
+            self._keep(catalog)
+        except (OSError, FileProblem) as exc:  # the catalog is good; only its spare copy failed
+            log.error("catalog %s: could not copy it for crawls: %s", self.folder, exc)
         self.catalog = catalog
         log.info("catalog %s reloaded: %d tools", self.folder, len(catalog.tools))
         return catalog
