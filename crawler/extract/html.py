@@ -31,8 +31,9 @@ from crawler.extract.charset import decode
 from crawler.extract.chrome import clean
 from crawler.extract.extractor import Body, ExtractError, Extractor
 
-HTML_RULES = "html/3"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8;
-# 3: disclosure panels kept, navigation runs marked, content-found cookie banners, icon text
+HTML_RULES = "html/4"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8;
+# 3: disclosure panels kept, navigation runs marked, content-found cookie banners, icon text;
+# 4: NULs dropped, charset labels of encodings no browser knows ignored (charset.py)
 CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
