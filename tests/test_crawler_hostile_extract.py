@@ -432,3 +432,11 @@ def test_extract_raises_only_extract_errors(
         return
     assert result.blocks and all(block and "\n" not in block for block in result.blocks)
     assert all("\x00" not in block for block in result.blocks)
+
+
+def test_a_text_node_over_10_mb_is_read() -> None:
+    # libxml2 dropped it silently: a 15 MB one-paragraph page read as its title alone.
+    paragraph = "Customer data is kept for thirty days. " * 400_000
+    body = f"<html><body><h1>Policy</h1><p>{paragraph}END</p></body></html>".encode()
+    blocks = extract(body, content_type="text/html", url=URL).blocks
+    assert blocks == ("# Policy", paragraph + "END")
