@@ -103,7 +103,7 @@ HOSTILE_CHANGES: list[tuple[str, Callable[[], tuple[list[str], list[str]]], floa
     ("one-huge-block", one_huge_block, 10.0),
     ("tiny-blocks-rewritten", tiny_blocks_rewritten, 10.0),
     ("half-the-paragraphs-edited", half_the_paragraphs_edited, 10.0),
-    ("two-huge-pages-rewritten", two_huge_pages_rewritten, 10.0),
+    ("two-huge-pages-rewritten", two_huge_pages_rewritten, 20.0),
 ]
 
 
