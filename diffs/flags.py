@@ -18,6 +18,7 @@ from diffs.anchors import (
     track,
 )
 from diffs.reasons import Reason, ReasonKind
+from diffs.scale import too_much_changed
 from diffs.sentences import (
     REPLACED_BELOW,
     SentenceChange,
@@ -296,6 +297,8 @@ def flag_change(
     ``stored`` holds this source's anchors as the last version left them; ``kind`` is the
     source's kind (catalog `kind:`).
     """
+    if (size := too_much_changed(diff.document_hunks())) is not None:
+        return _read_whole(source, old_text, new_text, ratings, criteria, stored, size)
     changed = changed_sentences(diff)
     share = kept_share(old_text, new_text)
     replaced = share < REPLACED_BELOW  # the page now holds another document
@@ -318,6 +321,42 @@ def flag_change(
             if reason is not None:
                 reasons.append(reason)
     return Flagging(tuple(reasons), tuple(evidence), tuple(suggestions))
+
+
+def _read_whole(
+    source: str,
+    old_text: str,
+    new_text: str,
+    ratings: Sequence[RatingRef],
+    criteria: Mapping[str, Criterion],
+    stored: StoredAnchors | None,
+    size: str,
+) -> Flagging:
+    """A page changed throughout (diffs.scale): evidence quotes are followed as always, and
+    every rating citing the page is flagged to be reviewed against it as a whole."""
+    reasons: list[Reason] = []
+    evidence: list[Evidence] = []
+    for rating in ratings:
+        if source not in rating.sources:
+            continue
+        states, found = follow_evidence(rating, source, old_text, new_text, (), stored)
+        evidence.extend(states)
+        reasons.extend(found)
+        criterion = criteria.get(rating.criterion)
+        label = criterion.label if criterion is not None else rating.criterion
+        text = f"The page changed throughout ({size}): review {label} against it as a whole."
+        reasons.append(
+            Reason(
+                tool=rating.tool,
+                criterion=rating.criterion,
+                source=source,
+                severity="topic",
+                kind="topic",
+                text=text,
+                sentences=(),
+            )
+        )
+    return Flagging(tuple(reasons), tuple(evidence))
 
 
 def _citation_gap(

@@ -35,6 +35,7 @@ from diffs.dates import (
     relative_spans,
     token_date,
 )
+from diffs.scale import too_much_changed
 from diffs.text import Hunk, TextDiff
 from diffs.topics import REFERENCE
 
@@ -228,6 +229,8 @@ def assess(
     hunks = diff.document_hunks()
     if not hunks:
         return _judged("noise", ["site-chrome"])
+    if (size := too_much_changed(hunks)) is not None:
+        return Significance("substantive", f"the page changed throughout ({size})", ())
     moment = _Moment(old_at, new_at)
     olds = [b for h in hunks for b in h.old]
     news = [b for h in hunks for b in h.new]

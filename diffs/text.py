@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from rapidfuzz import fuzz
 
-from diffs.align import edit_spans, matching_runs
+from diffs.align import Work, edit_spans, matching_runs
 from diffs.dates import is_dated_line
 
 WordTag = Literal["equal", "insert", "delete"]
@@ -18,6 +18,16 @@ HunkTag = Literal["insert", "delete", "replace"]
 # Replace hunks larger than this render as removed/added blocks without word detail: pairing
 # is O(n*m) and a rewrite of that size is read as a new document anyway (research/tech_scrapy §6).
 MAX_PAIRED_BLOCKS = 200
+# Characters old x new that pairing may compare in one diff (each candidate pair is a fuzzy
+# ratio, a bit-parallel LCS: 1.8e10 character pairs a second, measured), so about a second.
+# 200 rewritten blocks of 500 characters on each side cost 1e10. Hunks past the budget show
+# their blocks as removed and added, without word detail: coarser, still correct. Without it
+# one changed 1 MB block took 15 s to pair, and a 20 MB one hours.
+MAX_PAIR_CELLS = 20_000_000_000
+# Tokens old x new that the word diffs of one diff's rewritten blocks may align together
+# (rapidfuzz's LCS: 2.5-4e9 a second, measured). Past it a pair's words are aligned only by
+# their common start and end and their unique words (diffs.align): coarser, still correct.
+MAX_WORD_CELLS = 1_000_000_000
 # Below this similarity (rapidfuzz ratio, 0-100) two blocks are shown as removed + added rather
 # than as one rewritten block; 50 keeps "same sentence, a clause changed" together.
 PAIR_CUTOFF = 50.0
@@ -88,13 +98,15 @@ class TextDiff:
         and hunks made only of them dropped."""
         old_site, new_site = chrome_blocks(self.old_blocks), chrome_blocks(self.new_blocks)
         out: list[Hunk] = []
+        budget = _Budget()
         for h in self.hunks:
             old = tuple(b for i, b in enumerate(h.old, h.old_start) if i not in old_site)
             new = tuple(b for i, b in enumerate(h.new, h.new_start) if i not in new_site)
             if len(old) == len(h.old) and len(new) == len(h.new):
                 out.append(h)
             elif old or new:
-                out.append(_hunk(h.old_start, h.old_end, h.new_start, h.new_end, old, new))
+                spans = (h.old_start, h.old_end, h.new_start, h.new_end)
+                out.append(_hunk(*spans, old, new, budget))
         return tuple(out)
 
     def added_text(self) -> tuple[str, ...]:
@@ -142,12 +154,13 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def diff_words(old: str, new: str) -> tuple[WordOp, ...]:
-    """Word-level edit script old -> new: equal runs, each rewrite as delete then insert."""
+def diff_words(old: str, new: str, work: Work | None = None) -> tuple[WordOp, ...]:
+    """Word-level edit script old -> new: equal runs, each rewrite as delete then insert
+    (within `work`, shared by the pairs of one diff; a fresh MAX_WORD_CELLS by default)."""
     a, b = tokenize(old), tokenize(new)
     ops: list[WordOp] = []
     o = n = 0
-    for i, j, size in [*matching_runs(a, b), (len(a), len(b), 0)]:
+    for i, j, size in [*matching_runs(a, b, work or Work(MAX_WORD_CELLS)), (len(a), len(b), 0)]:
         if i > o:
             ops.append(WordOp("delete", "".join(a[o:i])))
         if j > n:
@@ -165,52 +178,93 @@ def _semantic_cleanup(ops: list[WordOp]) -> tuple[WordOp, ...]:
     diff-match-patch's rule: in "unless (a) Customer opted-out of training" -> "unless
     Customer is or has opted-out of training", aligning the lone shared "opted-out" shreds the
     sentence into fragments; one struck phrase and one inserted phrase read far better.
+    Folding only ever lengthens edits, so any order of folds reaches the same result: one pass
+    with a stack, linear however many edits a huge block holds.
     """
-    groups: list[tuple[str, str] | str] = []  # (deleted, inserted) edits and equal strings
+    stack: list[_Edit | str] = []  # edits and the equal strings between them
     for op in ops:
+        top = stack[-1] if stack else None
         if op.tag == "equal":
-            groups.append(op.text)
-        elif groups and isinstance(groups[-1], tuple):
-            d, i = groups[-1]
-            groups[-1] = (d + op.text, i) if op.tag == "delete" else (d, i + op.text)
-        else:
-            groups.append((op.text, "") if op.tag == "delete" else ("", op.text))
-    changed = True
-    while changed:
-        changed = False
-        for k in range(1, len(groups) - 1):
-            before, eq, after = groups[k - 1], groups[k], groups[k + 1]
-            if (
-                isinstance(eq, str)
-                and isinstance(before, tuple)
-                and isinstance(after, tuple)
-                and len(eq) <= max(map(len, before))
-                and len(eq) <= max(map(len, after))
-            ):
-                groups[k - 1 : k + 2] = [(before[0] + eq + after[0], before[1] + eq + after[1])]
-                changed = True
+            stack.append(op.text)
+            continue
+        if not isinstance(top, _Edit):
+            top = _Edit()
+            stack.append(top)
+        top.add(op.tag, op.text)
+        while len(stack) >= 3:
+            before, eq, after = stack[-3], stack[-2], stack[-1]
+            if not (isinstance(before, _Edit) and isinstance(eq, str) and isinstance(after, _Edit)):
                 break
+            if len(eq) > before.longest() or len(eq) > after.longest():
+                break
+            before.absorb(eq, after)
+            del stack[-2:]
     out: list[WordOp] = []
-    for g in groups:
+    for g in stack:
         if isinstance(g, str):
             out.append(WordOp("equal", g))
-        else:
-            if g[0]:
-                out.append(WordOp("delete", g[0]))
-            if g[1]:
-                out.append(WordOp("insert", g[1]))
+            continue
+        deleted, inserted = "".join(g.deleted), "".join(g.inserted)
+        if deleted:
+            out.append(WordOp("delete", deleted))
+        if inserted:
+            out.append(WordOp("insert", inserted))
     return tuple(out)
 
 
+@dataclass(slots=True)
+class _Edit:
+    """Deleted and inserted text of one edit while it grows (parts joined once, at the end)."""
+
+    deleted: list[str] = field(default_factory=list)
+    inserted: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=lambda: [0, 0])
+
+    def add(self, tag: str, text: str) -> None:
+        side = 0 if tag == "delete" else 1
+        (self.deleted if side == 0 else self.inserted).append(text)
+        self.sizes[side] += len(text)
+
+    def longest(self) -> int:
+        return max(self.sizes)
+
+    def absorb(self, eq: str, after: _Edit) -> None:
+        """This edit, the equality and the next edit become one edit."""
+        self.deleted += [eq, *after.deleted]
+        self.inserted += [eq, *after.inserted]
+        self.sizes = [
+            self.sizes[0] + len(eq) + after.sizes[0],
+            self.sizes[1] + len(eq) + after.sizes[1],
+        ]
+
+
+@dataclass(slots=True)
+class _Budget:
+    """The pairing and word-diff work one diff may still spend."""
+
+    pair_cells: int = MAX_PAIR_CELLS
+    words: Work = field(default_factory=lambda: Work(MAX_WORD_CELLS))
+
+    def pairing(self, old: Sequence[str], new: Sequence[str]) -> bool:
+        """Whether these blocks may be paired (and the cost taken) within the budget."""
+        if len(old) > MAX_PAIRED_BLOCKS or len(new) > MAX_PAIRED_BLOCKS:
+            return False
+        cells = sum(map(len, old)) * sum(map(len, new))
+        if cells > self.pair_cells:
+            return False
+        self.pair_cells -= cells
+        return True
+
+
 def _pair_blocks(
-    old: Sequence[str], new: Sequence[str]
+    old: Sequence[str], new: Sequence[str], budget: _Budget
 ) -> tuple[tuple[BlockPair, ...], tuple[str, ...], tuple[str, ...]]:
     """Pair rewritten blocks inside a replace hunk, best match first, keeping document order.
 
     Best-first matters: pairing in reading order lets a weak early match ("Gone paragraph."
     ~ "Brand new paragraph.") steal the slot of a strong later one ("30 days" ~ "90 days").
     """
-    if len(old) > MAX_PAIRED_BLOCKS or len(new) > MAX_PAIRED_BLOCKS:
+    if not budget.pairing(old, new):
         return (), tuple(old), tuple(new)
     candidates = sorted(
         ((fuzz.ratio(a, b), i, j) for i, a in enumerate(old) for j, b in enumerate(new)),
@@ -224,7 +278,8 @@ def _pair_blocks(
         if all((i < a) == (j < b) for a, b in chosen.items()):
             chosen[i] = j
     pairs = tuple(
-        BlockPair(old[i], new[j], diff_words(old[i], new[j])) for i, j in sorted(chosen.items())
+        BlockPair(old[i], new[j], diff_words(old[i], new[j], budget.words))
+        for i, j in sorted(chosen.items())
     )
     removed = tuple(b for i, b in enumerate(old) if i not in chosen)
     added = tuple(b for j, b in enumerate(new) if j not in chosen.values())
@@ -235,19 +290,25 @@ def diff_blocks(old: Sequence[str], new: Sequence[str]) -> TextDiff:
     """Diff two block sequences: aligned blocks (diffs.align), word detail inside rewrites."""
     old_t, new_t = tuple(old), tuple(new)
     hunks: list[Hunk] = []
+    budget = _Budget()
     for o_start, o_end, n_start, n_end in edit_spans(old_t, new_t):
-        hunks.append(
-            _hunk(o_start, o_end, n_start, n_end, old_t[o_start:o_end], new_t[n_start:n_end])
-        )
+        o, n = old_t[o_start:o_end], new_t[n_start:n_end]
+        hunks.append(_hunk(o_start, o_end, n_start, n_end, o, n, budget))
     return TextDiff(old_t, new_t, tuple(hunks))
 
 
 def _hunk(
-    o_start: int, o_end: int, n_start: int, n_end: int, o: tuple[str, ...], n: tuple[str, ...]
+    o_start: int,
+    o_end: int,
+    n_start: int,
+    n_end: int,
+    o: tuple[str, ...],
+    n: tuple[str, ...],
+    budget: _Budget,
 ) -> Hunk:
-    """A hunk of these blocks, rewritten ones paired."""
+    """A hunk of these blocks, rewritten ones paired (within the diff's budget)."""
     if o and n:
-        pairs, removed, added = _pair_blocks(o, n)
+        pairs, removed, added = _pair_blocks(o, n, budget)
         tag: HunkTag = "replace"
     else:
         pairs, removed, added = (), o, n

@@ -88,8 +88,8 @@ def test_cookie_policy_sections_survive_banner_rules() -> None:
 
 
 def test_method_names_rules_version() -> None:
-    assert _run(CASES[0]).method == "html/3"
-    assert _run(next(c for c in CASES if c["name"] == "plain")).method == "text/1"
+    assert _run(CASES[0]).method == "html/4"
+    assert _run(next(c for c in CASES if c["name"] == "plain")).method == "text/2"
 
 
 def test_deterministic() -> None:

@@ -21,6 +21,26 @@ _META_SCAN_BYTES = 4096
 _WINDOWS_1252_ALIASES = frozenset(
     {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "ascii", "us-ascii"}
 )
+# The Python codecs of the encodings browsers know (the WHATWG Encoding Standard), by the
+# name codecs.lookup gives them. Any other label is ignored like an unknown one: Python also
+# registers "codecs" that are no text encoding at all (hex, base64, rot13, zlib, bz2, uu: a
+# traceback), or that no browser applies and that turn text into markup or cut the page
+# (UTF-7 "+ADw-" is "<"; unicode_escape makes lone surrogates, where lxml stops reading).
+_BROWSER_CODECS = frozenset(
+    {
+        *("utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "cp866", "koi8-r", "koi8-u"),
+        *(f"iso8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16)),
+        *(f"cp{n}" for n in range(1250, 1259)),
+        *("mac-roman", "mac-cyrillic", "cp874", "tis-620", "gbk", "gb2312", "gb18030"),
+        *("big5", "big5hkscs", "euc_jp", "iso2022_jp", "shift_jis", "cp932", "euc_kr", "cp949"),
+    }
+)
+# A body is binary, not text, when more than this share of its first characters are control
+# characters or bytes no encoding could read (U+FFFD). A stray NUL in an HTML page is not
+# enough: browsers drop it, and so do we.
+_SNIFF_CHARS = 4096
+_BINARY_SHARE = 0.1
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 
 
 def decode(body: bytes, content_type: str | None) -> str:
@@ -64,13 +84,15 @@ def _codec(label: str | bytes) -> str | None:
         found = codecs.lookup(name).name
     except LookupError:
         return None
+    if found not in _BROWSER_CODECS:
+        return None
     # A <meta> claiming UTF-16 in a body we could read as ASCII is wrong by definition.
     return "utf-8" if found.startswith("utf-16") else found
 
 
 def _checked(text: str) -> str:
-    """Reject binary bodies that decoded to control-character soup."""
-    sample = text[:4096]
-    if "\x00" in sample or sample.count("\ufffd") > len(sample) // 10:
+    """Reject binary bodies that decoded to control-character soup; drop stray NULs."""
+    sample = text[:_SNIFF_CHARS]
+    if len(_NOT_TEXT.findall(sample)) > len(sample) * _BINARY_SHARE:
         raise ExtractError("body is not text in any known encoding")
-    return text
+    return text.replace("\x00", "")

@@ -31,8 +31,10 @@ from crawler.extract.charset import decode
 from crawler.extract.chrome import clean
 from crawler.extract.extractor import Body, ExtractError, Extractor
 
-HTML_RULES = "html/3"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8;
-# 3: disclosure panels kept, navigation runs marked, content-found cookie banners, icon text
+HTML_RULES = "html/4"  # 2: UTF-8 bodies labelled Latin-1/windows-1252 decode as UTF-8;
+# 3: disclosure panels kept, navigation runs marked, content-found cookie banners, icon text;
+# 4: NULs dropped, charset labels of encodings no browser knows ignored (charset.py), text
+# nodes over 10 MB kept
 CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
@@ -45,8 +47,12 @@ def html_extract(body: Body) -> tuple[str, ...]:
 
 def _parse_html(text: str, url: str) -> lxml.html.HtmlElement:
     """Parse decoded HTML; lxml refuses str input that still carries an XML declaration."""
+    # huge_tree: libxml2 otherwise drops a text node over 10 MB without a word (a 20 MB
+    # one-paragraph page read as empty, and a change inside it missed). The body's size is
+    # already capped at the fetch (20 MB), which bounds the tree.
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
+        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractError(f"unparsable HTML ({exc}): {url}") from exc
     return root

@@ -1,13 +1,12 @@
-"""PDF bodies to paragraph blocks, with pypdf."""
+"""PDF bodies to paragraph blocks: pypdf's page texts (pdftext.py) joined into paragraphs."""
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 
-from crawler.extract.extractor import Body, ExtractError, Extractor
+from crawler.extract.extractor import Body, Extractor
 from crawler.extract.normalize import has_words, normalize_text
+from crawler.extract.pdftext import page_texts
 
 PDF_RULES = "pdf/1"
 CONTENT_TYPES = frozenset({"application/pdf", "application/x-pdf"})
@@ -23,26 +22,10 @@ _NEW_ITEM = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?|[a-zA-Z][.)]|[•▪◦\-–*])\
 
 
 def pdf_extract(body: Body) -> tuple[str, ...]:
-    """The paragraphs of a PDF (ExtractError naming the URL when pypdf cannot read it)."""
-    try:
-        return pdf_blocks(body.raw)
-    except ValueError as exc:
-        raise ExtractError(f"{exc}: {body.url}") from exc
-
-
-def pdf_blocks(body: bytes) -> tuple[str, ...]:
-    """Text of every page of a PDF, one block per paragraph; raises ValueError if unreadable."""
-    from pypdf import PdfReader  # imported lazily: most sources are HTML
-    from pypdf.errors import PdfReadError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed-but-readable files warn a lot
-    try:
-        reader = PdfReader(io.BytesIO(body))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"unreadable PDF: {exc}") from exc
+    """Text of every page of a PDF, one block per paragraph (ExtractError naming the URL when
+    pypdf cannot read it, or only beyond a limit)."""
     blocks: list[str] = []
-    for page in pages:
+    for page in page_texts(body.raw, body.url):
         for chunk in _PARAGRAPH_BREAK.split(page):
             blocks.extend(_paragraphs(chunk.splitlines()))
     return tuple(b for b in blocks if has_words(b))

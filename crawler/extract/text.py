@@ -8,7 +8,7 @@ from crawler.extract.charset import decode
 from crawler.extract.extractor import Body, Extractor
 from crawler.extract.normalize import has_words, normalize_text
 
-TEXT_RULES = "text/1"
+TEXT_RULES = "text/2"  # 2: NULs dropped, charsets no browser knows ignored (charset.py)
 CONTENT_TYPES = frozenset({"text/plain"})
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
