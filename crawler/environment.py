@@ -4,11 +4,13 @@
   Default: `sqlite:///citewatch.db` (storage.engine.DEFAULT_URL).
 - `CITEWATCH_NOTIFY`: the notification settings file (TOML) when `crawl --notify` or
   `notify --settings` is not given. Default: none (`crawl` sends nothing; `notify` asks for one).
+- `CITEWATCH_DEBUG`: set (to anything but `0`, `false`, `no`), an unexpected error prints its
+  traceback before its one line, as `citewatch --debug` does. Default: unset (one line only).
 - The variables a notification settings file names: `password_env` (the SMTP password) and
   `urls_env` (more apprise URLs, space-separated), so secrets stay out of the file. No default:
   an unset password variable fails the email delivery; an unset URL variable adds no URL.
 
-An empty value counts as unset for the two `CITEWATCH_` variables (as click's `envvar` did).
+An empty value counts as unset for the `CITEWATCH_` variables (as click's `envvar` did).
 Entry points (the CLI) read them once with `read_environment` and pass the values on; storage
 and the stages below never look at `os.environ`. Children inherit the environment as a whole
 (`crawler.run.supervisor.child_env`): that is process plumbing, not a read.
@@ -23,6 +25,8 @@ from types import MappingProxyType
 
 DB = "CITEWATCH_DB"
 NOTIFY = "CITEWATCH_NOTIFY"
+DEBUG = "CITEWATCH_DEBUG"
+_OFF = frozenset({"0", "false", "no", "off"})  # values of CITEWATCH_DEBUG that mean unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,7 @@ class Environment:
 
     db_url: str | None  # $CITEWATCH_DB
     notify_file: str | None  # $CITEWATCH_NOTIFY
+    debug: bool  # $CITEWATCH_DEBUG: tracebacks of unexpected errors
     # Every variable, for the ones a settings file names: their names are only known then.
     # Kept out of repr and comparisons: it holds secrets.
     variables: Mapping[str, str] = field(repr=False, compare=False)
@@ -47,5 +52,6 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
     return Environment(
         db_url=snapshot.get(DB) or None,
         notify_file=snapshot.get(NOTIFY) or None,
+        debug=(snapshot.get(DEBUG) or "0").strip().lower() not in _OFF,
         variables=snapshot,
     )
