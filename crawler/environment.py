@@ -11,6 +11,8 @@
   `-s CITEWATCH_ALLOW_PRIVATE=…` overrides. Read by the crawl settings module
   (crawler/fetch/settings.py), so it holds for every crawl: `citewatch crawl`, the scheduler's
   children, `scrapy crawl sources`. Default: unset (public addresses only).
+- `CITEWATCH_DEBUG`: set (to anything but `0`, `false`, `no`), an unexpected error prints its
+  traceback before its one line, as `citewatch --debug` does. Default: unset (one line only).
 - The variables a notification settings file names: `password_env` (the SMTP password) and
   `urls_env` (more apprise URLs, space-separated), so secrets stay out of the file. No default:
   an unset password variable fails the email delivery; an unset URL variable adds no URL.
@@ -32,6 +34,8 @@ from types import MappingProxyType
 DB = "CITEWATCH_DB"
 NOTIFY = "CITEWATCH_NOTIFY"
 ALLOW_PRIVATE = "CITEWATCH_ALLOW_PRIVATE"
+DEBUG = "CITEWATCH_DEBUG"
+_OFF = frozenset({"0", "false", "no", "off"})  # values of CITEWATCH_DEBUG that mean unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class Environment:
 
     db_url: str | None  # $CITEWATCH_DB
     notify_file: str | None  # $CITEWATCH_NOTIFY
+    debug: bool  # $CITEWATCH_DEBUG: tracebacks of unexpected errors
     # Every variable, for the ones a settings file names: their names are only known then.
     # Kept out of repr and comparisons: it holds secrets.
     variables: Mapping[str, str] = field(repr=False, compare=False)
@@ -58,5 +63,6 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
         db_url=snapshot.get(DB) or None,
         notify_file=snapshot.get(NOTIFY) or None,
         allow_private=snapshot.get(ALLOW_PRIVATE) or None,
+        debug=(snapshot.get(DEBUG) or "0").strip().lower() not in _OFF,
         variables=snapshot,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -10,12 +11,13 @@ from importlib import resources
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy.orm import Session, sessionmaker
 
 from diffs.reasons import Reason
 from storage import blobs
 from storage.anchors import put_anchors
-from storage.engine import make_engine
+from storage.engine import StoreError, check_file, checked_url, error_text, make_engine, shown
 from storage.health import BROKEN, record_health
 from storage.models import (
     Blob,
@@ -42,10 +44,6 @@ from storage.records import (
 from storage.runs import mark_killed, this_host
 
 
-class StoreError(Exception):
-    """The database cannot be opened, migrated or written as asked."""
-
-
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
@@ -63,6 +61,18 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _unknown_revision(url: sa.URL, exc: CommandError) -> str:
+    """Alembic cannot find the database's revision: a newer citewatch wrote it."""
+    found = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+    if found is None:
+        return f"cannot migrate database {shown(url)}: {error_text(exc)}"
+    revision = found.group(1)
+    return (
+        f"database {shown(url)} was written by a newer citewatch (schema revision {revision} "
+        f"is unknown to this version): upgrade citewatch"
+    )
+
+
 class Store(Queries):
     """All database access of citewatch: short transactions, plain values in and out."""
 
@@ -71,13 +81,23 @@ class Store(Queries):
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open (creating and migrating as needed) the database at the URL."""
+    def open(cls, url: str, *, create: bool = True) -> Store:
+        """Open and migrate the database at the URL; StoreError says, in one line, why not.
+
+        ``create=False`` (commands that only read) refuses a SQLite file that does not exist
+        instead of creating an empty database, and its folders, at a mistyped path.
+        """
+        parsed = checked_url(url)
+        check_file(parsed, create=create)
+        engine = make_engine(url)
         try:
-            engine = make_engine(url)
             migrate(engine)
+        except CommandError as exc:
+            engine.dispose()
+            raise StoreError(_unknown_revision(parsed, exc)) from exc
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot open database {url}: {exc}") from exc
+            engine.dispose()
+            raise StoreError(f"cannot open database {shown(parsed)}: {error_text(exc)}") from exc
         return cls(engine)
 
     def close(self) -> None:

@@ -9,27 +9,36 @@ import click
 
 from crawler.catalog.model import load_catalog
 from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
+from crawler.cli.exits import Citewatch, crawl_exit
 from crawler.cli.history import changes, diff, flags, review
 from crawler.cli.operation import run, status
+from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
+from crawler.cli.progress import fetch_display
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.ingest.crawl import RunReport, run_crawl
 from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
 
 
-@click.group()
+@click.group(cls=Citewatch)
 @click.option(
     "--db",
     "db",
     default=None,
     help="Database URL (default $CITEWATCH_DB or sqlite:///citewatch.db).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Print the traceback of an internal error (also: CITEWATCH_DEBUG=1).",
+)
 @click.version_option(package_name="citewatch")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
     """Watch the pages a directory cites and flag the ratings a change puts in doubt."""
     ctx.ensure_object(dict)
     ctx.obj["db"] = database_url(db, environment(ctx).db_url)
+    ctx.obj["debug"] = debug or environment(ctx).debug
 
 
 @cli.command()
@@ -72,8 +81,11 @@ def check(catalog: str) -> None:
     "budget",
     default=DEFAULT_BUDGET_S,
     show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(MAX_BUDGET_S),
     help="Time budget of this crawl (s); the fetch stops softly and is killed within it.",
+)
+@click.option(
+    "--verbose", is_flag=True, help="Show the fetch child's own (Scrapy) log lines on stderr."
 )
 @click.pass_context
 def crawl(
@@ -85,16 +97,24 @@ def crawl(
     settings: tuple[str, ...],
     notify_file: str | None,
     budget: float,
+    verbose: bool,
 ) -> None:
-    """Crawl the catalog's sources once now and record what changed."""
+    """Crawl the catalog's sources once now and record what changed.
+
+    Exits 0 when every source was fetched, 3 when some failed, 4 when all failed (README).
+    """
     notify_file = notify_file or environment(ctx).notify_file
     with cli_errors():
+        pairs = settings_pairs(settings)
+        check_settings(pairs)
         cat = load_catalog(catalog)
         notify_settings = notify_settings_from(ctx, notify_file) if notify_file else None
-        report = run_crawl(
-            open_store(ctx), cat, tools=tools, sources=sources,
-            settings=settings_pairs(settings), timeout=budget,
-        )  # fmt: skip
+        store = open_store(ctx, create=True)
+        with fetch_display(show_progress=not as_json, verbose=verbose) as display:
+            report = run_crawl(
+                store, cat, tools=tools, sources=sources, settings=pairs, timeout=budget,
+                display=display,
+            )  # fmt: skip
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False))
     else:
@@ -103,8 +123,9 @@ def crawl(
         from crawler.notify.deliver import notify_pending
 
         with cli_errors():
-            done = notify_pending(open_store(ctx), cat, notify_settings)
+            done = notify_pending(store, cat, notify_settings)
         print_notified(done, err=as_json)  # stdout carries exactly one JSON object
+    ctx.exit(crawl_exit(s.outcome for s in report.sources))
 
 
 def _print_run(report: RunReport) -> None:
@@ -154,6 +175,8 @@ def demo(ctx: click.Context, out: str) -> None:
 
     explicit = ctx.parent.params.get("db") if ctx.parent else None
     with cli_errors():
+        if explicit:
+            open_store(ctx, create=True)  # refuses what Store.open refuses, before the demo
         run_demo(explicit, Path(out), echo=click.echo)
 
 

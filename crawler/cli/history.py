@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from crawler.catalog.model import RATINGS, normalize_rating
+from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
 from crawler.ingest.review import resolve
 from diffs.text import diff_texts
@@ -162,29 +163,33 @@ def _flag_json(f: FlagRecord) -> dict[str, Any]:
 @click.command()
 @click.argument("tool")
 @click.argument("criterion")
-@click.option("--confirm", "action", flag_value="confirm", help="The rating stays as it is.")
+@click.option("--confirm", is_flag=True, help="The rating stays as it is.")
 @click.option("--set", "new_rating", default=None, help=f"Set a new rating ({', '.join(RATINGS)}).")
-@click.option("--dismiss", "action", flag_value="dismiss", help="The flag was a false alarm.")
-@click.option("--note", required=True, help="Why (kept in history).")
-@click.option("--by", default=None, help="Editor name (default: the user name).")
+@click.option("--dismiss", is_flag=True, help="The flag was a false alarm.")
+@click.option("--note", required=True, type=NonBlank(), help="Why (kept in history).")
+@click.option("--by", default=None, type=NonBlank(), help="Editor name (default: the user name).")
 @click.pass_context
 def review(
     ctx: click.Context,
     tool: str,
     criterion: str,
-    action: EditorAction | None,
+    confirm: bool,
     new_rating: str | None,
+    dismiss: bool,
     note: str,
     by: str | None,
 ) -> None:
-    """Resolve a flag: --confirm, --set RATING or --dismiss, with a --note."""
-    if (action is None) == (new_rating is None):
+    """Resolve a flag: exactly one of --confirm, --set RATING or --dismiss, with a --note."""
+    # Each its own option: as two values of one, `--confirm --dismiss` let the last one win.
+    if [confirm, new_rating is not None, dismiss].count(True) != 1:
         raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss")
+    action: EditorAction = "confirm" if confirm else "dismiss" if dismiss else "set"
     with cli_errors():
         rating = normalize_rating(new_rating) if new_rating else None
         done = resolve(
-            open_store(ctx), tool, criterion, action or "set", rating, note, by or getpass.getuser()
-        )
+            open_store(ctx, create=True), tool, criterion, action, rating, note,
+            by or getpass.getuser(),
+        )  # fmt: skip
     click.echo(
         f"{tool} / {criterion}: {done.action}"
         f"{' ' + done.rating if done.rating else ''} by {done.by}"
@@ -195,7 +200,7 @@ _DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "no
 
 
 @click.command()
-@click.argument("change", type=int)
+@click.argument("change", type=click.IntRange(1, MAX_ID))
 @click.option("--color/--no-color", default=None, help="Default: when stdout is a terminal.")
 @click.pass_context
 def diff(ctx: click.Context, change: int, color: bool | None) -> None:

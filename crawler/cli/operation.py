@@ -5,68 +5,105 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from crawler.catalog.model import parse_duration
-from crawler.cli.support import cli_errors, open_store, settings_pairs
+from crawler.cli.delivery import notify_settings_from
+from crawler.cli.options import MAX_BUDGET_S, MAX_TICK_S, Duration, Seconds, check_settings
+from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
 
 
-def _log_to_stderr(logger: logging.Logger) -> None:
-    """The scheduler's own log lines (not Alembic's or APScheduler's chatter) to stderr."""
+def _log_to_stderr(logger: logging.Logger, debug: bool) -> None:
+    """The scheduler's own log lines (not Alembic's or APScheduler's chatter) to stderr;
+    with --debug, the tracebacks of the errors it logs in one line."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 @click.command()
 @click.argument("catalog", type=click.Path(exists=True, file_okay=False))
 @click.option(
-    "--every", default="1d", show_default=True, help="Interval of sources without every:."
+    "--every",
+    default="1d",
+    show_default=True,
+    type=Duration(),
+    help="Interval of sources without every:.",
 )
 @click.option(
-    "--tick", default=60.0, show_default=True, help="Seconds between looks for due sources."
+    "--tick",
+    default=60.0,
+    show_default=True,
+    type=Seconds(MAX_TICK_S),
+    help="Seconds between looks for due sources.",
 )
 @click.option(
     "--crawl-timeout",
     default=DEFAULT_BUDGET_S,
     show_default=True,
+    type=Seconds(MAX_BUDGET_S),
     help="Hard limit of one crawl (s), and its time budget.",
 )
 @click.option(
-    "--backoff", default="5m", show_default=True, help="First retry delay after a failure."
+    "--backoff",
+    default="5m",
+    show_default=True,
+    type=Duration(),
+    help="First retry delay after a failure.",
 )
 @click.option("--once", is_flag=True, help="Crawl what is due now, then exit.")
-@click.option("--max-cycles", type=int, default=None, help="Exit after this many cycles.")
+@click.option(
+    "--max-cycles", type=click.IntRange(min=1), default=None, help="Exit after this many cycles."
+)
 @click.option(
     "-s", "settings", multiple=True, metavar="KEY=VALUE", help="Scrapy setting for every crawl."
+)
+@click.option(
+    "--notify",
+    "notify_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Notification settings (TOML; default $CITEWATCH_NOTIFY): sent after each cycle.",
+)
+@click.option(
+    "--site",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Rebuild the HTML site in this folder after each cycle that recorded something.",
 )
 @click.pass_context
 def run(
     ctx: click.Context,
     catalog: str,
-    every: str,
+    every: timedelta,
     tick: float,
     crawl_timeout: float,
-    backoff: str,
+    backoff: timedelta,
     once: bool,
     max_cycles: int | None,
     settings: tuple[str, ...],
+    notify_file: str | None,
+    site: str | None,
 ) -> None:
     """The unattended scheduler: crawl each source when due, until SIGTERM / Ctrl-C."""
     from crawler.run.lock import LockHeld
     from crawler.run.schedule import Policy
     from crawler.run.scheduler import RunOptions, serve
 
-    _log_to_stderr(logging.getLogger("citewatch"))
+    notify_file = notify_file or environment(ctx).notify_file
     with cli_errors():
         pairs = settings_pairs(settings)
+        check_settings(pairs)
         # Each crawl child would refuse a soft stop past its fetch limit: refuse it once, here.
         with_soft_stop(pairs, crawl_limits(crawl_timeout).fetch_s)
-        policy = Policy(parse_duration(every), backoff_base=parse_duration(backoff))
+        policy = Policy(every, backoff_base=backoff)
+        notify_settings = notify_settings_from(ctx, notify_file) if notify_file else None
+        if site is not None:
+            Path(site).mkdir(parents=True, exist_ok=True)  # a folder we cannot make: say it now
         options = RunOptions(
             db=ctx.obj["db"],
             catalog=str(Path(catalog).resolve()),
@@ -76,7 +113,10 @@ def run(
             settings=tuple(f"{k}={v}" for k, v in pairs.items()),
             once=once,
             max_cycles=max_cycles,
+            notify=notify_settings,
+            site=str(Path(site).resolve()) if site is not None else None,
         )
+        _log_to_stderr(logging.getLogger("citewatch"), ctx.obj.get("debug", False))
         try:
             serve(options)
         except LockHeld as exc:

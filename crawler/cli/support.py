@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from crawler.catalog.model import CatalogError
 from crawler.environment import Environment, read_environment
@@ -14,6 +17,7 @@ from crawler.extract.document import ExtractError
 from crawler.fetch.request import FetchError
 from crawler.fetch.selection import SelectionError
 from storage import NotFound, Store, StoreError
+from storage.engine import error_text
 
 
 @contextmanager
@@ -31,23 +35,56 @@ def cli_errors() -> Iterator[None]:
         FetchError,
         ValueError,
     ) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(one_line(str(exc))) from exc
+    except sa.exc.SQLAlchemyError as exc:  # a write the database refused: a full disk, a lock
+        raise click.ClickException(f"database error: {error_text(exc)}") from exc
+    except OSError as exc:  # a file or folder citewatch was asked to read or write
+        raise click.ClickException(os_error_text(exc)) from exc
+
+
+# The line of a child's log that names its error: a Python exception's last line.
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception|Exit)\b")
+
+
+def one_line(message: str) -> str:
+    """A message as one line: its first line, and the error line of a quoted log if any."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else message
+    named = [line for line in lines[1:] if _EXCEPTION_LINE.match(line)]
+    return f"{lines[0]} … {named[-1] if named else lines[-1]}"
+
+
+def os_error_text(exc: OSError) -> str:
+    """A file-system error as one line naming the path (and the file in a folder's place)."""
+    path = exc.filename if exc.filename is not None else None
+    if isinstance(exc, NotADirectoryError | FileExistsError) and path is not None:
+        for parent in (Path(path), *Path(path).parents):
+            if parent.exists() and not parent.is_dir():
+                return f"{parent} is not a folder (needed for {path})"
+    what = exc.strerror or type(exc).__name__
+    return f"{path}: {what}" if path is not None else what
 
 
 def environment(ctx: click.Context) -> Environment:
     """The environment read once per invocation (by the `citewatch` group, else now)."""
-    env: Environment | None = ctx.obj.get("env")
+    obj = ctx.ensure_object(dict)
+    env: Environment | None = obj.get("env")
     if env is None:
         env = read_environment()
-        ctx.obj["env"] = env
+        obj["env"] = env
     return env
 
 
-def open_store(ctx: click.Context) -> Store:
-    """The command's store, opened once per invocation and closed with it."""
+def open_store(ctx: click.Context, *, create: bool = False) -> Store:
+    """The command's store, opened once per invocation and closed with it.
+
+    Commands that only read keep `create=False`: a mistyped `--db` path is refused instead
+    of creating an empty database there; commands that record (crawl, review) create it.
+    """
     store: Store | None = ctx.obj.get("store")
     if store is None:
-        store = Store.open(ctx.obj["db"])
+        store = Store.open(ctx.obj["db"], create=create)
         ctx.obj["store"] = store
         ctx.call_on_close(store.close)
     return store

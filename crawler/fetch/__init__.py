@@ -5,11 +5,13 @@ point) does, with ``spiders/`` and the Scrapy glue modules it loads by name (``s
 ``middlewares``, ``resolver``, ``pipelines``, ``items``).
 """
 
-from crawler.fetch.parent import fetch_all
+from crawler.fetch.parent import QUIET, FetchDisplay, fetch_all
 from crawler.fetch.request import FetchError, FetchRequest, FetchResult, failed_result
 from crawler.fetch.selection import SelectionError, select_sources
 
 __all__ = [
+    "QUIET",
+    "FetchDisplay",
     "FetchError",
     "FetchRequest",
     "FetchResult",

@@ -8,9 +8,10 @@ process supervisor (`crawler.run.supervisor`).
 
 from __future__ import annotations
 
-import sys
+import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -38,7 +39,23 @@ CHILD_MODULE = "crawler.fetch.child"
 TMP_PREFIX = "citewatch-fetch-"  # fetch_all's work folder; the child may remove only such
 _NO_SETTINGS: Mapping[str, str] = MappingProxyType({})  # an immutable `{}` default
 
-__all__ = ["FetchError", "FetchRequest", "FetchResult", "fetch_all"]
+__all__ = ["QUIET", "FetchDisplay", "FetchError", "FetchRequest", "FetchResult", "fetch_all"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchDisplay:
+    """What a person sees of a fetch while it runs; nothing by default.
+
+    `progress(done, total)` is called as result files land (about twice a second);
+    `child_log(text)` gets the Scrapy child's own log lines (its errors are in the results
+    already, so a terminal shows them only when asked: `crawl --verbose`).
+    """
+
+    progress: Callable[[int, int], None] | None = None
+    child_log: Callable[[str], None] | None = None
+
+
+QUIET = FetchDisplay()
 
 
 def fetch_all(
@@ -46,6 +63,7 @@ def fetch_all(
     *,
     settings: Mapping[str, str] = _NO_SETTINGS,
     timeout: float = DEFAULT_LIMITS.fetch_s,
+    display: FetchDisplay = QUIET,
 ) -> list[FetchResult]:
     """Fetch every request in a child process; one FetchResult per request, in request order.
 
@@ -63,9 +81,15 @@ def fetch_all(
         else:
             pending.append((index, request))
     if pending:
-        results.update(_crawl(pending, settings, timeout))
+        results.update(_crawl(pending, settings, timeout, display, len(requests)))
     # No password leaves the fetch stage: not in a stored URL, an error, a report.
     return [redacted(results[index]) for index in range(len(requests))]
+
+
+def _landed(out: Path) -> int:
+    """Result files the child has written so far (each lands by atomic rename)."""
+    with os.scandir(out) as entries:
+        return sum(1 for e in entries if e.name.endswith(".json"))
 
 
 def _scheme_error(url: str) -> str:
@@ -74,7 +98,11 @@ def _scheme_error(url: str) -> str:
 
 
 def _crawl(
-    pending: list[tuple[int, FetchRequest]], settings: Mapping[str, str], timeout: float
+    pending: list[tuple[int, FetchRequest]],
+    settings: Mapping[str, str],
+    timeout: float,
+    display: FetchDisplay,
+    total: int,
 ) -> dict[int, FetchResult]:
     started_at = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
@@ -84,16 +112,27 @@ def _crawl(
         argv = python_module(CHILD_MODULE, str(job), str(out))
         for name, value in settings.items():
             argv += ["-s", f"{name}={value}"]
+        progress = display.progress
+        done_before = total - len(pending)  # the unfetchable ones: failed already
+
+        def on_wait() -> None:
+            if progress is not None:
+                progress(done_before + _landed(out), total)
+
         try:
             child = run_child(
-                argv, timeout, grace=SCRAPY_GRACE, merge_stdout=True, stderr_tail=None
-            )
+                argv, timeout, grace=SCRAPY_GRACE, merge_stdout=True, stderr_tail=None,
+                on_wait=on_wait if progress is not None else None,
+            )  # fmt: skip
         except SupervisorError as exc:
             raise FetchError(f"cannot start the crawl child: {exc}") from exc
         found = read_results(out)
-    if child.stderr:
-        # Scrapy's warnings stay visible (stdout stays clean), with no password in a URL.
-        sys.stderr.write(redact(child.stderr))
+    if progress is not None:
+        progress(done_before + len(found), total)
+    if child.stderr and display.child_log is not None:
+        # Scrapy's warnings stay visible (stdout stays clean: it may carry `crawl --json`),
+        # with no password in a URL.
+        display.child_log(redact(child.stderr))
     # A positive code with nothing written: the child reported that it couldn't crawl at all
     # (bad setting, import error). Killed by a signal (OOM, us) means pages are "crawl-killed".
     if not found and child.returncode > 0 and not child.killed:

@@ -10,7 +10,7 @@ from typing import Any
 
 from crawler.catalog.model import Catalog, Source, Tool
 from crawler.fetch import settings as crawl_settings
-from crawler.fetch.parent import fetch_all
+from crawler.fetch.parent import QUIET, FetchDisplay, fetch_all
 from crawler.fetch.request import FetchResult
 from crawler.fetch.selection import fetch_request, select_sources
 from crawler.ingest.analysis import (
@@ -113,12 +113,13 @@ def run_crawl(
     sources: Sequence[str] = (),
     settings: Mapping[str, str] | None = None,
     timeout: float = DEFAULT_BUDGET_S,
+    display: FetchDisplay = QUIET,
 ) -> RunReport:
     """Crawl the selected sources once and record everything; returns the run's report.
 
     ``timeout`` is the crawl's time budget (crawler/run/limits.py): the fetch child is killed
     within it, and the sources it did not finish are recorded as failed fetches
-    ("crawl-killed"), never as missing.
+    ("crawl-killed"), never as missing. ``display`` shows the fetch's progress and log.
     """
     picked = select_sources(catalog, tools, sources)
     after = broken_after(settings or {})
@@ -132,7 +133,9 @@ def run_crawl(
             fetch_request(t, s, st.etag, st.last_modified)
             for (t, s), st in zip(picked, states, strict=True)
         ]
-        results = fetch_all(requests, settings=spider_settings, timeout=limits.fetch_s)
+        results = fetch_all(
+            requests, settings=spider_settings, timeout=limits.fetch_s, display=display
+        )
         outcomes = [
             _record(store, catalog, run_id, tool, source, state, result, after)
             for (tool, source), state, result in zip(picked, states, results, strict=True)

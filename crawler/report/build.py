@@ -185,8 +185,14 @@ def write_reports(
     out: Path,
     formats: Sequence[str],
     since: datetime | None,
+    *,
+    mark: bool = True,
 ) -> list[Path]:
-    """Write the asked formats into `out`; returns the paths written (index first)."""
+    """Write the asked formats into `out`; returns the paths written (index first).
+
+    `mark=False` (the scheduler's site rebuild) leaves the digest's items unreported, so the
+    next `citewatch report` still tells them.
+    """
     wanted = {f.strip() for f in formats}
     unknown = [f for f in formats if f.strip() not in writers.WRITERS]
     if unknown:
@@ -199,8 +205,9 @@ def write_reports(
     # The bound on the site's diffing work is a report setting, read at each run (tests lower it).
     inputs = writers.ReportInputs(store, catalog, ctx, scope, SUPPRESSED_LIMIT)
     paths = [write(inputs, out) for name, write in writers.WRITERS.items() if name in wanted]
-    reported = {c.id for c in ctx.changes} | scope.changes
-    store.mark_reported(sorted(reported), ctx.generated_at, reason_ids, sorted(scope.reviews))
+    if mark:
+        reported = {c.id for c in ctx.changes} | scope.changes
+        store.mark_reported(sorted(reported), ctx.generated_at, reason_ids, sorted(scope.reviews))
     return paths
 
 

@@ -3,33 +3,41 @@
 No Twisted here: every crawl is a `citewatch crawl --json` child under a hard time limit
 (crawler/run/supervisor.py). Due times come from the database (crawler/run/schedule.py), so a
 restart catches up once. SIGTERM / Ctrl-C stop after the current crawl; the exit is clean.
+After each cycle that crawled, the reviewers' site is rebuilt (`--site`, when the crawl
+recorded something) and the notifications are sent (`--notify`): by this process only, never
+by the crawl children. Every changed source, flag and failed fetch is one log line.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
 import threading
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from crawler.catalog.watch import CatalogWatch
+from crawler.environment import NOTIFY
+from crawler.run.crawl_report import RECORDED_NEWS, one_line, outcome_lines, run_report, summary
 from crawler.run.limits import seconds_text
 from crawler.run.lock import SchedulerLock, holder_text
 from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
-from crawler.run.supervisor import ChildExit, python_module, run_child
+from crawler.run.supervisor import child_env, python_module, run_child
 from storage import Store
 from storage.scheduling import Heartbeat, beat, read_heartbeat, record_killed, write_heartbeat
 from storage.scheduling import source_schedules as load_schedules
 from storage.store import now
+
+if TYPE_CHECKING:
+    from crawler.notify.settings import NotifySettings
 
 log = logging.getLogger("citewatch.run")
 
@@ -50,6 +58,8 @@ class RunOptions:
     settings: tuple[str, ...] = ()  # KEY=VALUE Scrapy settings for each crawl
     once: bool = False  # one cycle, then exit
     max_cycles: int | None = None
+    notify: NotifySettings | None = None  # notify after each cycle that crawled
+    site: str | None = None  # rebuild this HTML site after each cycle that recorded something
 
 
 class Scheduler:
@@ -70,8 +80,9 @@ class Scheduler:
                 return
             try:
                 self._crawl_due()
-            except Exception:  # a cycle's failure must not end the scheduler
-                log.exception("cycle failed; next cycle in %g s", self.options.tick_s)
+            except Exception as exc:  # a cycle's failure must not end the scheduler
+                log.error("cycle failed; next cycle in %g s: %s", self.options.tick_s, _error(exc))
+                log.debug("the cycle's traceback", exc_info=True)
             self.cycles += 1
             if self.options.max_cycles and self.cycles >= self.options.max_cycles:
                 self.stopping.set()
@@ -80,21 +91,25 @@ class Scheduler:
         catalog = self.watch.refresh()
         due = due_now(timings(catalog, load_schedules(self.store)), self.options.policy, now())
         if due and not self.stopping.is_set():
-            self._crawl(batch(due))
+            recorded = self._crawl(batch(due))
+            self._publish(recorded)
         after = timings(catalog, load_schedules(self.store))
         wake = next_wake(after, self.options.policy, now())
         beat(self.store, next_wake_at=wake, cycle_done=True)
         if due:
             log.info("cycle done: next source due %s", wake.isoformat() if wake else "now")
 
-    def _crawl(self, selection: tuple[str, ...]) -> None:
+    def _crawl(self, selection: tuple[str, ...]) -> bool:
+        """Crawl the selection in a child; whether anything new was recorded."""
         started = now()
         argv = crawl_argv(
             self.options.db, self.watch.crawl_path, selection, self.options.settings,
             self.options.crawl_timeout_s,
         )  # fmt: skip
-        done = run_child(argv, self.options.crawl_timeout_s)
-        if done.killed or done.returncode != 0:
+        # Without $CITEWATCH_NOTIFY: this process notifies after the cycle, the child must not.
+        done = run_child(argv, self.options.crawl_timeout_s, env=child_env(without={NOTIFY}))
+        report = None if done.killed else run_report(done.stdout)
+        if report is None:
             # Whatever the child did not record counts as a failed fetch: the sources back off
             # instead of being retried every tick by a crawl that keeps dying.
             keys = [
@@ -106,20 +121,58 @@ class Scheduler:
             why = (
                 f"crawl killed at the {self.options.crawl_timeout_s:g} s hard limit"
                 if done.killed
-                else f"crawl child failed (exit {done.returncode}): {done.stderr[-300:]}"
+                else f"crawl child failed (exit {done.returncode}): {one_line(done.stderr)}"
             )
             kind = "crawl-killed" if done.killed else "crawl-failed"
             failed = record_killed(self.store, self.watch.crawl_path, keys, started, why, kind)
             log.error("crawl of %d sources: %s; %d recorded as failed", len(keys), why, failed)
-            return
-        log.info("crawl of %d sources: %s", len(selection), _summary(done))
+            return failed > 0
+        log.info("crawl of %d sources: %s", len(selection), summary(report, done))
+        for line in outcome_lines(report):
+            log.info("%s", line)
+        return any(s["outcome"] in RECORDED_NEWS for s in report["sources"])
+
+    def _publish(self, recorded: bool) -> None:
+        """The site (when something was recorded), then the notifications, whose links it serves."""
+        if recorded and self.options.site is not None:
+            try:
+                self._rebuild_site(Path(self.options.site))
+            except Exception as exc:  # the next cycle tries again; the crawl is recorded
+                log.error("site %s not rebuilt: %s", self.options.site, _error(exc))
+                log.debug("the site's traceback", exc_info=True)
+        if self.options.notify is not None:
+            from crawler.notify.deliver import notify_pending
+
+            try:
+                done = notify_pending(self.store, self.watch.catalog, self.options.notify)
+            except Exception as exc:  # pending deliveries stay in the outbox for the next cycle
+                log.error("notification failed: %s", _error(exc))
+                log.debug("the notification's traceback", exc_info=True)
+                return
+            for line in done.lines():
+                log.info("%s", line)
+
+    def _rebuild_site(self, site: Path) -> None:
+        from crawler.report import write_reports  # Jinja2 loads only when a site is asked for
+
+        # The HTML site only, and no digest marked as reported: `citewatch report` still tells
+        # editors everything since the last report they made.
+        write_reports(self.store, self.watch.crawl_path, site, ["html"], None, mark=False)
+        log.info("site %s rebuilt", site)
 
     def heartbeat(self) -> None:
         """Move the heartbeat (a job of its own, so it beats during long crawls)."""
         try:
             beat(self.store)
-        except Exception:
-            log.exception("heartbeat failed")
+        except Exception as exc:
+            log.error("heartbeat failed: %s", _error(exc))
+            log.debug("the heartbeat's traceback", exc_info=True)
+
+
+def _error(exc: BaseException) -> str:
+    """An exception as one line: its type and first line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def crawl_argv(
@@ -137,19 +190,6 @@ def crawl_argv(
     for setting in settings:
         argv += ["-s", setting]
     return argv
-
-
-def _summary(done: ChildExit) -> str:
-    """One line about a finished child: outcomes and errors, or why it failed."""
-    try:
-        report = json.loads(done.stdout)
-    except ValueError:
-        return f"crawl child failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
-    outcomes = Counter(
-        s["outcome"] + (f" ({s['error']})"[:80] if s["error"] else "") for s in report["sources"]
-    )
-    parts = ", ".join(f"{n} {what}" for what, n in outcomes.most_common())
-    return f"run {report['run_id']}: {parts} in {done.seconds:.1f} s"
 
 
 @contextmanager

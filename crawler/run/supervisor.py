@@ -16,13 +16,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 STDERR_TAIL = 2000  # characters of a failed child's stderr quoted in errors and logs
+# How often `on_wait` runs while a child works: a progress display moves twice a second,
+# and each call costs one listing of the child's out folder.
+WAIT_POLL_S = 0.5
 # So a child started from any working folder imports this checkout's packages.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,9 +61,9 @@ class SupervisorError(Exception):
     """The child could not be started."""
 
 
-def child_env() -> dict[str, str]:
-    """The environment of a child: ours, with the checkout first on PYTHONPATH."""
-    env = dict(os.environ)
+def child_env(without: Collection[str] = ()) -> dict[str, str]:
+    """The environment of a child: ours minus `without`, with the checkout first on PYTHONPATH."""
+    env = {name: value for name, value in os.environ.items() if name not in without}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -77,11 +80,14 @@ def run_child(
     grace: Grace = CRAWL_GRACE,
     merge_stdout: bool = False,
     stderr_tail: int | None = STDERR_TAIL,
+    env: dict[str, str] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> ChildExit:
     """Run argv to completion, or stop it and its descendants after ``timeout`` seconds.
 
     ``merge_stdout`` sends the child's stdout to its stderr (a Scrapy child's log lines);
-    ``stderr_tail`` keeps only the end of stderr (None keeps all of it).
+    ``stderr_tail`` keeps only the end of stderr (None keeps all of it); ``env`` replaces
+    `child_env()`; ``on_wait`` is called every WAIT_POLL_S while the child runs (progress).
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -89,13 +95,13 @@ def run_child(
         try:
             proc = subprocess.Popen(
                 list(argv), stdin=subprocess.DEVNULL, stdout=err if merge_stdout else out,
-                stderr=err, env=child_env(), start_new_session=True,
+                stderr=err, env=child_env() if env is None else env, start_new_session=True,
             )  # fmt: skip
         except OSError as exc:
             raise SupervisorError(f"cannot start {argv[0]}: {exc}") from exc
         killed = False
         try:
-            returncode = proc.wait(timeout=timeout)
+            returncode = _wait(proc, started + timeout, on_wait)
         except subprocess.TimeoutExpired:
             killed = True
             returncode = stop_tree(proc, grace)
@@ -115,6 +121,22 @@ def run_child(
         stderr=stderr,
         seconds=time.monotonic() - started,
     )
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float, on_wait: Callable[[], None] | None
+) -> int:
+    """The child's exit code, waiting until the deadline (TimeoutExpired past it)."""
+    if on_wait is None:
+        return proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    while True:
+        on_wait()
+        left = deadline - time.monotonic()
+        try:
+            return proc.wait(timeout=max(0.0, min(WAIT_POLL_S, left)))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
 
 
 def stop_tree(proc: subprocess.Popen[bytes], grace: Grace) -> int:
