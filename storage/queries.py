@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,7 +132,8 @@ class Queries(BulkReads):
         self, since: datetime | None = None, *, ids: Iterable[int] | None = None
     ) -> list[ChangeRecord]:
         """Detected changes, oldest first, optionally since a time or restricted to ids."""
-        query = sa.select(Change, SourceRow).join(SourceRow, Change.source_pk == SourceRow.id)
+        # Columns, not entities: a year of daily changes is read in a fraction of the time.
+        query = sa.select(*_CHANGE_COLUMNS).join(SourceRow, Change.source_pk == SourceRow.id)
         if since is not None:
             query = query.where(Change.detected_at >= since)
         query = query.order_by(Change.id)
@@ -139,7 +141,7 @@ class Queries(BulkReads):
             query.where(Change.id.in_(batch)) for batch in chunks(sorted(set(ids)))
         ]  # fmt: skip
         with self.sessions() as s:
-            return [_change_record(c, src) for q in batches for c, src in s.execute(q)]
+            return [_change_record(row) for q in batches for row in s.execute(q)]
 
     def change(self, change_id: int) -> ChangeRecord:
         """One change (NotFound when there is none with that id)."""
@@ -375,23 +377,45 @@ def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
     )
 
 
-def _change_record(c: Change, src: SourceRow) -> ChangeRecord:
+# In the order _change_record unpacks them.
+_CHANGE_COLUMNS = (
+    Change.id,
+    SourceRow.tool_id,
+    SourceRow.source_id,
+    SourceRow.url,
+    Change.detected_at,
+    Change.significant,
+    Change.technical,
+    Change.reason,
+    Change.noise,
+    Change.added,
+    Change.removed,
+    Change.old_snapshot_id,
+    Change.new_snapshot_id,
+    Change.reported_at,
+    Change.tier,
+)
+
+
+def _change_record(row: Sequence[Any]) -> ChangeRecord:
+    (id_, tool, source, url, detected, significant, technical, reason, noise, added, removed,
+     old, new, reported, tier) = row  # fmt: skip
     return ChangeRecord(
-        id=c.id,
-        tool_id=src.tool_id,
-        source_id=src.source_id,
-        url=src.url,
-        detected_at=_utc(c.detected_at),
-        significant=c.significant,
-        technical=c.technical,
-        reason=c.reason,
-        noise=tuple(c.noise or ()),
-        added=c.added,
-        removed=c.removed,
-        old_snapshot_id=c.old_snapshot_id,
-        new_snapshot_id=c.new_snapshot_id,
-        reported_at=_utc(c.reported_at) if c.reported_at else None,
-        tier=c.tier,
+        id=id_,
+        tool_id=tool,
+        source_id=source,
+        url=url,
+        detected_at=_utc(detected),
+        significant=significant,
+        technical=technical,
+        reason=reason,
+        noise=tuple(noise or ()),
+        added=added,
+        removed=removed,
+        old_snapshot_id=old,
+        new_snapshot_id=new,
+        reported_at=_utc(reported) if reported else None,
+        tier=tier,
     )
 
 
