@@ -261,6 +261,11 @@ class Queries(BulkReads):
             )
             return [anchor_state(r) for r in rows]
 
+    def every_anchor(self) -> list[AnchorState]:
+        """Where every tool's evidence quotes stand, in the order they were anchored."""
+        with self.sessions() as s:
+            return [anchor_state(r) for r in s.scalars(sa.select(AnchorRow).order_by(AnchorRow.id))]
+
     def anchors(
         self, tool_id: str, source_id: str | None = None, criterion_id: str | None = None
     ) -> list[AnchorState]:

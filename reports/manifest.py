@@ -1,0 +1,94 @@
+"""What the site's folder holds and from which inputs, so a report rewrites only what changed.
+
+The manifest (.citewatch/site.json in the site's folder) maps every file the site wrote to
+the hash of its inputs (a page's view, a snapshot file's SHA-256). A page whose hash is
+unchanged and whose file is still there is not rendered again; a file the site no longer
+has is removed. Before anything is written, every file about to be written or removed
+loses its hash in the manifest, so a run cut short leaves them for the next run to redo.
+The code that renders pages is part of every hash (build_key): an upgrade rebuilds all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+STATE_DIR = ".citewatch"  # the site's own bookkeeping, beside its pages
+MANIFEST = "site.json"
+FORMAT = 1  # of the manifest file; another value is read as no manifest
+_CODE = Path(__file__).resolve().parent  # reports/
+_RENDERING = (_CODE, _CODE.parent / "diffs")  # templates and filters; the diffs pages show
+
+
+def build_key() -> str:
+    """A hash of the code and templates that render the site's files."""
+    digest = hashlib.sha256(f"manifest {FORMAT}".encode())
+    for folder in _RENDERING:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".html", ".md", ".txt"}:
+                digest.update(path.relative_to(folder.parent).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def input_key(kind: str, view: object) -> str:
+    """The hash of a file's inputs: its kind and the repr of its view (tuples and frozen
+    dataclasses only, so the repr is the same in every process)."""
+    return hashlib.sha256(f"{kind}\0{view!r}".encode()).hexdigest()
+
+
+class SiteManifest:
+    """The manifest of one site folder: file -> hash of the inputs it was written from."""
+
+    def __init__(self, root: Path, build: str) -> None:
+        self.root = root
+        self.path = root / STATE_DIR / MANIFEST
+        self.build = build
+        self.files = self._load()
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            files = data["files"]
+            same_code = data["format"] == FORMAT and data["build"] == self.build
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}  # none, or unreadable: every page is rendered again
+        if not isinstance(files, dict):
+            return {}
+        # Written by other code: every file is redone, and those gone from the site removed.
+        return {str(p): (str(k) if same_code else "") for p, k in files.items()}
+
+    def current(self, rel: str, key: str) -> bool:
+        """Whether a file was written from inputs of this hash and is still there."""
+        return bool(key) and self.files.get(rel) == key and (self.root / rel).is_file()
+
+    def begin(self, planned: Mapping[str, str]) -> None:
+        """Record, before any write, that every file about to change is in doubt."""
+        doubt = {p: (k if planned.get(p) == k else "") for p, k in self.files.items()}
+        doubt.update((p, "") for p in planned if p not in doubt)
+        self._save(doubt)
+
+    def stale(self, planned: Mapping[str, str]) -> list[str]:
+        """Files the site wrote before and no longer has."""
+        return sorted(p for p in self.files if p not in planned)
+
+    def commit(self, planned: Mapping[str, str]) -> None:
+        """Record the files written and the inputs each came from."""
+        self._save(planned)
+        self.files = dict(planned)
+
+    def _save(self, files: Mapping[str, str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "build": self.build, "files": dict(sorted(files.items()))}
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".site.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=0)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
