@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from reports.files import fill_atomic
 
 STATE_DIR = ".citewatch"  # the site's own bookkeeping, beside its pages
 MANIFEST = "site.json"
@@ -63,8 +63,9 @@ class SiteManifest:
         return {str(p): (str(k) if same_code else "") for p, k in files.items()}
 
     def current(self, rel: str, key: str) -> bool:
-        """Whether a file was written from inputs of this hash and is still there."""
-        return bool(key) and self.files.get(rel) == key and (self.root / rel).is_file()
+        """Whether a file was written from inputs of this hash (the caller checks that it is
+        still there)."""
+        return bool(key) and self.files.get(rel) == key
 
     def begin(self, planned: Mapping[str, str]) -> None:
         """Record, before any write, that every file about to change is in doubt."""
@@ -82,13 +83,5 @@ class SiteManifest:
         self.files = dict(planned)
 
     def _save(self, files: Mapping[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"format": FORMAT, "build": self.build, "files": dict(sorted(files.items()))}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".site.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=0)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        fill_atomic(self.path, lambda fh: json.dump(data, fh, indent=0))

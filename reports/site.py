@@ -13,7 +13,6 @@ written again, so a report's time follows what is new, not the length of the his
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from reports.feeds import (
     render_feed,
     tool_feed,
 )
+from reports.files import write_atomic
 from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.manifest import SiteManifest, build_key, input_key
 from reports.paths import raw_path, text_path, timeline_path
@@ -196,12 +196,17 @@ def write_site(
     snapshots = _snapshot_files(history) if reader is not None else {}
     planned = {p.path: p.key or "" for p in pages} | snapshots
     manifest = SiteManifest(root, build_key())
-    todo = [p for p in pages if p.key is None or not manifest.current(p.path, p.key)]
-    missing = [rel for rel, sha in snapshots.items() if not (root / rel).is_file()]
+    there = _files_in(root, planned)
+    todo = [
+        p
+        for p in pages
+        if p.key is None or p.path not in there or not manifest.current(p.path, p.key)
+    ]
+    missing = [rel for rel in snapshots if rel not in there]
     manifest.begin(planned)
     plain = [p for p in todo if not isinstance(p.diff, StoredDiff)]
     for p in plain:
-        _write_atomic(_inside(root, p.path), p.render(_resolve(p.diff, {})).encode("utf-8"))
+        write_atomic(_inside(root, p.path), p.render(_resolve(p.diff, {})).encode("utf-8"))
     stored = [p for p in todo if isinstance(p.diff, StoredDiff)]
     for batch in _batches(stored, PAGE_BATCH):
         _write_changes(root, batch, reader, on_diff)
@@ -227,7 +232,7 @@ def _write_changes(
         diff = diff_texts(texts[p.diff.old_sha], texts[p.diff.new_sha])
         if on_diff is not None:
             on_diff(p.diff, diff)
-        _write_atomic(_inside(root, p.path), p.render(diff).encode("utf-8"))
+        write_atomic(_inside(root, p.path), p.render(diff).encode("utf-8"))
 
 
 def _write_snapshots(root: Path, files: Mapping[str, str], reader: BlobReader) -> None:
@@ -238,7 +243,22 @@ def _write_snapshots(root: Path, files: Mapping[str, str], reader: BlobReader) -
             wanted.setdefault(files[rel], []).append(rel)
         for sha, data in reader(list(wanted)):
             for rel in wanted[sha]:
-                _write_atomic(_inside(root, rel), data)
+                write_atomic(_inside(root, rel), data)
+
+
+def _files_in(root: Path, planned: Iterable[str]) -> set[str]:
+    """Which of the site's files exist, from one listing of each of its folders (a year of
+    history is ~75,000 files: a stat each costs more)."""
+    folders = {rel.rpartition("/")[0] for rel in planned}
+    found: set[str] = set()
+    for folder in folders:
+        prefix = f"{folder}/" if folder else ""
+        try:
+            with os.scandir(root / folder) as entries:
+                found.update(prefix + e.name for e in entries if e.is_file(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # a folder the site has not written yet
+    return found
 
 
 def _snapshot_files(history: SiteHistory) -> dict[str, str]:
@@ -277,16 +297,3 @@ def _remove(root: Path, rel: str) -> None:
     while folder != root and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a page."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

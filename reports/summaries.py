@@ -9,12 +9,11 @@ starts afresh); a save keeps only the entries the report used.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from diffs.text import TextDiff
 from reports.context import StoredDiff
+from reports.files import fill_atomic
 from reports.manifest import STATE_DIR
 
 SUMMARIES = "diffs.json"
@@ -68,16 +67,8 @@ class DiffSummaries:
         """Write the summaries this report used (when they differ from the file's)."""
         if not self.changed and set(self.used) == set(self.known):
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"build": self.build, "diffs": {k: self.used[k] for k in sorted(self.used)}}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".diffs.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        fill_atomic(self.path, lambda fh: json.dump(payload, fh, ensure_ascii=False))
 
 
 def _key(diff: StoredDiff) -> str:

@@ -51,9 +51,16 @@ def _resolution(r: ReviewRecord) -> Resolution:
     return Resolution(action=r.action, rating=r.rating, note=r.note, by=r.by, at=r.at, id=r.id)
 
 
-def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
+def _flag(
+    f: FlagRecord,
+    names: Names,
+    ratings: dict[tuple[str, str], str],
+    resolutions: dict[int, Resolution],
+) -> ReportFlag:
     reasons = tuple(FlagReason.of(r) for r in f.reasons)
-    since_open = tuple(_resolution(r) for r in f.reviews)
+    # Every flag of a rating carries the rating's whole review history: one object a review.
+    since_open = tuple(resolutions.get(r.id) or resolutions.setdefault(r.id, _resolution(r))
+                       for r in f.reviews)  # fmt: skip
     return ReportFlag(
         tool_id=f.tool_id,
         tool_name=names.tool(f.tool_id),
@@ -82,7 +89,8 @@ def build_context(
     names = Names.of(catalog)
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
     ratings.update(store.current_ratings())
-    flags = tuple(_flag(f, names, ratings) for f in stored.flags)
+    resolutions: dict[int, Resolution] = {}
+    flags = tuple(_flag(f, names, ratings, resolutions) for f in stored.flags)
     open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
     by_change = stored.flagged()
     records = stored.since(store, since)

@@ -7,18 +7,14 @@ opens the report, first).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from crawler.catalog.model import Catalog
 from crawler.report.history import build_history, change_entries
+from crawler.report.json_report import write_report_json
 from crawler.report.parts import Names
 from crawler.report.stored import StoredHistory
 from diffs.text import TextDiff, diff_texts
@@ -84,14 +80,8 @@ def write_markdown(inputs: ReportInputs, out: Path) -> Path:
 def write_json(inputs: ReportInputs, out: Path) -> Path:
     """report.json: the whole report context, and the digest as the email tells it."""
     target = out / "report.json"
-    summaries = _summaries(inputs)
-    default = partial(_json_default, summaries)
-    payload = default(inputs.context)
-    payload["digest"] = digest_json(build_digest(inputs.context, inputs.scope))
-    target.write_text(
-        json.dumps(payload, default=default, ensure_ascii=False, indent=1),
-        encoding="utf-8",
-    )
+    digest = digest_json(build_digest(inputs.context, inputs.scope))
+    write_report_json(target, inputs.context, digest, _summaries(inputs))
     if inputs.diffs is not None:
         inputs.diffs.save()
     return target
@@ -128,20 +118,6 @@ def write_csv(inputs: ReportInputs, out: Path) -> Path:
     target = out / "changes.csv"
     target.write_text(changes_csv(changes), encoding="utf-8", newline="")
     return target
-
-
-def _json_default(summaries: Mapping[StoredDiff, Summary], value: Any) -> Any:
-    """JSON for the context: dataclasses as objects, diffs as their added/removed passages."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, TextDiff):
-        return {"added": list(value.added_text()), "removed": list(value.removed_text())}
-    if isinstance(value, StoredDiff):
-        added, removed = summaries[value]
-        return {"added": list(added), "removed": list(removed)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    raise TypeError(type(value).__name__)
 
 
 WRITERS: Mapping[str, Writer] = MappingProxyType(

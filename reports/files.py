@@ -1,0 +1,37 @@
+"""Files of a report folder written atomically: a reader (a browser, a web server, a feed
+reader) sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+# Files get the mode a plain open() would give them (mkstemp's own is 0600, which a web
+# server running as another user could not read). Read once: os.umask can only be read by
+# setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """Write bytes via a temp file in the same folder and rename."""
+    fill_atomic(target, lambda fh: fh.write(data), binary=True)
+
+
+def fill_atomic(target: Path, fill: Callable[[IO[Any]], Any], *, binary: bool = False) -> None:
+    """Let `fill` write the file's content into a temp file in the same folder, then rename
+    it over the target (text files: UTF-8)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fill(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
