@@ -84,4 +84,4 @@ class SiteManifest:
 
     def _save(self, files: Mapping[str, str]) -> None:
         data = {"format": FORMAT, "build": self.build, "files": dict(sorted(files.items()))}
-        fill_atomic(self.path, lambda fh: json.dump(data, fh, indent=0))
+        fill_atomic(self.path, lambda fh: json.dump(data, fh, separators=(",", ":")))

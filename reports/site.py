@@ -34,9 +34,9 @@ from reports.feeds import (
 from reports.files import write_atomic
 from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.manifest import SiteManifest, build_key, input_key
-from reports.paths import raw_path, text_path, timeline_path
+from reports.paths import raw_path, text_path, timeline_part_path, timeline_path
 from reports.render import diff_hunks, environment, slug
-from reports.views import SiteViews
+from reports.views import CARD_HISTORY, SiteViews, card
 
 # Each list of the index (other significant changes, minor changes, citation gaps,
 # re-extractions) shows its newest INDEX_LIMIT entries: the index is read first, on a phone
@@ -72,6 +72,9 @@ _HELPERS: Mapping[str, object] = {
     "raw_path": raw_path,
     "text_path": text_path,
     "timeline_path": timeline_path,
+    "timeline_part_path": timeline_part_path,
+    "card": card,
+    "card_history": CARD_HISTORY,
     "flags_by_severity": flags_by_severity,
     "suppressed_limit": SUPPRESSED_LIMIT,
     "index_limit": INDEX_LIMIT,
@@ -124,8 +127,13 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
         pages.append(keyed(f"tools/{slug(tool.id)}.html", "tool.html", feeds, views.tool(tool)))
     for timeline in history.timelines:
         feeds = (tool_feed(timeline.tool_id, timeline.tool_name),)
-        path = timeline_path(timeline.tool_id, timeline.source_id)
-        pages.append(keyed(path, "source.html", feeds, views.timeline(timeline)))
+        for view in views.timelines(timeline):
+            path = (
+                timeline_path(view.tool_id, view.source_id)
+                if view.part is None
+                else timeline_part_path(view.tool_id, view.source_id, view.part.number)
+            )
+            pages.append(keyed(path, "source.html", feeds, view))
     for feed in feed_views(ctx, history):
         pages.append(Page(feed.link.path, input_key("feed", feed), _feed(feed, ctx.generated_at)))
     return pages
