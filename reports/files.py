@@ -35,3 +35,46 @@ def fill_atomic(target: Path, fill: Callable[[IO[Any]], Any], *, binary: bool = 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class Folder:
+    """A report's output folder: files are written and removed inside it only."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._folders: dict[str, Path] = {"": self.root}
+
+    def path(self, rel: str) -> Path:
+        """Where a file of the folder goes; a path that would leave it is refused."""
+        folder, _, name = rel.rpartition("/")
+        parent = self._folders.get(folder)
+        if parent is None:
+            # Resolved once per folder (a symlinked folder counts where it points), not per
+            # file: a year of history is ~75,000 files.
+            parent = (self.root / folder).resolve()
+            if not parent.is_relative_to(self.root):
+                raise ValueError(f"report path escapes the output folder: {rel}")
+            self._folders[folder] = parent
+        if name in ("", ".", ".."):
+            raise ValueError(f"report path escapes the output folder: {rel}")
+        return parent / name
+
+    def write(self, rel: str, data: bytes) -> None:
+        """Write a file atomically (a symlink in its place is replaced, never followed)."""
+        write_atomic(self.path(rel), data)
+
+    def remove(self, rel: str) -> None:
+        """Remove a file, and the folders it leaves empty (not the root)."""
+        try:
+            target = self.path(rel)
+        except ValueError:
+            return  # never outside the folder
+        if not target.is_file():
+            return
+        target.unlink()
+        folder = target.parent
+        while (
+            folder != self.root and folder.is_relative_to(self.root) and not any(folder.iterdir())
+        ):
+            folder.rmdir()
+            folder = folder.parent

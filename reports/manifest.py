@@ -84,4 +84,5 @@ class SiteManifest:
 
     def _save(self, files: Mapping[str, str]) -> None:
         data = {"format": FORMAT, "build": self.build, "files": dict(sorted(files.items()))}
-        fill_atomic(self.path, lambda fh: json.dump(data, fh, separators=(",", ":")))
+        # json.dumps, not json.dump: only the former uses the C encoder.
+        fill_atomic(self.path, lambda fh: fh.write(json.dumps(data, separators=(",", ":"))))

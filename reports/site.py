@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from reports.feeds import (
     render_feed,
     tool_feed,
 )
-from reports.files import write_atomic
+from reports.files import Folder
 from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.manifest import SiteManifest, build_key, input_key
 from reports.paths import raw_path, text_path, timeline_part_path, timeline_path
@@ -198,36 +199,39 @@ def write_site(
     bytes) or `blobs` (a batch reader), every version of the history also gets its raw body
     and its normalized text, and diffs named by stored texts are computed from them.
     """
-    root = out_dir.resolve()
+    folder = Folder(out_dir)
     reader = blobs or (_one_by_one(blob) if blob is not None else None)
     pages = site_pages(ctx, history)
     snapshots = _snapshot_files(history) if reader is not None else {}
     planned = {p.path: p.key or "" for p in pages} | snapshots
-    manifest = SiteManifest(root, build_key())
-    there = _files_in(root, planned)
+    manifest = SiteManifest(folder.root, build_key())
+    there = _files_in(folder.root, planned)
     todo = [
         p
         for p in pages
         if p.key is None or p.path not in there or not manifest.current(p.path, p.key)
     ]
-    missing = [rel for rel in snapshots if rel not in there]
+    missing = {rel: sha for rel, sha in snapshots.items() if rel not in there}
     manifest.begin(planned)
-    plain = [p for p in todo if not isinstance(p.diff, StoredDiff)]
-    for p in plain:
-        write_atomic(_inside(root, p.path), p.render(_resolve(p.diff, {})).encode("utf-8"))
-    stored = [p for p in todo if isinstance(p.diff, StoredDiff)]
-    for batch in _batches(stored, PAGE_BATCH):
-        _write_changes(root, batch, reader, on_diff)
-    if reader is not None:
-        _write_snapshots(root, {rel: snapshots[rel] for rel in missing}, reader)
+    with ThreadPoolExecutor(max_workers=1) as copier:
+        # Snapshot files are I/O and zstd (both release the GIL): copied beside the rendering.
+        copied = copier.submit(_write_snapshots, folder, missing, reader) if reader else None
+        for p in todo:
+            if not isinstance(p.diff, StoredDiff):
+                folder.write(p.path, p.render(_resolve(p.diff, {})).encode("utf-8"))
+        stored = [p for p in todo if isinstance(p.diff, StoredDiff)]
+        for batch in _batches(stored, PAGE_BATCH):
+            _write_changes(folder, batch, reader, on_diff)
+        if copied is not None:
+            copied.result()
     for rel in manifest.stale(planned):
-        _remove(root, rel)
+        folder.remove(rel)
     manifest.commit(planned)
-    return root / "index.html"
+    return folder.root / "index.html"
 
 
 def _write_changes(
-    root: Path, batch: Sequence[Page], reader: BlobReader | None, on_diff: DiffSink | None
+    folder: Folder, batch: Sequence[Page], reader: BlobReader | None, on_diff: DiffSink | None
 ) -> None:
     """Render a batch of change pages from their stored texts, read in one go."""
     diffs = [p.diff for p in batch if isinstance(p.diff, StoredDiff)]
@@ -240,10 +244,10 @@ def _write_changes(
         diff = diff_texts(texts[p.diff.old_sha], texts[p.diff.new_sha])
         if on_diff is not None:
             on_diff(p.diff, diff)
-        write_atomic(_inside(root, p.path), p.render(diff).encode("utf-8"))
+        folder.write(p.path, p.render(diff).encode("utf-8"))
 
 
-def _write_snapshots(root: Path, files: Mapping[str, str], reader: BlobReader) -> None:
+def _write_snapshots(folder: Folder, files: Mapping[str, str], reader: BlobReader) -> None:
     """Copy these blobs (site path -> SHA-256) into the site, a batch at a time."""
     for group in _batches(list(files), PAGE_BATCH):
         wanted: dict[str, list[str]] = {}
@@ -251,7 +255,7 @@ def _write_snapshots(root: Path, files: Mapping[str, str], reader: BlobReader) -
             wanted.setdefault(files[rel], []).append(rel)
         for sha, data in reader(list(wanted)):
             for rel in wanted[sha]:
-                write_atomic(_inside(root, rel), data)
+                folder.write(rel, data)
 
 
 def _files_in(root: Path, planned: Iterable[str]) -> set[str]:
@@ -286,22 +290,3 @@ def _one_by_one(blob: Callable[[str], bytes]) -> BlobReader:
 def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _inside(root: Path, rel: str) -> Path:
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root):
-        raise ValueError(f"report path escapes the output folder: {rel}")
-    return target
-
-
-def _remove(root: Path, rel: str) -> None:
-    """Remove a file the site no longer has, and the folders it leaves empty."""
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
-        return  # never outside the folder; already gone
-    target.unlink()
-    folder = target.parent
-    while folder != root and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent

@@ -68,7 +68,8 @@ class DiffSummaries:
         if not self.changed and set(self.used) == set(self.known):
             return
         payload = {"build": self.build, "diffs": {k: self.used[k] for k in sorted(self.used)}}
-        fill_atomic(self.path, lambda fh: json.dump(payload, fh, ensure_ascii=False))
+        text = json.dumps(payload, ensure_ascii=False)  # the C encoder (json.dump is Python)
+        fill_atomic(self.path, lambda fh: fh.write(text))
 
 
 def _key(diff: StoredDiff) -> str:
