@@ -20,8 +20,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from diffs.reasons import Reason
+from diffs.sentences import SentenceChange
 from storage import Store, blobs
 from storage.models import Base, Blob, Change, CrawlRun, Fetch, Flag, FlagReason, Review, Snapshot
+from storage.records import FetchEntry, NewChange, NewSnapshot
 
 START = datetime(2025, 1, 1, 6, 0, tzinfo=UTC)
 CRITERIA = (
@@ -308,3 +311,48 @@ def build_wide(url: str, catalog: Path, tools: int, per_tool: int) -> Writer:
     writer = Writer(store, catalog, pages(tools, per_tool), 0)
     writer.day(0)
     return writer
+
+
+def record_day(store: Store, catalog: Path, items: list[Page], day: int) -> int:
+    """One more day of every page through the store's own write path (record_fetch, a
+    transaction a page, flags opened as a crawl would); returns the changes recorded."""
+    run = store.begin_run(str(catalog))
+    states = store.source_states([(p.tool, p.source, p.url) for p in items])
+    changes = 0
+    for page, state in zip(items, states, strict=True):
+        latest = store.latest_snapshot(state.pk)
+        assert latest is not None, "record_day continues a history"
+        old = latest.text.split("\n")
+        tier = edit_for(day, page.slot)
+        blocks, why, at = next_version(old, day, tier, page.seed)
+        raw = raw_html(blocks, day)
+        reasons = []
+        if tier == "substantive":
+            criterion = CRITERIA[(page.slot + day) % len(CRITERIA)]
+            reasons.append(_reason(page, criterion, old[at], blocks[at]))
+        entry = FetchEntry(
+            run_id=run, source_pk=state.pk, requested_url=page.url, final_url=None,
+            redirects=(), status=200, outcome="changed", error=None, error_kind=None,
+            content_type="text/html; charset=utf-8", raw=raw,
+            started_at=START + timedelta(days=day, minutes=page.slot), elapsed_ms=120,
+        )  # fmt: skip
+        snapshot = NewSnapshot(raw=raw, text="\n".join(blocks), extract_key="html/1",
+                               content_type="text/html", final_url=None)  # fmt: skip
+        change = NewChange(tier=tier, reason=why, noise=(), added=1, removed=1)
+        store.record_fetch(entry, [(snapshot, change)], reasons)
+        changes += 1
+    store.end_run(run, "done")
+    return changes
+
+
+def _reason(page: Page, criterion: str, old: str, new: str) -> Reason:
+    return Reason(
+        tool=page.tool,
+        criterion=criterion,
+        source=page.source,
+        severity="topic",
+        kind="topic",
+        text=f"A changed passage of {page.source} speaks about {criterion}.",
+        sentences=(SentenceChange(old[:300], new[:300]),),
+        matched_terms=("data",),
+    )
