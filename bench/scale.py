@@ -116,7 +116,11 @@ def statements(store: Store) -> Iterator[list[str]]:
         sa.event.remove(store.engine, "before_cursor_execute", count)
 
 
-def measure(sizes: Sizes, work: Path, log: Any = print) -> Figures:
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def measure(sizes: Sizes, work: Path, log: Any = _print) -> Figures:
     """Build the databases under `work` and measure every figure."""
     started = time.perf_counter()
     url = f"sqlite:///{work / 'history.db'}"

@@ -37,7 +37,7 @@ from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.manifest import SiteManifest, build_key, input_key
 from reports.paths import raw_path, text_path, timeline_part_path, timeline_path
 from reports.render import diff_hunks, environment, slug
-from reports.views import CARD_HISTORY, SiteViews, card
+from reports.views import SiteViews, card
 
 # Each list of the index (other significant changes, minor changes, citation gaps,
 # re-extractions) shows its newest INDEX_LIMIT entries: the index is read first, on a phone
@@ -75,11 +75,14 @@ _HELPERS: Mapping[str, object] = {
     "timeline_path": timeline_path,
     "timeline_part_path": timeline_part_path,
     "card": card,
-    "card_history": CARD_HISTORY,
     "flags_by_severity": flags_by_severity,
     "suppressed_limit": SUPPRESSED_LIMIT,
-    "index_limit": INDEX_LIMIT,
 }
+
+
+def _helpers() -> dict[str, object]:
+    """What every template may call, with the bounds as they stand now (tests lower them)."""
+    return {**_HELPERS, "index_limit": INDEX_LIMIT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class Page:
 def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list[Page]:
     """Every page and feed of the site, unrendered, each with the hash of its inputs."""
     env = environment()
+    helpers = _helpers()
     views = SiteViews(ctx, history)
     everywhere = (catalog_feed(ctx),)
 
@@ -107,7 +111,7 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
                 feeds=everywhere + feeds,
                 view=view,
                 hunks=diff_hunks(diff) if diff is not None else (),
-                **_HELPERS,
+                **helpers,
             )
 
         return render
@@ -143,18 +147,17 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
 def _index(ctx: ReportContext, feeds: tuple[FeedLink, ...]) -> Callable[..., str]:
     """The index: it tells when the report was made, so it is written every time."""
 
+    helpers = _helpers()
+
     def render(_diff: TextDiff | None = None) -> str:
-        return (
-            environment()
-            .get_template("index.html")
-            .render(
-                report=ctx,
-                title=ctx.title,
-                generated_at=ctx.generated_at,
-                feeds=feeds,
-                linked=frozenset(c.id for c in ctx.changes),
-                **_HELPERS,
-            )
+        template = environment().get_template("index.html")
+        return template.render(
+            report=ctx,
+            title=ctx.title,
+            generated_at=ctx.generated_at,
+            feeds=feeds,
+            linked=frozenset(c.id for c in ctx.changes),
+            **helpers,
         )
 
     return render
