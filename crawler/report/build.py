@@ -16,7 +16,7 @@ from crawler.report.parts import (
     tier_of,
     unwatched_evidence,
 )
-from crawler.report.stored import StoredHistory, stored_diffs
+from crawler.report.stored import StoredHistory, flagged_criteria, stored_diffs
 from crawler.report.watching import catalog_quotes
 from reports.context import (
     EvidenceState,
@@ -85,15 +85,16 @@ def build_context(
 ) -> ReportContext:
     """Everything the report shows, read from the database and the catalog (`stored`: what
     the report already read of it)."""
-    stored = stored or StoredHistory.read(store)
+    # Alone (a notification's digest), only the period's changes are read.
+    stored_flags = stored.flags if stored else tuple(store.flags())
+    records = stored.since(store, since) if stored else store.changes(since)
     names = Names.of(catalog)
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
     ratings.update(store.current_ratings())
     resolutions: dict[int, Resolution] = {}
-    flags = tuple(_flag(f, names, ratings, resolutions) for f in stored.flags)
+    flags = tuple(_flag(f, names, ratings, resolutions) for f in stored_flags)
     open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
-    by_change = stored.flagged()
-    records = stored.since(store, since)
+    by_change = flagged_criteria(stored_flags)
     # Minor edits are listed (the digest, their pages); noise is only counted.
     listed = [c for c in records if c.technical or tier_of(c) != "noise"]
     diffs = stored_diffs(store, listed)
@@ -251,10 +252,10 @@ def report_scope(
     def new(at: datetime, reported_at: datetime | None) -> bool:
         return at >= since if since is not None else reported_at is None
 
-    stored = stored or StoredHistory.read(store)
-    records = stored.since(store, since)
+    records = stored.since(store, since) if stored else store.changes(since)
     fresh = [c for c in records if since is not None or c.reported_at is None]
-    reasons = [(f, r) for f in stored.flags for r in f.reasons if new(r.created_at, r.reported_at)]
+    flags = stored.flags if stored else store.flags()
+    reasons = [(f, r) for f in flags for r in f.reasons if new(r.created_at, r.reported_at)]
     broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
     reviews = [r for r in store.reviews() if new(r.at, r.reported_at)]
     scope = DigestScope.of(fresh, reasons, broken, since, reviews)

@@ -28,10 +28,6 @@ class StoredHistory:
         """The changes of a report period (the database compares the times, as before)."""
         return self.changes if since is None else store.changes(since)
 
-    def flagged(self) -> dict[int, tuple[str, ...]]:
-        """The criteria each change flagged, in the order of the flags, once each."""
-        return flagged_criteria(self.flags)
-
 
 def flagged_criteria(flags: Iterable[FlagRecord]) -> dict[int, tuple[str, ...]]:
     """change id -> the criteria whose flags cite it (a broken source's reason cites none)."""
