@@ -3,8 +3,9 @@
 The manifest (.citewatch/site.json in the site's folder) maps every file the site wrote to
 the hash of its inputs (a page's view, a snapshot file's SHA-256). A page whose hash is
 unchanged and whose file is still there is not rendered again; a file the site no longer
-has is removed. Before anything is written, every file about to be written or removed
-loses its hash in the manifest, so a run cut short leaves them for the next run to redo.
+has is removed. Before anything is written, the files about to be written or removed are
+listed in a journal (.citewatch/site.pending.json), so a run cut short leaves them for the
+next run to redo; the manifest is rewritten once the run is done, when it changed.
 The code that renders pages is part of every hash (build_key): an upgrade rebuilds all.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from reports.files import fill_atomic
 
 STATE_DIR = ".citewatch"  # the site's own bookkeeping, beside its pages
 MANIFEST = "site.json"
+JOURNAL = "site.pending.json"  # the files a run is about to change, until it is done
 FORMAT = 1  # of the manifest file; another value is read as no manifest
 _CODE = Path(__file__).resolve().parent  # reports/
 _RENDERING = (_CODE, _CODE.parent / "diffs")  # templates and filters; the diffs pages show
@@ -47,8 +49,13 @@ class SiteManifest:
     def __init__(self, root: Path, build: str) -> None:
         self.root = root
         self.path = root / STATE_DIR / MANIFEST
+        self.journal = root / STATE_DIR / JOURNAL
         self.build = build
         self.files = self._load()
+        self.in_doubt = self._pending()
+        # Files a run cut short may have written or left: known (so removed if the site no
+        # longer has them), with no hash (so written again).
+        self.files.update(dict.fromkeys(self.in_doubt, ""))
 
     def _load(self) -> dict[str, str]:
         try:
@@ -62,27 +69,35 @@ class SiteManifest:
         # Written by other code: every file is redone, and those gone from the site removed.
         return {str(p): (str(k) if same_code else "") for p, k in files.items()}
 
+    def _pending(self) -> list[str]:
+        try:
+            paths = json.loads(self.journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [str(p) for p in paths] if isinstance(paths, list) else []
+
     def current(self, rel: str, key: str) -> bool:
         """Whether a file was written from inputs of this hash (the caller checks that it is
         still there)."""
         return bool(key) and self.files.get(rel) == key
 
-    def begin(self, planned: Mapping[str, str]) -> None:
-        """Record, before any write, that every file about to change is in doubt."""
-        doubt = {p: (k if planned.get(p) == k else "") for p, k in self.files.items()}
-        doubt.update((p, "") for p in planned if p not in doubt)
-        self._save(doubt)
+    def begin(self, changing: Iterable[str]) -> None:
+        """Write down, before any write, the files about to be written or removed: a run cut
+        short leaves them in doubt for the next one (a short list, not the whole manifest)."""
+        doubt = sorted({*changing, *self.in_doubt})
+        if doubt:
+            text = json.dumps(doubt)
+            fill_atomic(self.journal, lambda fh: fh.write(text))
 
     def stale(self, planned: Mapping[str, str]) -> list[str]:
         """Files the site wrote before and no longer has."""
         return sorted(p for p in self.files if p not in planned)
 
     def commit(self, planned: Mapping[str, str]) -> None:
-        """Record the files written and the inputs each came from."""
-        self._save(planned)
-        self.files = dict(planned)
-
-    def _save(self, files: Mapping[str, str]) -> None:
-        data = {"format": FORMAT, "build": self.build, "files": dict(sorted(files.items()))}
-        # json.dumps, not json.dump: only the former uses the C encoder.
-        fill_atomic(self.path, lambda fh: fh.write(json.dumps(data, separators=(",", ":"))))
+        """Record the files written and the inputs each came from; the doubt is over."""
+        if planned != self.files or not self.path.is_file():
+            data = {"format": FORMAT, "build": self.build, "files": dict(planned)}
+            text = json.dumps(data, separators=(",", ":"))  # json.dumps: the C encoder
+            fill_atomic(self.path, lambda fh: fh.write(text))
+        self.journal.unlink(missing_ok=True)
+        self.files, self.in_doubt = dict(planned), []

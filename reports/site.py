@@ -215,7 +215,8 @@ def write_site(
         if p.key is None or p.path not in there or not manifest.current(p.path, p.key)
     ]
     missing = {rel: sha for rel, sha in snapshots.items() if rel not in there}
-    manifest.begin(planned)
+    stale = manifest.stale(planned)
+    manifest.begin([*(p.path for p in todo), *missing, *stale])
     with ThreadPoolExecutor(max_workers=1) as copier:
         # Snapshot files are I/O and zstd (both release the GIL): copied beside the rendering.
         copied = copier.submit(_write_snapshots, folder, missing, reader) if reader else None
@@ -227,7 +228,7 @@ def write_site(
             _write_changes(folder, batch, reader, on_diff)
         if copied is not None:
             copied.result()
-    for rel in manifest.stale(planned):
+    for rel in stale:
         folder.remove(rel)
     manifest.commit(planned)
     return folder.root / "index.html"

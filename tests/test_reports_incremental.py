@@ -206,7 +206,7 @@ def test_a_report_with_nothing_new_rewrites_only_the_index_and_the_digests(
     pages.report(out, 1)
     after = inodes(out)
     rewritten = sorted(p for p in after if after[p] != before.get(p))
-    assert rewritten == [".citewatch/site.json", "index.html", "report.json", "report.md"]
+    assert rewritten == ["index.html", "report.json", "report.md"]
 
 
 def test_a_new_change_rewrites_its_own_pages_only(tmp_path: Path) -> None:
