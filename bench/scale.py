@@ -80,20 +80,43 @@ class Figures:
     built_s: float
 
 
+# The child reports its own peak RSS (VmHWM, of its own address space) when it exits: the
+# ru_maxrss of wait4 keeps, across exec, the peak of the process it was forked from (this
+# script, which holds the history it built).
+PEAK = """
+import atexit, sys
+def peak(path=sys.argv.pop(1)):
+    status = open("/proc/self/status").read()
+    kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    open(path, "w").write(kb)
+atexit.register(peak)
+sys.argv[0] = "citewatch"
+from crawler.cli.commands import main
+main()
+"""
+
+
 def report(url: str, catalog: Path, out: Path) -> Run:
     """Run `citewatch report` in a child process and measure it."""
-    args = [sys.executable, "-m", "crawler.cli", "--db", url, "report"]
-    args += ["--format", "html,md,json", "--out", str(out), "--catalog", str(catalog)]
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        child = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
-        wall = time.perf_counter() - started
+    args = ["--db", url, "report", "--format", "html,md,json", "--out", str(out)]
+    args += ["--catalog", str(catalog)]
+    with tempfile.TemporaryDirectory() as scratch:
+        peak, errors_path = Path(scratch) / "peak", Path(scratch) / "errors"
+        with errors_path.open("wb") as errors:
+            started = time.perf_counter()
+            child = subprocess.Popen(
+                [sys.executable, "-c", PEAK, str(peak), *args],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+            _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time
+            wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode:
-            errors.seek(0)
-            raise RuntimeError(f"report failed: {errors.read().decode(errors='replace')}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, count_files(out))
+            raise RuntimeError(f"report failed: {errors_path.read_text(errors='replace')}")
+        rss_mb = int(peak.read_text()) / 1024
+    return Run(wall, usage.ru_utime + usage.ru_stime, rss_mb, count_files(out))
 
 
 def count_files(folder: Path) -> int:
