@@ -32,9 +32,16 @@ class DiffSummaries:
     def __init__(self, root: Path, build: str) -> None:
         self.path = root / STATE_DIR / SUMMARIES
         self.build = build
-        self.known = self._load()
+        self._known: dict[str, Summary] | None = None  # read when first asked
         self.used: dict[str, Summary] = {}
         self.changed = False
+
+    @property
+    def known(self) -> dict[str, Summary]:
+        """The summaries the folder kept (read once, when a report first needs them)."""
+        if self._known is None:
+            self._known = self._load()
+        return self._known
 
     def _load(self) -> dict[str, Summary]:
         try:
@@ -65,6 +72,8 @@ class DiffSummaries:
 
     def save(self) -> None:
         """Write the summaries this report used (when they differ from the file's)."""
+        if not self.used and self._known is None:
+            return  # this report listed no diff
         if not self.changed and set(self.used) == set(self.known):
             return
         payload = {"build": self.build, "diffs": {k: self.used[k] for k in sorted(self.used)}}
