@@ -116,8 +116,11 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
 
         return render
 
+    # The bounds templates print are inputs of every page too.
+    bounds = tuple((k, v) for k, v in sorted(helpers.items()) if isinstance(v, int))
+
     def keyed(path: str, name: str, feeds: tuple[FeedLink, ...], view: object) -> Page:
-        key = input_key(name, (ctx.title, everywhere + feeds, view))
+        key = input_key(name, (ctx.title, everywhere + feeds, bounds, view))
         return Page(path, key, page(name, feeds, view))
 
     pages = [Page("index.html", None, _index(ctx, everywhere))]

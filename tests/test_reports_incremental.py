@@ -318,3 +318,37 @@ def test_bounded_pages_link_to_what_they_leave_out(tmp_path: Path, small: None) 
                 continue
             target = (page.parent / unquote(urlsplit(href).path)).resolve()
             assert target.is_file(), f"{page.relative_to(out)} links to missing {href}"
+
+
+def test_a_page_deleted_from_the_folder_is_written_again(tmp_path: Path) -> None:
+    pages = Pages(tmp_path / "db" / "cw.db")
+    grow(pages)
+    out = tmp_path / "site"
+    pages.report(out, 0)
+    kept = files(out, range(2))["changes/5.html"]
+    before = inodes(out)
+    (out / "changes" / "5.html").unlink()
+    pages.report(out, 1)
+    # Its manifest entry alone does not keep it away; the other pages stay as they were.
+    assert files(out, range(2))["changes/5.html"] == kept
+    after = inodes(out)
+    others = [p for p in before if p.startswith("changes/") and p != "changes/5.html"]
+    assert others and all(after[p] == before[p] for p in others)
+
+
+@pytest.mark.parametrize("state", ["site.json", "diffs.json", "site.pending.json"])
+def test_unreadable_bookkeeping_means_rendering_again(tmp_path: Path, state: str) -> None:
+    pages = Pages(tmp_path / "db" / "cw.db")
+    grow(pages)
+    out = tmp_path / "site"
+    pages.report(out, 0)
+    site_files = {p: b for p, b in files(out, range(2)).items() if not p.startswith("report.")}
+    (out / ".citewatch" / state).write_bytes(b"\x00{not json")
+    pages.report(out, 1)  # the digests tell what is new: nothing
+    again = {p: b for p, b in files(out, range(3)).items() if not p.startswith("report.")}
+    assert again == site_files
+    before = inodes(out)
+    pages.report(out, 2)  # and the bookkeeping is whole again
+    after = inodes(out)
+    rewritten = sorted(p for p in after if after[p] != before.get(p))
+    assert rewritten == ["index.html", "report.json", "report.md"]
