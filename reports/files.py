@@ -17,15 +17,13 @@ os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write bytes via a temp file in the same folder and rename."""
-    fill_atomic(target, lambda fh: fh.write(data), binary=True)
-
-
-def fill_atomic(target: Path, fill: Callable[[IO[Any]], Any], *, binary: bool = False) -> None:
+def fill_atomic(
+    target: Path, fill: Callable[[IO[Any]], Any], *, binary: bool = False, made: bool = False
+) -> None:
     """Let `fill` write the file's content into a temp file in the same folder, then rename
-    it over the target (text files: UTF-8)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    it over the target (text files: UTF-8); `made`: the folder is known to exist."""
+    if not made:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
@@ -43,6 +41,7 @@ class Folder:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._folders: dict[str, Path] = {"": self.root}
+        self._made: set[Path] = set()  # folders known to exist (a mkdir a file costs)
 
     def path(self, rel: str) -> Path:
         """Where a file of the folder goes; a path that would leave it is refused."""
@@ -61,7 +60,11 @@ class Folder:
 
     def write(self, rel: str, data: bytes) -> None:
         """Write a file atomically (a symlink in its place is replaced, never followed)."""
-        write_atomic(self.path(rel), data)
+        target = self.path(rel)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        fill_atomic(target, lambda fh: fh.write(data), binary=True, made=True)
 
     def remove(self, rel: str) -> None:
         """Remove a file, and the folders it leaves empty (not the root)."""
@@ -77,4 +80,5 @@ class Folder:
             folder != self.root and folder.is_relative_to(self.root) and not any(folder.iterdir())
         ):
             folder.rmdir()
+            self._made.discard(folder)
             folder = folder.parent

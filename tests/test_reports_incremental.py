@@ -352,3 +352,12 @@ def test_unreadable_bookkeeping_means_rendering_again(tmp_path: Path, state: str
     after = inodes(out)
     rewritten = sorted(p for p in after if after[p] != before.get(p))
     assert rewritten == ["index.html", "report.json", "report.md"]
+
+
+def test_a_folder_emptied_by_a_removal_is_made_again_for_the_next_write(tmp_path: Path) -> None:
+    folder = Folder(tmp_path / "site")
+    folder.write("sources/a/b.html", b"one")
+    folder.remove("sources/a/b.html")
+    assert not (tmp_path / "site" / "sources").exists()
+    folder.write("sources/a/c.html", b"two")
+    assert (tmp_path / "site" / "sources" / "a" / "c.html").read_bytes() == b"two"
