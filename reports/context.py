@@ -91,6 +91,16 @@ class ReportFlag:
     resolutions: tuple[Resolution, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredDiff:
+    """A change's diff named by the two stored texts it compares (their SHA-256): computed
+    when a page or an export needs it and not kept, since a year of history's diffs does not
+    fit in memory. The texts are content-addressed, so the diff they name never changes."""
+
+    old_sha: str
+    new_sha: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportChange:
     """A detected text change of one source, with its diff and the criteria it flagged."""
@@ -107,7 +117,7 @@ class ReportChange:
     technical: bool  # a re-extraction upgrade: never flags by itself
     old_snapshot_id: int
     new_snapshot_id: int
-    diff: TextDiff
+    diff: TextDiff | StoredDiff  # computed, or named by its texts (resolved when shown)
     added_count: int
     removed_count: int
     flags: tuple[str, ...]  # criterion ids flagged by this change

@@ -29,3 +29,8 @@ def text_path(version: Version) -> str:
 def timeline_path(tool_id: str, source_id: str) -> str:
     """The timeline page of one source (a folder per tool, so no two ids can collide)."""
     return f"sources/{slug(tool_id)}/{slug(source_id)}.html"
+
+
+def timeline_part_path(tool_id: str, source_id: str, number: int) -> str:
+    """An older page of a source's timeline (a folder beside its current page)."""
+    return f"sources/{slug(tool_id)}/{slug(source_id)}/{number}.html"

@@ -196,6 +196,8 @@ def _build_environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalize,
+        # Templates ship with the code: no stat of each template for each of a site's pages.
+        auto_reload=False,
     )
     env.filters.update(
         when=when,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import blobs
 from storage.anchors import anchor_state, get_anchors, put_anchors
+from storage.bulk import BulkReads, chunks
 from storage.models import (
     AnchorRow,
     Blob,
@@ -46,7 +48,7 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class Queries:
+class Queries(BulkReads):
     """Read access (mixed into Store)."""
 
     sessions: sessionmaker[Session]
@@ -130,13 +132,16 @@ class Queries:
         self, since: datetime | None = None, *, ids: Iterable[int] | None = None
     ) -> list[ChangeRecord]:
         """Detected changes, oldest first, optionally since a time or restricted to ids."""
-        query = sa.select(Change, SourceRow).join(SourceRow, Change.source_pk == SourceRow.id)
+        # Columns, not entities: a year of daily changes is read in a fraction of the time.
+        query = sa.select(*_CHANGE_COLUMNS).join(SourceRow, Change.source_pk == SourceRow.id)
         if since is not None:
             query = query.where(Change.detected_at >= since)
-        if ids is not None:
-            query = query.where(Change.id.in_(list(ids)))
+        query = query.order_by(Change.id)
+        batches = [query] if ids is None else [
+            query.where(Change.id.in_(batch)) for batch in chunks(sorted(set(ids)))
+        ]  # fmt: skip
         with self.sessions() as s:
-            return [_change_record(c, src) for c, src in s.execute(query.order_by(Change.id))]
+            return [_change_record(row) for q in batches for row in s.execute(q)]
 
     def change(self, change_id: int) -> ChangeRecord:
         """One change (NotFound when there is none with that id)."""
@@ -157,8 +162,7 @@ class Queries:
         marked = ((Change, change_ids), (FlagReason, reason_ids), (Review, review_ids))
         with self.sessions.begin() as s:
             for model, given in marked:
-                ids = list(given)
-                if ids:
+                for ids in chunks(given):
                     s.execute(
                         sa.update(model)
                         .where(model.id.in_(ids), model.reported_at.is_(None))
@@ -166,28 +170,46 @@ class Queries:
                     )
 
     def flags(self, status: str | None = None) -> list[FlagRecord]:
-        """Flags with reasons and the rating's review history, oldest first."""
-        query = sa.select(Flag).order_by(Flag.id)
+        """Flags with reasons and the rating's review history, oldest first: three statements
+        whatever the number of flags (flags, their reasons, their ratings' reviews)."""
+        chosen = sa.select(Flag.id)
         if status is not None:
-            query = query.filter_by(status=status)
+            chosen = chosen.filter_by(status=status)
+        ratings = (
+            sa.select(Flag.tool_id, Flag.criterion_id)
+            .where(Flag.id.in_(chosen))
+            .distinct()
+            .subquery()
+        )
+        reviews_query = (
+            sa.select(Review)
+            .join(
+                ratings,
+                sa.and_(
+                    Review.tool_id == ratings.c.tool_id,
+                    Review.criterion_id == ratings.c.criterion_id,
+                ),
+            )
+            .order_by(Review.id)
+        )
         with self.sessions() as s:
-            return [self._flag_record(s, f) for f in s.scalars(query)]
-
-    def _flag_record(self, s: Session, flag: Flag) -> FlagRecord:
-        reasons = s.scalars(
-            sa.select(FlagReason).filter_by(flag_id=flag.id).order_by(FlagReason.id)
-        )
-        return FlagRecord(
-            id=flag.id,
-            tool_id=flag.tool_id,
-            criterion_id=flag.criterion_id,
-            status=flag.status,
-            severity=flag.severity,
-            opened_at=_utc(flag.opened_at),
-            resolved_at=_utc(flag.resolved_at) if flag.resolved_at else None,
-            reasons=tuple(_reason_record(r) for r in reasons),
-            reviews=tuple(self._reviews(s, flag.tool_id, flag.criterion_id)),
-        )
+            flags = s.scalars(sa.select(Flag).where(Flag.id.in_(chosen)).order_by(Flag.id)).all()
+            reasons: dict[int, list[ReasonRecord]] = {}
+            for r in s.scalars(
+                sa.select(FlagReason).where(FlagReason.flag_id.in_(chosen)).order_by(FlagReason.id)
+            ):
+                reasons.setdefault(r.flag_id, []).append(_reason_record(r))
+            reviews: dict[tuple[str, str], list[ReviewRecord]] = {}
+            for v in s.scalars(reviews_query):
+                reviews.setdefault((v.tool_id, v.criterion_id), []).append(_review_record(v))
+            return [
+                _flag_record(
+                    f,
+                    reasons.get(f.id, []),
+                    reviews.get((f.tool_id, f.criterion_id), []),
+                )
+                for f in flags
+            ]
 
     def reviews(self, tool_id: str | None = None) -> list[ReviewRecord]:
         """Every resolution, oldest first (of one tool when given)."""
@@ -196,10 +218,6 @@ class Queries:
             if tool_id is not None:
                 query = query.filter_by(tool_id=tool_id)
             return [_review_record(r) for r in s.scalars(query)]
-
-    def _reviews(self, s: Session, tool_id: str, criterion_id: str) -> list[ReviewRecord]:
-        query = sa.select(Review).filter_by(tool_id=tool_id, criterion_id=criterion_id)
-        return [_review_record(r) for r in s.scalars(query.order_by(Review.id))]
 
     def current_ratings(self) -> dict[tuple[str, str], str]:
         """Ratings editors set with `review --set`, newest wins, by (tool, criterion)."""
@@ -212,10 +230,11 @@ class Queries:
     def suggestions(self, change_ids: Iterable[int] | None = None) -> list[SuggestionRecord]:
         """Citation gaps, oldest first (of these changes when given)."""
         query = sa.select(Suggestion).order_by(Suggestion.id)
-        if change_ids is not None:
-            query = query.where(Suggestion.change_id.in_(list(change_ids)))
+        batches = [query] if change_ids is None else [
+            query.where(Suggestion.change_id.in_(batch)) for batch in chunks(change_ids)
+        ]  # fmt: skip
         with self.sessions() as s:
-            return [
+            found = [
                 SuggestionRecord(
                     id=g.id,
                     change_id=g.change_id,
@@ -227,8 +246,11 @@ class Queries:
                     sentences=tuple((p.get("old"), p.get("new")) for p in g.sentences or ()),
                     matched_terms=tuple(g.matched_terms or ()),
                 )
-                for g in s.scalars(query)
+                for q in batches
+                for g in s.scalars(q)
             ]
+        # Chunks of unsorted ids each come back in order: merge them, oldest first.
+        return found if len(batches) < 2 else sorted(found, key=lambda g: g.id)
 
     def unwatched(self) -> list[AnchorState]:
         """Evidence quotes never found in their source: the ratings they belong to are not
@@ -238,6 +260,11 @@ class Queries:
                 sa.select(AnchorRow).filter_by(status="never-found").order_by(AnchorRow.id)
             )
             return [anchor_state(r) for r in rows]
+
+    def every_anchor(self) -> list[AnchorState]:
+        """Where every tool's evidence quotes stand, in the order they were anchored."""
+        with self.sessions() as s:
+            return [anchor_state(r) for r in s.scalars(sa.select(AnchorRow).order_by(AnchorRow.id))]
 
     def anchors(
         self, tool_id: str, source_id: str | None = None, criterion_id: str | None = None
@@ -323,6 +350,22 @@ class Queries:
             return s.scalar(sa.select(CrawlRun.catalog).order_by(CrawlRun.id.desc()).limit(1))
 
 
+def _flag_record(
+    flag: Flag, reasons: Sequence[ReasonRecord], reviews: Sequence[ReviewRecord]
+) -> FlagRecord:
+    return FlagRecord(
+        id=flag.id,
+        tool_id=flag.tool_id,
+        criterion_id=flag.criterion_id,
+        status=flag.status,
+        severity=flag.severity,
+        opened_at=_utc(flag.opened_at),
+        resolved_at=_utc(flag.resolved_at) if flag.resolved_at else None,
+        reasons=tuple(reasons),
+        reviews=tuple(reviews),
+    )
+
+
 def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
     return FailureRecord(
         fetch_id=f.id,
@@ -339,23 +382,45 @@ def _failure_record(f: Fetch, src: SourceRow) -> FailureRecord:
     )
 
 
-def _change_record(c: Change, src: SourceRow) -> ChangeRecord:
+# In the order _change_record unpacks them.
+_CHANGE_COLUMNS = (
+    Change.id,
+    SourceRow.tool_id,
+    SourceRow.source_id,
+    SourceRow.url,
+    Change.detected_at,
+    Change.significant,
+    Change.technical,
+    Change.reason,
+    Change.noise,
+    Change.added,
+    Change.removed,
+    Change.old_snapshot_id,
+    Change.new_snapshot_id,
+    Change.reported_at,
+    Change.tier,
+)
+
+
+def _change_record(row: Sequence[Any]) -> ChangeRecord:
+    (id_, tool, source, url, detected, significant, technical, reason, noise, added, removed,
+     old, new, reported, tier) = row  # fmt: skip
     return ChangeRecord(
-        id=c.id,
-        tool_id=src.tool_id,
-        source_id=src.source_id,
-        url=src.url,
-        detected_at=_utc(c.detected_at),
-        significant=c.significant,
-        technical=c.technical,
-        reason=c.reason,
-        noise=tuple(c.noise or ()),
-        added=c.added,
-        removed=c.removed,
-        old_snapshot_id=c.old_snapshot_id,
-        new_snapshot_id=c.new_snapshot_id,
-        reported_at=_utc(c.reported_at) if c.reported_at else None,
-        tier=c.tier,
+        id=id_,
+        tool_id=tool,
+        source_id=source,
+        url=url,
+        detected_at=_utc(detected),
+        significant=significant,
+        technical=technical,
+        reason=reason,
+        noise=tuple(noise or ()),
+        added=added,
+        removed=removed,
+        old_snapshot_id=old,
+        new_snapshot_id=new,
+        reported_at=_utc(reported) if reported else None,
+        tier=tier,
     )
 
 

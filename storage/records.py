@@ -41,6 +41,20 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VersionRecord:
+    """A stored version as a timeline lists it: when, and its blobs' hashes, without its text."""
+
+    id: int
+    source_pk: int
+    taken_at: datetime
+    raw_sha: str
+    text_sha: str
+    content_type: str | None
+    final_url: str | None
+    technical: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewSnapshot:
     """A version to store; the text is what gets compared."""
 

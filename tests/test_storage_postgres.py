@@ -170,3 +170,16 @@ def test_postgres_round_trip(pg_url: str) -> None:
     store.resolve("tool", "no-training", "confirm", None, "still true", "ed")
     assert store.flags("open") == []
     store.close()
+
+
+def test_postgres_marks_and_reads_more_ids_than_one_statement_binds(pg_url: str) -> None:
+    # PostgreSQL's protocol binds at most 65,535 values a statement: a first report of a long
+    # history marks more changes than that.
+    store = Store.open(pg_url)
+    at = datetime(2026, 4, 1, tzinfo=UTC)
+    many = range(10**7, 10**7 + 70_000)
+    store.mark_reported(many, at, many, many)
+    assert store.changes(ids=many) == []
+    assert store.suggestions(many) == []
+    assert store.versions(ids=many) == []
+    store.close()

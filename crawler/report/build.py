@@ -16,6 +16,7 @@ from crawler.report.parts import (
     tier_of,
     unwatched_evidence,
 )
+from crawler.report.stored import StoredHistory, flagged_criteria, stored_diffs
 from crawler.report.watching import catalog_quotes
 from reports.context import (
     EvidenceState,
@@ -29,6 +30,8 @@ from reports.context import (
 )
 from reports.digest import DigestScope
 from reports.history import SUPPRESSED_LIMIT
+from reports.manifest import build_key
+from reports.summaries import DiffSummaries
 from storage import Store
 from storage.records import AnchorState, FlagRecord, ReviewRecord
 
@@ -48,9 +51,16 @@ def _resolution(r: ReviewRecord) -> Resolution:
     return Resolution(action=r.action, rating=r.rating, note=r.note, by=r.by, at=r.at, id=r.id)
 
 
-def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> ReportFlag:
+def _flag(
+    f: FlagRecord,
+    names: Names,
+    ratings: dict[tuple[str, str], str],
+    resolutions: dict[int, Resolution],
+) -> ReportFlag:
     reasons = tuple(FlagReason.of(r) for r in f.reasons)
-    since_open = tuple(_resolution(r) for r in f.reviews)
+    # Every flag of a rating carries the rating's whole review history: one object a review.
+    since_open = tuple(resolutions.get(r.id) or resolutions.setdefault(r.id, _resolution(r))
+                       for r in f.reviews)  # fmt: skip
     return ReportFlag(
         tool_id=f.tool_id,
         tool_name=names.tool(f.tool_id),
@@ -66,27 +76,31 @@ def _flag(f: FlagRecord, names: Names, ratings: dict[tuple[str, str], str]) -> R
 
 
 def build_context(
-    store: Store, catalog: Catalog, since: datetime | None, now: datetime | None = None
+    store: Store,
+    catalog: Catalog,
+    since: datetime | None,
+    now: datetime | None = None,
+    *,
+    stored: StoredHistory | None = None,
 ) -> ReportContext:
-    """Everything the report shows, read from the database and the catalog."""
+    """Everything the report shows, read from the database and the catalog (`stored`: what
+    the report already read of it)."""
+    # Alone (a notification's digest), only the period's changes are read.
+    stored_flags = stored.flags if stored else tuple(store.flags())
+    records = stored.since(store, since) if stored else store.changes(since)
     names = Names.of(catalog)
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
     ratings.update(store.current_ratings())
-    flags = tuple(_flag(f, names, ratings) for f in store.flags())
+    resolutions: dict[int, Resolution] = {}
+    flags = tuple(_flag(f, names, ratings, resolutions) for f in stored_flags)
     open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
-    by_change: dict[int, list[str]] = {}
-    for f in flags:
-        for r in f.reasons:
-            if r.change_id is not None:  # a broken source's reason has no change
-                by_change.setdefault(r.change_id, []).append(f.criterion_id)
-    records = store.changes(since)
+    by_change = flagged_criteria(stored_flags)
     # Minor edits are listed (the digest, their pages); noise is only counted.
+    listed = [c for c in records if c.technical or tier_of(c) != "noise"]
+    diffs = stored_diffs(store, listed)
     changes = tuple(
-        report_change(
-            store, c, names.tool(c.tool_id), tuple(dict.fromkeys(by_change.get(c.id, [])))
-        )
-        for c in records
-        if c.technical or tier_of(c) != "noise"
+        report_change(c, names.tool(c.tool_id), diffs[c.id], by_change.get(c.id, ()))
+        for c in listed
     )
     failures = tuple(
         ReportFailure(
@@ -103,12 +117,13 @@ def build_context(
         )
         for x in store.broken_sources()
     )
+    anchors = _listed(store, catalog)
     return ReportContext(
         generated_at=now or datetime.now(UTC),
         title=_title(catalog),
         since=since,
         tools=tuple(
-            _tool_summary(t, ratings, open_keys, names, _listed(store, catalog, t))
+            _tool_summary(t, ratings, open_keys, names, anchors.get(t.id, ()))
             for t in catalog.tools
         ),
         flags=flags,
@@ -120,15 +135,16 @@ def build_context(
     )
 
 
-def _listed(store: Store, catalog: Catalog, tool: Tool) -> list[AnchorState]:
-    """The tool's anchors whose quote the catalog still lists (a fixed or dropped quote keeps
-    its row: history, not today's evidence)."""
+def _listed(store: Store, catalog: Catalog) -> dict[str, list[AnchorState]]:
+    """Each tool's anchors whose quote the catalog still lists (a fixed or dropped quote keeps
+    its row: history, not today's evidence), read in one query."""
     quotes = catalog_quotes(catalog)
-    return [
-        a
-        for a in store.anchors(tool.id)
-        if (a.tool_id, a.criterion_id, a.source_id, a.quote) in quotes
-    ]
+    tools = {t.id for t in catalog.tools}
+    found: dict[str, list[AnchorState]] = {}
+    for a in store.every_anchor():
+        if a.tool_id in tools and (a.tool_id, a.criterion_id, a.source_id, a.quote) in quotes:
+            found.setdefault(a.tool_id, []).append(a)
+    return found
 
 
 def _title(catalog: Catalog) -> str:
@@ -187,11 +203,14 @@ def write_reports(
     since: datetime | None,
     *,
     mark: bool = True,
+    now: datetime | None = None,
 ) -> list[Path]:
     """Write the asked formats into `out`; returns the paths written (index first).
 
     `mark=False` (the scheduler's site rebuild) leaves the digest's items unreported, so the
-    next `citewatch report` still tells them.
+    next `citewatch report` still tells them. The site is written incrementally
+    (reports/site.py): a report run again into the same folder renders only what is new
+    since. `now` is the report's time (default: now).
     """
     wanted = {f.strip() for f in formats}
     unknown = [f for f in formats if f.strip() not in writers.WRITERS]
@@ -199,11 +218,20 @@ def write_reports(
         known = ", ".join(writers.WRITERS)
         raise ReportError(f"unknown format {', '.join(unknown)} (choose from {known})")
     catalog = _catalog(store, catalog_path)
-    ctx = build_context(store, catalog, since)
-    scope, reason_ids = report_scope(store, ctx, since)
+    stored = StoredHistory.read(store)
+    ctx = build_context(store, catalog, since, now, stored=stored)
+    scope, reason_ids = report_scope(store, ctx, since, stored=stored)
     out.mkdir(parents=True, exist_ok=True)
     # The bound on the site's diffing work is a report setting, read at each run (tests lower it).
-    inputs = writers.ReportInputs(store, catalog, ctx, scope, SUPPRESSED_LIMIT)
+    inputs = writers.ReportInputs(
+        store,
+        catalog,
+        ctx,
+        scope,
+        SUPPRESSED_LIMIT,
+        stored=stored,
+        diffs=DiffSummaries(out.resolve(), build_key()),
+    )
     paths = [write(inputs, out) for name, write in writers.WRITERS.items() if name in wanted]
     if mark:
         reported = {c.id for c in ctx.changes} | scope.changes
@@ -212,7 +240,11 @@ def write_reports(
 
 
 def report_scope(
-    store: Store, ctx: ReportContext, since: datetime | None
+    store: Store,
+    ctx: ReportContext,
+    since: datetime | None,
+    *,
+    stored: StoredHistory | None = None,
 ) -> tuple[DigestScope, tuple[int, ...]]:
     """What the report's digest covers, and the flag reasons it reports.
 
@@ -224,9 +256,10 @@ def report_scope(
     def new(at: datetime, reported_at: datetime | None) -> bool:
         return at >= since if since is not None else reported_at is None
 
-    records = store.changes(since)
+    records = stored.since(store, since) if stored else store.changes(since)
     fresh = [c for c in records if since is not None or c.reported_at is None]
-    reasons = [(f, r) for f in store.flags() for r in f.reasons if new(r.created_at, r.reported_at)]
+    flags = stored.flags if stored else store.flags()
+    reasons = [(f, r) for f in flags for r in f.reasons if new(r.created_at, r.reported_at)]
     broken = ((x.tool_id, x.source_id) for x in ctx.failures if x.consecutive == 1)
     reviews = [r for r in store.reviews() if new(r.at, r.reported_at)]
     scope = DigestScope.of(fresh, reasons, broken, since, reviews)

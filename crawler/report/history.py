@@ -1,4 +1,5 @@
-"""Read the site's history from the database: every change and every version of each source."""
+"""Read the site's history from the database: every change and every version of each source
+(their metadata: no text is read)."""
 
 from __future__ import annotations
 
@@ -6,33 +7,35 @@ from collections.abc import Iterable, Mapping
 
 from crawler.catalog.model import Catalog
 from crawler.report.parts import Names, suppressed_changes, tier_of
+from crawler.report.stored import StoredHistory, flagged_criteria
 from reports.history import NO_SUPPRESSED, ChangeEntry, SiteHistory, SourceTimeline, Version
 from storage import Store
-from storage.records import ChangeRecord
+from storage.records import ChangeRecord, FlagRecord, VersionRecord
 
 
 def change_entries(
-    store: Store, records: Iterable[ChangeRecord], names: Mapping[str, str] | None = None
+    store: Store,
+    records: Iterable[ChangeRecord],
+    names: Mapping[str, str] | None = None,
+    *,
+    flags: Iterable[FlagRecord] | None = None,
 ) -> tuple[ChangeEntry, ...]:
-    """Change records with the criteria each flagged; tool names from `names` (else the id)."""
-    flagged: dict[int, list[str]] = {}
-    for flag in store.flags():
-        for reason in flag.reasons:
-            if reason.change_id is not None:  # a broken-source reason belongs to no change
-                flagged.setdefault(reason.change_id, []).append(flag.criterion_id)
+    """Change records with the criteria each flagged; tool names from `names` (else the id);
+    `flags`: the stored flags when already read."""
+    flagged = flagged_criteria(store.flags() if flags is None else flags)
     names = names or {}
-    return tuple(
-        _entry(c, names.get(c.tool_id, c.tool_id), tuple(dict.fromkeys(flagged.get(c.id, []))))
-        for c in records
-    )
+    return tuple(_entry(c, names.get(c.tool_id, c.tool_id), flagged.get(c.id, ())) for c in records)
 
 
-def build_history(store: Store, catalog: Catalog, suppressed: int = 0) -> SiteHistory:
+def build_history(
+    store: Store, catalog: Catalog, suppressed: int = 0, *, stored: StoredHistory | None = None
+) -> SiteHistory:
     """Timelines for the catalog's sources and the whole change history, oldest first; with
-    `suppressed`, that many of the newest noise and minor changes diffed for their pages."""
+    `suppressed`, that many of the newest noise and minor changes (with their diffs named)
+    for their pages. `stored`: what the report already read."""
+    stored = stored or StoredHistory.read(store)
     names = {t.id: t.name for t in catalog.tools}
-    records = store.changes()
-    changes = change_entries(store, records, names)
+    changes = change_entries(store, stored.changes, names, flags=stored.flags)
     by_new_snapshot = {c.new_snapshot_id: c for c in changes}
     # Catalog order, so a tool's page lists its sources as the catalog does.
     pairs = [(t.id, s.id) for t in catalog.tools for s in t.sources]
@@ -41,38 +44,41 @@ def build_history(store: Store, catalog: Catalog, suppressed: int = 0) -> SiteHi
         (row for row in store.sources() if (row.tool_id, row.source_id) in order),
         key=lambda row: order[(row.tool_id, row.source_id)],
     )
+    versions: dict[int, list[VersionRecord]] = {}
+    for v in store.versions():  # one query, oldest first per source
+        versions.setdefault(v.source_pk, []).append(v)
     timelines: list[SourceTimeline] = []
     for state in known:
-        versions = tuple(
-            Version(
-                snapshot_id=snap.id,
-                taken_at=snap.taken_at,
-                technical=snap.technical,
-                raw_sha=snap.raw_sha,
-                text_sha=snap.text_sha,
-                content_type=snap.content_type,
-                final_url=snap.final_url,
-                change=by_new_snapshot.get(snap.id),
-            )
-            for snap in store.snapshots(state.pk)
-        )
-        if versions:
-            name = names.get(state.tool_id, state.tool_id)
+        stored_versions = versions.get(state.pk)
+        if stored_versions:
             timelines.append(
                 SourceTimeline(
                     tool_id=state.tool_id,
-                    tool_name=name,
+                    tool_name=names.get(state.tool_id, state.tool_id),
                     source_id=state.source_id,
                     url=state.url,
-                    versions=versions,
+                    versions=tuple(_version(v, by_new_snapshot.get(v.id)) for v in stored_versions),
                 )
             )
     quiet = (
-        suppressed_changes(store, records, Names.of(catalog), suppressed)
+        suppressed_changes(store, stored.changes, Names.of(catalog), suppressed)
         if suppressed
         else NO_SUPPRESSED
     )
     return SiteHistory(tuple(timelines), changes, quiet)
+
+
+def _version(v: VersionRecord, change: ChangeEntry | None) -> Version:
+    return Version(
+        snapshot_id=v.id,
+        taken_at=v.taken_at,
+        technical=v.technical,
+        raw_sha=v.raw_sha,
+        text_sha=v.text_sha,
+        content_type=v.content_type,
+        final_url=v.final_url,
+        change=change,
+    )
 
 
 def _entry(c: ChangeRecord, tool_name: str, flags: tuple[str, ...]) -> ChangeEntry:

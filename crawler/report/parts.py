@@ -1,5 +1,5 @@
-"""Pieces of the report context read from the database: changes with their diffs, evidence
-never found, citation gaps, and the newest changes citewatch kept quiet."""
+"""Pieces of the report context read from the database: changes (their diffs named by their
+texts), evidence never found, citation gaps, and the newest changes citewatch kept quiet."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from crawler.catalog.model import Catalog
+from crawler.report.stored import stored_diffs
 from crawler.report.watching import unwatched
-from diffs.text import TextDiff, diff_texts
 from reports.context import (
     ChangedSentence,
     ChangeTier,
     CitationGap,
     ReportChange,
+    StoredDiff,
     UnwatchedEvidence,
 )
 from reports.history import SUPPRESSED_LIMIT, SuppressedChanges
@@ -53,11 +54,9 @@ def tier_of(c: ChangeRecord) -> ChangeTier:
 
 
 def report_change(
-    store: Store, c: ChangeRecord, tool_name: str, flagged: tuple[str, ...] = ()
+    c: ChangeRecord, tool_name: str, diff: StoredDiff, flagged: tuple[str, ...] = ()
 ) -> ReportChange:
-    """A stored change with the diff of its two snapshots."""
-    old, new = store.snapshot(c.old_snapshot_id), store.snapshot(c.new_snapshot_id)
-    diff: TextDiff = diff_texts(old.text, new.text)
+    """A stored change, its diff named by its two snapshots' texts (computed when shown)."""
     return ReportChange(
         id=c.id,
         tool_id=c.tool_id,
@@ -123,10 +122,11 @@ def suppressed_changes(
     names: Names,
     limit: int = SUPPRESSED_LIMIT,
 ) -> SuppressedChanges:
-    """The newest `limit` noise and minor changes of `records` (the whole history), diffed for
-    their pages, and how many there are in all."""
+    """The newest `limit` noise and minor changes of `records` (the whole history), with the
+    diffs of their pages, and how many there are in all."""
     quiet = [c for c in records if tier_of(c) in ("noise", "minor") and not c.technical]
     newest = sorted(quiet, key=lambda c: (c.detected_at, c.id), reverse=True)[: max(0, limit)]
+    diffs = stored_diffs(store, newest)
     return SuppressedChanges(
-        tuple(report_change(store, c, names.tool(c.tool_id)) for c in newest), len(quiet)
+        tuple(report_change(c, names.tool(c.tool_id), diffs[c.id]) for c in newest), len(quiet)
     )
