@@ -89,6 +89,21 @@ def test_timeline_lists_versions_newest_first_with_markers() -> None:
     assert f'href="../../raw/{"c" * 64}.bin"' in rows[1]  # the PDF: downloaded, never shown
 
 
+def test_timeline_shows_where_a_redirected_fetch_ended() -> None:
+    history = make_history()
+    dpa = history.timelines[0]
+    moved = dataclasses.replace(dpa.versions[1], final_url="https://elsewhere.example/<b>dpa</b>")
+    same = dataclasses.replace(dpa.versions[0], final_url=dpa.url)
+    timeline = dataclasses.replace(dpa, versions=(same, moved))
+    html = render_site(make_context(), SiteHistory((timeline,), history.changes))[
+        "sources/mistral-api/dpa.html"
+    ]
+    rows = re.findall(r"<tr>\n<th scope=\"row\">.*?</tr>", html, re.S)
+    assert "fetched from" in rows[0]
+    assert "https://elsewhere.example/&lt;b&gt;dpa&lt;/b&gt;" in rows[0]  # escaped, not linked
+    assert "fetched from" not in rows[1]  # the source's own URL is not repeated
+
+
 def test_change_page_shows_evidence_before_and_after_and_snapshot_files() -> None:
     ctx = make_context()
     history = make_history()
