@@ -9,12 +9,21 @@ redirect, truncated body) on random pages for --fault-for seconds. It samples th
 scheduler and of its crawl children, then stops the scheduler with SIGTERM and reports: memory
 over time, crawl runs and fetches, failures by error kind, and text changes recorded vs the
 real changes the replay served (per page and clock window, scored like bench/replay_corpus.py).
+
+With --hostile, a tool citing a page of every attack a valid catalog can meet at fetch time
+(bench/hostile_site.py: Retry-After of 1e23 and of year 9999, redirects to a bad port, a private,
+decimal-IP, credentialed or file: URL, a redirect loop, a meta refresh to 169.254.169.254, PDF
+bombs, a gzip bomb, a body over the size cap, slowloris, non-text charsets, a stray NUL, script
+injection, 400,000 paragraphs changed at both ends, a 20,000-word quote on a 6 MB page, an IPv6
+literal) is crawled beside the corpus the whole time; the figures add what each hostile source
+ended in and whether every good source kept its schedule.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import itertools
 import json
 import os
 import random
@@ -29,11 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from hostile_site import TOOL, HostileSite
 from replay_corpus import Corpus, _advanced, _get, _post, write_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 # The replay server is on 127.0.0.1: crawls refuse it unless allowed (crawler/fetch/destinations.py)
 CRAWL_SETTINGS = ("DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "CITEWATCH_ALLOW_PRIVATE=True")
+# With hostile pages, only the servers' own addresses: their redirects to 127.0.0.2, 10.0.0.5
+# and 169.254.169.254 must be refused as they would be on a public crawl.
+HOSTILE_SETTINGS = (*CRAWL_SETTINGS[:2], "CITEWATCH_ALLOW_PRIVATE=127.0.0.1,::1")
 # Faults a watched web page really shows; 503 with a Retry-After shorter than a clock window.
 FAULTS = (
     "kind=404",
@@ -85,7 +98,7 @@ def _scheduler(
     cmd = [sys.executable, "-m", "crawler.cli", "--db", db, "run", str(catalog)]
     cmd += ["--every", args.every, "--tick", str(args.tick), "--backoff", args.backoff]
     cmd += ["--crawl-timeout", str(args.crawl_timeout)]
-    for setting in CRAWL_SETTINGS:
+    for setting in HOSTILE_SETTINGS if args.hostile else CRAWL_SETTINGS:
         cmd += ["-s", setting]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True, env=env)
@@ -99,11 +112,14 @@ def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     corpus = Corpus.load(args.shared / "corpus")
     rng = random.Random(args.seed)
     samples, faults, windows = Samples(), [], []
-    with ReplayServer(str(args.shared / "corpus"), port=0) as srv:
+    hostile = HostileSite()
+    with ReplayServer(str(args.shared / "corpus"), port=0) as srv, hostile:
         base = srv.base_url
         sources = _get(base, "/_control/sources.json")
         index = write_catalog(tmp / "catalog", args.shared / "corpus", sources, None, None)
         _with_every(tmp / "catalog", args.every)
+        if args.hostile:
+            (tmp / "catalog" / "tools" / f"{TOOL}.yaml").write_text(hostile.tool_yaml(args.every))
         db_path = tmp / "soak.db"
         seen: dict[tuple[str, str], int] = {}
         _advanced(_get(base, "/_control/state"), index, seen)  # tick 0: first captures
@@ -147,6 +163,7 @@ def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "index": index,
         "corpus": corpus,
         "db": db_path,
+        "hostile_hits": dict(hostile.hits),
     }
 
 
@@ -193,6 +210,42 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         "faults_injected": {k: raw["faults"].count(k) for k in sorted(set(raw["faults"]))},
         "clock_windows": len(raw["windows"]),
         **_versus_real(raw, changes),
+        **_schedules(db, raw),
+    }
+
+
+def _schedules(db: sqlite3.Connection, raw: dict[str, Any]) -> dict[str, Any]:
+    """Whether good sources kept their schedule, and what each hostile source ended in."""
+    gaps = []
+    for (times,) in db.execute(
+        "SELECT group_concat(unixepoch(f.started_at), ',') FROM fetches f "
+        "JOIN sources s ON s.id = f.source_pk WHERE s.tool_id != ? GROUP BY f.source_pk",
+        (TOOL,),
+    ):
+        stamps = sorted(int(t) for t in times.split(","))
+        gaps.append(max((b - a for a, b in itertools.pairwise(stamps)), default=0))
+    gaps.sort()
+    hostile: dict[str, dict[str, int]] = {}
+    for source, ended, count in db.execute(
+        "SELECT s.source_id, coalesce(f.failure_class, f.outcome), count(*) FROM fetches f "
+        "JOIN sources s ON s.id = f.source_pk WHERE s.tool_id = ? GROUP BY 1, 2",
+        (TOOL,),
+    ):
+        hostile.setdefault(source, {})[ended] = count
+    return {
+        "good_sources": len(gaps),
+        "good_fetches_per_source_min": db.execute(
+            "SELECT min(n) FROM (SELECT count(*) AS n FROM fetches f JOIN sources s "
+            "ON s.id = f.source_pk WHERE s.tool_id != ? GROUP BY f.source_pk)",
+            (TOOL,),
+        ).fetchone()[0],
+        "good_max_gap_s_median_p95_max": [
+            gaps[len(gaps) // 2] if gaps else None,
+            gaps[int(len(gaps) * 0.95)] if gaps else None,
+            gaps[-1] if gaps else None,
+        ],
+        "hostile_sources": hostile,
+        "hostile_requests": raw["hostile_hits"],
     }
 
 
@@ -264,6 +317,7 @@ def main() -> None:
     parser.add_argument("--fault-for", type=float, default=90.0, help="seconds a fault lasts")
     parser.add_argument("--sample", type=float, default=2.0, help="seconds between RSS samples")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--hostile", action="store_true", help="crawl bench/hostile_site.py too")
     parser.add_argument("--log", type=Path, default=Path("soak-scheduler.log"))
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()

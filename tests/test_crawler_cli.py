@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from crawler.cli import cli
+from storage import Store
 from tests.conftest import LocalServer, Reply
 
 V1 = """<html><head><title>Privacy</title><script>var build="a1";</script></head><body>
@@ -206,6 +207,9 @@ def test_extract_file_and_bad_setting(tmp_path: Path, db: str) -> None:
 
 def test_report_errors_are_messages_not_tracebacks(db: str) -> None:
     runner = CliRunner()
+    missing = runner.invoke(cli, ["--db", db, "report"], obj={})
+    assert missing.exit_code == 1 and "no database at" in missing.output
+    Store.open(db).close()  # a database no crawl has written: it knows no catalog
     no_catalog = runner.invoke(cli, ["--db", db, "report"], obj={})
     assert no_catalog.exit_code == 1 and "no catalog" in no_catalog.output
     bad_format = runner.invoke(
