@@ -88,7 +88,7 @@ def run_child(
     ``merge_stdout`` sends the child's stdout to its stderr (a Scrapy child's log lines);
     ``stderr_tail`` keeps only the end of stderr (None keeps all of it); ``env`` replaces
     `child_env()`; ``on_wait`` is called every WAIT_POLL_S while the child runs (progress,
-results to take), at once again when it returns True (it has more to do).
+    results to take), and at once again when it returns True (it has more to do).
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
