@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from crawler.catalog.model import Catalog
 from storage.scheduling import SourceSchedule
@@ -45,6 +46,9 @@ class SourceTiming:
     last_fetch_at: datetime | None  # None: never fetched (or its URL changed)
     consecutive_failures: int = 0
     retry_after: datetime | None = None  # a server's Retry-After: never fetch before it
+    # The URL's host (lower case): its pages share one polite pace. Derived from the URL, so
+    # not part of what makes two timings equal.
+    host: str | None = field(default=None, compare=False)
 
 
 def interval(timing: SourceTiming, policy: Policy) -> timedelta:
@@ -112,13 +116,27 @@ def next_wake(timings: Iterable[SourceTiming], policy: Policy, now: datetime) ->
     return min(ahead, default=None)
 
 
-def batch(due: Sequence[SourceTiming]) -> tuple[str, ...]:
+def batch(due: Sequence[SourceTiming], per_host: int | None = None) -> tuple[str, ...]:
     """The due sources as `crawl --source TOOL/SOURCE` selections: one crawl per cycle.
 
     One child for all that is due keeps per-host politeness (one Scrapy process, one slot per
-    host) and pays the child's start-up once.
+    host) and pays the child's start-up once. ``per_host`` caps the pages of each host
+    (`crawler.run.limits.pages_per_host`): the longest unfetched go first (never fetched, then
+    the oldest last fetch); the others stay due for the next cycles. Catalog order is kept.
     """
-    return tuple(f"{t.tool}/{t.source}" for t in due)
+    if per_host is None:
+        return tuple(f"{t.tool}/{t.source}" for t in due)
+    by_host: dict[str | None, list[int]] = {}
+    for position, t in enumerate(due):
+        by_host.setdefault(t.host, []).append(position)
+    chosen: list[int] = []
+    for host, positions in by_host.items():
+        if host is None or len(positions) <= per_host:  # no host: fails at once, costs no time
+            chosen += positions
+            continue
+        positions.sort(key=lambda i: (due[i].last_fetch_at is not None, due[i].last_fetch_at, i))
+        chosen += positions[:per_host]
+    return tuple(f"{due[i].tool}/{due[i].source}" for i in sorted(chosen))
 
 
 def timings(
@@ -129,10 +147,15 @@ def timings(
     for tool in catalog.tools:
         for source in tool.sources:
             row = known.get((tool.id, source.id))
+            host = host_of(source.url)
             if row is None or row.url != source.url:
                 out.append(
                     SourceTiming(
-                        tool=tool.id, source=source.id, every=source.every, last_fetch_at=None
+                        tool=tool.id,
+                        source=source.id,
+                        every=source.every,
+                        last_fetch_at=None,
+                        host=host,
                     )
                 )
                 continue
@@ -144,6 +167,15 @@ def timings(
                     last_fetch_at=row.last_fetch_at,
                     consecutive_failures=row.consecutive_failures,
                     retry_after=row.retry_after,
+                    host=host,
                 )
             )
     return tuple(out)
+
+
+def host_of(url: str) -> str | None:
+    """The URL's host in lower case, as Scrapy keys its per-host slots; None if it has none."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # a malformed URL: its fetch fails at once, it has no pace to keep
+        return None

@@ -29,7 +29,7 @@ from crawler.catalog.selection import write_selection
 from crawler.catalog.watch import CatalogWatch
 from crawler.environment import NOTIFY
 from crawler.run.crawl_report import RECORDED_NEWS, one_line, outcome_lines, run_report, summary
-from crawler.run.limits import seconds_text
+from crawler.run.limits import pages_per_host, seconds_text
 from crawler.run.lock import SchedulerLock, holder_text
 from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
 from crawler.run.supervisor import child_env, python_module, run_child
@@ -93,14 +93,27 @@ class Scheduler:
     def _crawl_due(self) -> None:
         catalog = self.watch.refresh()
         due = due_now(timings(catalog, load_schedules(self.store)), self.options.policy, now())
+        left = 0
         if due and not self.stopping.is_set():
-            recorded = self._crawl(batch(due))
+            selection = batch(due, per_host=self._per_host())
+            left = len(due) - len(selection)
+            recorded = self._crawl(selection)
             self._publish(recorded)
         after = timings(catalog, load_schedules(self.store))
-        wake = next_wake(after, self.options.policy, now())
+        wake = now() if left else next_wake(after, self.options.policy, now())
         beat(self.store, next_wake_at=wake, cycle_done=True)
-        if due:
+        if left:
+            log.info(
+                "cycle done: %d due source%s left for the next cycle (at most %d pages of a host "
+                "fit in one crawl)", left, "" if left == 1 else "s", self._per_host(),
+            )  # fmt: skip
+        elif due:
             log.info("cycle done: next source due %s", wake.isoformat() if wake else "now")
+
+    def _per_host(self) -> int:
+        """Pages of one host that fit in one crawl of this scheduler (crawler/run/limits.py)."""
+        settings = dict(item.split("=", 1) for item in self.options.settings)
+        return pages_per_host(self.options.crawl_timeout_s, settings)
 
     def _crawl(self, selection: tuple[str, ...]) -> bool:
         """Crawl the selection in a child; whether anything new was recorded."""
