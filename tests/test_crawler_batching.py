@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from crawler.run.limits import (
     host_page_s,
     pages_per_host,
 )
-from crawler.run.schedule import Policy, SourceTiming, batch, due_now, timings
+from crawler.run.schedule import Policy, SourceTiming, batch, due_now, host_of, timings
 from storage import Store
 from storage.models import Fetch, SourceRow
 
@@ -62,7 +63,8 @@ def test_without_a_delay_a_host_still_costs_time_per_page() -> None:
 
 
 def timing(tool: str, source: str, host: str, last: datetime | None = None) -> SourceTiming:
-    return SourceTiming(tool=tool, source=source, every=None, last_fetch_at=last, host=host)
+    url = f"https://{host}/{source}"
+    return SourceTiming(tool=tool, source=source, every=None, last_fetch_at=last, url=url)
 
 
 def test_batch_caps_each_host_and_takes_the_longest_unfetched_first() -> None:
@@ -129,9 +131,23 @@ def _schedule(key: tuple[str, str], cat: Catalog, last: datetime) -> object:
     )  # fmt: skip
 
 
-def test_timings_carry_the_lower_case_host_of_each_source() -> None:
-    (first, *_), small = timings(catalog(2, 1), {})[:2], timings(catalog(2, 1), {})[2]
-    assert (first.host, small.host) == ("big.example", "s0.example")
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://Big.Example/p", "big.example"),  # one host, however it is written
+        ("http://user:pw@h.example:8080/x?y#z", "h.example"),
+        ("http://[2001:DB8::1]:80/", "2001:db8::1"),
+        ("http://a.example#frag@evil.example", "a.example"),  # user info only before the host
+        ("https:///no-host", None),
+        ("not a url", None),
+    ],
+)
+def test_sources_are_batched_by_the_host_scrapy_paces(url: str, host: str | None) -> None:
+    assert host_of(url) == host == urlsplit(url).hostname
+    (t,) = timings(
+        Catalog("c", (), (Tool(id="t", name="T", sources=(Source(id="s", url=url),)),)), {}
+    )
+    assert t.url == url
 
 
 def write_catalog(folder: Path, server: LocalServer, names: list[str]) -> Path:

@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from crawler.catalog.model import Catalog
 from storage.scheduling import SourceSchedule
@@ -46,9 +45,9 @@ class SourceTiming:
     last_fetch_at: datetime | None  # None: never fetched (or its URL changed)
     consecutive_failures: int = 0
     retry_after: datetime | None = None  # a server's Retry-After: never fetch before it
-    # The URL's host (lower case): its pages share one polite pace. Derived from the URL, so
-    # not part of what makes two timings equal.
-    host: str | None = field(default=None, compare=False)
+    # The catalog URL: its host's pages share one polite pace (`batch`). Not part of what
+    # makes two timings equal: a moved URL already shows as never fetched.
+    url: str | None = field(default=None, compare=False)
 
 
 def interval(timing: SourceTiming, policy: Policy) -> timedelta:
@@ -127,8 +126,8 @@ def batch(due: Sequence[SourceTiming], per_host: int | None = None) -> tuple[str
     if per_host is None:
         return tuple(f"{t.tool}/{t.source}" for t in due)
     by_host: dict[str | None, list[int]] = {}
-    for position, t in enumerate(due):
-        by_host.setdefault(t.host, []).append(position)
+    for position, t in enumerate(due):  # hosts of the due sources only: a cost per source
+        by_host.setdefault(host_of(t.url) if t.url else None, []).append(position)
     chosen: list[int] = []
     for host, positions in by_host.items():
         if host is None or len(positions) <= per_host:  # no host: fails at once, costs no time
@@ -147,7 +146,6 @@ def timings(
     for tool in catalog.tools:
         for source in tool.sources:
             row = known.get((tool.id, source.id))
-            host = host_of(source.url)
             if row is None or row.url != source.url:
                 out.append(
                     SourceTiming(
@@ -155,7 +153,7 @@ def timings(
                         source=source.id,
                         every=source.every,
                         last_fetch_at=None,
-                        host=host,
+                        url=source.url,
                     )
                 )
                 continue
@@ -167,15 +165,26 @@ def timings(
                     last_fetch_at=row.last_fetch_at,
                     consecutive_failures=row.consecutive_failures,
                     retry_after=row.retry_after,
-                    host=host,
+                    url=source.url,
                 )
             )
     return tuple(out)
 
 
 def host_of(url: str) -> str | None:
-    """The URL's host in lower case, as Scrapy keys its per-host slots; None if it has none."""
-    try:
-        return urlsplit(url).hostname
-    except ValueError:  # a malformed URL: its fetch fails at once, it has no pace to keep
+    """The URL's host in lower case, as Scrapy keys its per-host slots; None if it has none.
+
+    String operations, not urlsplit: catalog URLs are checked http(s) URLs already, and
+    urlsplit took 2 of the 3.3 s of a cycle's decision over 100,000 sources.
+    """
+    _, sep, rest = url.partition("://")
+    if not sep:
         return None
+    for end in "/?#":
+        rest = rest.partition(end)[0]
+    authority = rest.rpartition("@")[2]  # no user info
+    if authority.startswith("["):  # an IPv6 address: the host is between the brackets
+        host = authority[1:].partition("]")[0]
+    else:
+        host = authority.partition(":")[0]
+    return host.lower() or None
