@@ -196,7 +196,10 @@ def crawl_figures(pages: int, hosts: int, delay: float, work: Path) -> dict[str,
     settings = {"DOWNLOAD_DELAY": str(delay), "AUTOTHROTTLE_ENABLED": "False"}
     env = {**os.environ, "CITEWATCH_ALLOW_PRIVATE": "1", "PYTHONPATH": str(ROOT)}
     with serve(hosts) as bases:
-        url = lambda i: f"{bases[i % hosts]}/legal/{i}"  # noqa: E731
+
+        def url(i: int) -> str:
+            return f"{bases[i % hosts]}/legal/{i}"
+
         folder = write_catalog(work / "crawl-cat", pages, url)
         urls = work / "urls.txt"
         urls.write_text("\n".join(url(i) for i in range(pages)), encoding="utf-8")
