@@ -16,11 +16,12 @@ Why the margins:
   behind its host's delay waits up to AUTOTHROTTLE_MAX_DELAY (60 s); the rest covers Scrapy's
   start-up, since CLOSESPIDER_TIMEOUT counts from spider open. A soft stop keeps every page
   fetched, and the pages never started are "crawl-killed" failures, retried next run.
-- record (RECORD_SHARE of the budget, at least RECORD_MIN_S): after the fetch the crawl
-  process extracts, diffs and records every page; that grows with the pages a budget
-  fetches, hence a share. Ending the fetch there lets the crawl record what it fetched and
-  exit, instead of being killed with nothing recorded (the minimum also covers the fetch
-  child's own SIGTERM grace, SCRAPY_GRACE: 8 s).
+- record (RECORD_SHARE of the budget, at least RECORD_MIN_S): the crawl process extracts,
+  diffs and records each page as it lands, while the fetch goes on; what landed last (and
+  every page, when recording is slower than fetching) is recorded after it, which grows with
+  the pages a budget fetches, hence a share. Ending the fetch there lets the crawl record what
+  it fetched and exit, instead of being killed with it unrecorded (the minimum also covers
+  the fetch child's own SIGTERM grace, SCRAPY_GRACE: 8 s).
 
 A limit too short to spare a margin (under twice the margin) keeps all of its time: the
 limit above then ends an overrun crawl, by a kill (tests use budgets of a few seconds).
