@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 from conftest import LocalServer, Reply
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler.catalog.model import Catalog, Source, Tool
 from crawler.run.limits import (
@@ -22,7 +24,16 @@ from crawler.run.limits import (
     host_page_s,
     pages_per_host,
 )
-from crawler.run.schedule import Policy, SourceTiming, batch, due_now, host_of, timings
+from crawler.run.schedule import (
+    Policy,
+    SourceTiming,
+    batch,
+    due_at,
+    due_now,
+    host_of,
+    is_due,
+    timings,
+)
 from storage import Store
 from storage.models import Fetch, SourceRow
 
@@ -184,3 +195,21 @@ def test_run_crawls_a_host_in_batches_and_covers_it_over_cycles(
             assert sorted(tuple(row) for row in s.execute(query)) == [("a", "new"), ("b", "new")]
     finally:
         store.close()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    last=st.none() | st.integers(-400 * 24 * 60, 60).map(lambda m: NOW + timedelta(minutes=m)),
+    every=st.none() | st.integers(1, 400 * 24 * 60).map(lambda m: timedelta(minutes=m)),
+    failures=st.integers(0, 80),
+    retry=st.none() | st.integers(-3000, 3000).map(lambda m: NOW + timedelta(minutes=m)),
+)
+def test_is_due_skips_the_jitter_only_where_it_cannot_decide(
+    last: datetime | None, every: timedelta | None, failures: int, retry: datetime | None
+) -> None:
+    t = SourceTiming(
+        tool="t", source="s", every=every, last_fetch_at=last, consecutive_failures=failures,
+        retry_after=retry,
+    )  # fmt: skip
+    due = due_at(t, POLICY)
+    assert is_due(t, POLICY, NOW) == (due is None or due <= NOW)

@@ -97,7 +97,19 @@ def _later(at: datetime, delta: timedelta) -> datetime:
 
 
 def is_due(timing: SourceTiming, policy: Policy, now: datetime) -> bool:
-    """Whether the source should be crawled in a cycle at `now`."""
+    """Whether the source should be crawled in a cycle at `now` (whether due_at <= now).
+
+    The jitter (a SHA-256) is drawn only when it decides: it lies in [0, fraction × wait), so
+    a source not due before it, or due after its largest value, is known without it (at
+    100,000 sources it took a third of a cycle's decision).
+    """
+    last = timing.last_fetch_at
+    if last is not None and (timing.retry_after is None or timing.retry_after <= now):
+        wait = backoff(timing.consecutive_failures, interval(timing, policy), policy.backoff_base)
+        if _later(last, wait) > now:
+            return False
+        if _later(last, wait + wait * policy.jitter_fraction) <= now:
+            return True
     due = due_at(timing, policy)
     return due is None or due <= now
 
