@@ -130,8 +130,8 @@ def _schedule(tool: str, source: str, url: str, now: datetime) -> SourceSchedule
     )  # fmt: skip
 
 
-def legal_page(i: int) -> bytes:
-    """A policy page of about 20 KB, different for each i."""
+def legal_page(i: int, pad_kb: int = 0) -> bytes:
+    """A policy page of about 20 KB of text, different for each i, and pad_kb KB of script."""
     clauses = "".join(
         f"<h2>Section {k}</h2><p>Clause {k} of policy {i}: we process personal data of "
         f"customers only on documented instructions, store it in the European Union and "
@@ -139,11 +139,12 @@ def legal_page(i: int) -> bytes:
         for k in range(80)
     )
     html = f"<html><head><title>Policy {i}</title></head><body><main><h1>Policy {i}</h1>"
-    return (html + clauses + "</main></body></html>").encode()
+    pad = f"<script>var build = '{i:08d}{'x' * (pad_kb * 1024)}';</script>" if pad_kb else ""
+    return (html + clauses + "</main>" + pad + "</body></html>").encode()
 
 
 @contextmanager
-def serve(hosts: int) -> Iterator[list[str]]:
+def serve(hosts: int, pad_kb: int = 0) -> Iterator[list[str]]:
     """One HTTP server on each of 127.0.0.1 … 127.0.0.<hosts>; their base URLs."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -151,7 +152,7 @@ def serve(hosts: int) -> Iterator[list[str]]:
 
         def do_GET(self) -> None:
             name = self.path.rsplit("/", 1)[-1]
-            body = legal_page(int(name)) if name.isdigit() else b"not found"
+            body = legal_page(int(name), pad_kb) if name.isdigit() else b"not found"
             self.send_response(200 if name.isdigit() else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -173,11 +174,11 @@ def serve(hosts: int) -> Iterator[list[str]]:
             server.server_close()
 
 
-def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def run_measured(argv: list[str], env: dict[str, str], code: Path) -> tuple[float, float, str]:
     """Run a child to its end: wall s, peak RSS (MB) of it and its descendants, its stdout."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env, cwd=code)
         peak = 0
         while proc.poll() is None:
             try:
@@ -191,11 +192,13 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, st
         return wall, peak / 2**20, out.read().decode("utf-8", "replace")
 
 
-def crawl_figures(pages: int, hosts: int, delay: float, work: Path) -> dict[str, Any]:
-    """`citewatch crawl` vs a bare Scrapy spider over the same pages and settings."""
+def crawl_figures(
+    pages: int, hosts: int, delay: float, work: Path, code: Path = ROOT, pad_kb: int = 0
+) -> dict[str, Any]:
+    """`citewatch crawl` (of checkout `code`) vs a bare Scrapy spider: same pages and settings."""
     settings = {"DOWNLOAD_DELAY": str(delay), "AUTOTHROTTLE_ENABLED": "False"}
-    env = {**os.environ, "CITEWATCH_ALLOW_PRIVATE": "1", "PYTHONPATH": str(ROOT)}
-    with serve(hosts) as bases:
+    env = {**os.environ, "CITEWATCH_ALLOW_PRIVATE": "1", "PYTHONPATH": str(code)}
+    with serve(hosts, pad_kb) as bases:
 
         def url(i: int) -> str:
             return f"{bases[i % hosts]}/legal/{i}"
@@ -208,13 +211,13 @@ def crawl_figures(pages: int, hosts: int, delay: float, work: Path) -> dict[str,
         sets = [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
         db = f"sqlite:///{work / 'crawl.db'}"
         cw = [sys.executable, "-m", "crawler.cli", "--db", db, "crawl", str(folder), "--json"]
-        cw_wall, cw_rss, stdout = run_measured([*cw, *sets], env)
+        cw_wall, cw_rss, stdout = run_measured([*cw, *sets], env, code)
         outcomes: dict[str, int] = {}
         for s in json.loads(stdout)["sources"]:
             outcomes[s["outcome"]] = outcomes.get(s["outcome"], 0) + 1
         bare = [sys.executable, "-m", "scrapy", "runspider", str(spider), "-a", f"urls={urls}"]
         polite = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "LOG_LEVEL=WARNING"]
-        bare_wall, bare_rss, _ = run_measured([*bare, *sets, *polite], env)
+        bare_wall, bare_rss, _ = run_measured([*bare, *sets, *polite], env, code)
     return {
         "pages": pages,
         "hosts": hosts,
@@ -234,13 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--pad-kb", type=int, default=0, help="KB of script on each page")
     parser.add_argument("--skip-crawl", action="store_true")
+    parser.add_argument("--skip-sizes", action="store_true")
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="crawl with this checkout (before/after)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="citewatch-crawl-scale-") as tmp:
         work = Path(tmp)
         print("| sources | catalog load | select 10 % | argv (old argv) | cycle decision |")
         print("|---:|---:|---:|---:|---:|")
-        for n in (int(size) for size in args.sizes.split(",")):
+        sizes = () if args.skip_sizes else args.sizes.split(",")
+        for n in (int(size) for size in sizes):
             f = size_figures(n, work)
             print(
                 f"| {n:,} | {f['load_s']:.2f} s | {f['select_s']:.3f} s ({f['selected']:,}) | "
@@ -249,10 +258,13 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         if not args.skip_crawl:
-            c = crawl_figures(args.pages, args.hosts, args.delay, work)
+            c = crawl_figures(
+                args.pages, args.hosts, args.delay, work, args.code.resolve(), args.pad_kb
+            )
             ratio = c["crawl_s"] / c["bare_s"]
             print(
-                f"\ncrawl of {c['pages']:,} pages on {c['hosts']} hosts, DOWNLOAD_DELAY "
+                f"\ncrawl of {c['pages']:,} pages (+{args.pad_kb} KB) on {c['hosts']} hosts, "
+                f"DOWNLOAD_DELAY "
                 f"{c['delay']:g}: citewatch crawl {c['crawl_s']:.1f} s, peak RSS "
                 f"{c['crawl_rss_mb']:.0f} MB ({c['outcomes']}); bare Scrapy {c['bare_s']:.1f} s, "
                 f"{c['bare_rss_mb']:.0f} MB; ratio {ratio:.2f}"
