@@ -154,3 +154,35 @@ def test_fetch_each_hands_over_each_result_once_and_removes_its_files(
     assert sorted(index for index, _ in got) == [0, 1, 2, 3]
     assert {r.key: r.status for _, r in got} == {"a": 200, "b": 200, "c": 200, "bad": None}
     assert leftovers == []
+
+
+FAKE_CHILD = """
+import sys, time
+from dataclasses import replace
+from pathlib import Path
+from crawler.fetch.jobs import read_job, write_result
+from crawler.fetch.request import failed_result
+
+job, out = Path(sys.argv[1]), Path(sys.argv[2])
+for index, request in read_job(job):
+    first = replace(failed_result(request, "http", "first"), status=500)
+    write_result(out, index, first)
+    time.sleep(1.5)  # the parent takes it meanwhile
+    write_result(out, index, replace(first, error="second"))
+    write_result(out, index + 1000, first)  # a position the job never held
+"""
+
+
+def test_a_result_written_twice_or_for_no_request_is_handed_over_once_or_never(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fake_child.py").write_text(FAKE_CHILD, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr("crawler.fetch.parent.CHILD_MODULE", "fake_child")
+    got: list[tuple[int, str | None]] = []
+    fetch_each(
+        [FetchRequest(key="k", url="http://127.0.0.1:9/")],
+        lambda index, result: got.append((index, result.error)),
+        timeout=GUARD_S,
+    )
+    assert got == [(0, "first")]

@@ -125,7 +125,8 @@ def fetch_each(
         on_result(index, redacted(result))
 
     if pending:
-        _crawl(pending, settings, timeout, display, _Handover(hand_over, len(requests)))
+        awaited = {index for index, _ in pending}
+        _crawl(pending, settings, timeout, display, _Handover(hand_over, len(requests), awaited))
     for index, result in refused:  # after the crawl: a child that cannot start records nothing
         hand_over(index, result)
 
@@ -136,20 +137,24 @@ def _scheme_error(url: str) -> str:
 
 
 class _Handover:
-    """Counts the results handed over, for progress and for the child's exit."""
+    """Hands each awaited result over once, and counts them (progress, the child's exit)."""
 
-    def __init__(self, on_result: OnResult, total: int) -> None:
+    def __init__(self, on_result: OnResult, total: int, awaited: set[int]) -> None:
         self.on_result = on_result
         self.total = total
-        self.taken: set[int] = set()
+        self.awaited = awaited  # positions sent to the child and not handed over yet
+        self.taken = 0
 
     def take(self, out: Path, deadline: float | None = None) -> bool:
         """Hand over what has landed (until ``deadline``); whether some is left for later."""
         for index in landed(out):
             if deadline is not None and time.monotonic() >= deadline:
                 return True
-            self.taken.add(index)
-            self.on_result(index, take_result(out, index))
+            result = take_result(out, index)  # its files go in any case
+            if index in self.awaited:  # never twice, nor a position the job did not hold
+                self.awaited.discard(index)
+                self.taken += 1
+                self.on_result(index, result)
         return False
 
 
@@ -166,7 +171,7 @@ def _crawl(
 
     def show() -> None:
         if progress is not None:
-            progress(done_before + len(handover.taken), handover.total)
+            progress(done_before + handover.taken, handover.total)
 
     with tempfile.TemporaryDirectory(prefix=TMP_PREFIX) as tmp:
         job, out = Path(tmp) / "job.json", Path(tmp) / "out"
@@ -206,6 +211,6 @@ def _crawl(
     else:
         why = f"crawl child exited (code {child.returncode}) before this page finished"
     for index, request in pending:
-        if index not in handover.taken:
+        if index in handover.awaited:
             handover.on_result(index, failed_result(request, "crawl-killed", why, started_at))
     show()
