@@ -128,7 +128,7 @@ def next_wake(timings: Iterable[SourceTiming], policy: Policy, now: datetime) ->
 
 
 def batch(due: Sequence[SourceTiming], per_host: int | None = None) -> tuple[str, ...]:
-    """The due sources as `crawl --source TOOL/SOURCE` selections: one crawl per cycle.
+    """The due sources as TOOL/SOURCE names (a `crawl --source-file`): one crawl per cycle.
 
     One child for all that is due keeps per-host politeness (one Scrapy process, one slot per
     host) and pays the child's start-up once. ``per_host`` caps the pages of each host
