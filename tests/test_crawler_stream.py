@@ -124,7 +124,8 @@ def test_a_killed_crawl_keeps_the_pages_it_recorded(
     try:
         wait_until_recorded(db, {"quick"})
     finally:
-        os.killpg(crawl.pid, signal.SIGKILL)  # the crawl and its Scrapy child, at once
+        # The crawl process; its Scrapy child (a session of its own) exits on seeing it gone.
+        os.killpg(crawl.pid, signal.SIGKILL)
         crawl.wait(GUARD_S)
     assert recorded(db) == {"quick": "new"}  # kept; the hung page was never recorded
     # The next crawl marks the dead run killed and fetches the quick page conditionally.
