@@ -78,7 +78,7 @@ def test_a_soft_stop_past_the_hard_limit_is_refused(value: str) -> None:
 
 
 def test_the_scheduler_gives_its_hard_limit_to_the_crawl_child_as_budget() -> None:
-    argv = crawl_argv("sqlite:///x.db", "/cat", ["acme/a"], ["DOWNLOAD_DELAY=0"], 900.0)
+    argv = crawl_argv("sqlite:///x.db", "/cat", Path("sel.txt"), ["DOWNLOAD_DELAY=0"], 900.0)
     assert argv[argv.index("--timeout") + 1] == "900"
 
 

@@ -11,6 +11,12 @@ from crawler.catalog.model import (
     normalize_rating,
     parse_duration,
 )
+from crawler.catalog.selection import (
+    SelectionError,
+    read_selection,
+    select_sources,
+    write_selection,
+)
 from crawler.catalog.strict_yaml import CatalogError, CatalogErrors
 from crawler.catalog.taxonomy import default_taxonomy, load_taxonomy
 from crawler.catalog.watch import CatalogWatch
@@ -23,6 +29,7 @@ __all__ = [
     "CatalogWatch",
     "Evidence",
     "Rating",
+    "SelectionError",
     "Source",
     "Tool",
     "default_taxonomy",
@@ -30,4 +37,7 @@ __all__ = [
     "load_taxonomy",
     "normalize_rating",
     "parse_duration",
+    "read_selection",
+    "select_sources",
+    "write_selection",
 ]

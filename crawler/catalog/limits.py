@@ -48,3 +48,8 @@ MAX_DURATION_CHARS = 32
 
 # How much of a value an error message quotes: enough to recognise it, one line at any size.
 PREVIEW_CHARS = 60
+
+# A selection file's size limit. A name is at most 129 characters (two ids of MAX_ID_CHARS and
+# a slash); 100,000 typical names are about 4 MB. 128 MiB, the catalog's own byte limit, holds
+# any selection of the largest catalog and bounds what a wrong file costs to read.
+MAX_SELECTION_BYTES = 128 << 20

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from crawler.catalog.model import load_catalog
+from crawler.catalog.selection import read_selection
 from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
 from crawler.cli.exits import Citewatch, crawl_exit
 from crawler.cli.history import changes, diff, flags, review
@@ -61,6 +62,13 @@ def check(catalog: str) -> None:
 @click.option(
     "--source", "sources", multiple=True, help="Only this source id, or TOOL/SOURCE (repeatable)."
 )
+@click.option(
+    "--source-file",
+    "source_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Only the sources this file names, one TOOL/SOURCE a line (what `run` passes).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
 @click.option(
     "-s",
@@ -93,6 +101,7 @@ def crawl(
     catalog: str,
     tools: tuple[str, ...],
     sources: tuple[str, ...],
+    source_file: str | None,
     as_json: bool,
     settings: tuple[str, ...],
     notify_file: str | None,
@@ -107,6 +116,8 @@ def crawl(
     with cli_errors():
         pairs = settings_pairs(settings)
         check_settings(pairs)
+        if source_file is not None:
+            sources += read_selection(Path(source_file))
         cat = load_catalog(catalog)
         notify_settings = notify_settings_from(ctx, notify_file) if notify_file else None
         store = open_store(ctx, create=True)

@@ -5,7 +5,7 @@ point) does, with ``spiders/`` and the Scrapy glue modules it loads by name (``s
 ``middlewares``, ``resolver``, ``pipelines``, ``items``).
 """
 
-from crawler.fetch.parent import QUIET, FetchDisplay, fetch_all
+from crawler.fetch.parent import QUIET, FetchDisplay, fetch_all, fetch_each
 from crawler.fetch.request import FetchError, FetchRequest, FetchResult, failed_result
 from crawler.fetch.selection import SelectionError, select_sources
 
@@ -18,5 +18,6 @@ __all__ = [
     "SelectionError",
     "failed_result",
     "fetch_all",
+    "fetch_each",
     "select_sources",
 ]

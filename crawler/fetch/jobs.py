@@ -1,7 +1,9 @@
 """Job and result files: the only channel between the crawl parent and its fetch child.
 
-The parent writes one job file; the child writes one result per page as it lands (the body
-first, then its JSON, each by atomic rename), so whatever a killed child finished is kept.
+The parent writes one job file (the whole selection: never on a command line); the child writes
+one result per page as it lands (the body first, then its JSON, each by atomic rename), so
+whatever a killed child finished is kept. The parent takes each result as it lands
+(`landed`, `take_result`), which removes its files: a crawl holds one body at a time.
 """
 
 from __future__ import annotations
@@ -44,16 +46,32 @@ def write_result(out_dir: Path, index: int, result: FetchResult) -> None:
 
 
 def read_results(out_dir: Path) -> dict[int, FetchResult]:
-    """Read every complete result the child wrote, by request position."""
-    results: dict[int, FetchResult] = {}
-    for path in out_dir.glob("*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        has_body = data.pop("has_body")
-        body = (out_dir / f"{path.stem}.body").read_bytes() if has_body else None
-        data["redirects"] = tuple(data["redirects"])
-        data["started_at"] = datetime.fromisoformat(data["started_at"])
-        results[int(path.stem)] = FetchResult(body=body, **data)
-    return results
+    """Read every complete result the child wrote, by request position (files kept)."""
+    return {index: _read_result(out_dir, index) for index in landed(out_dir)}
+
+
+def landed(out_dir: Path) -> list[int]:
+    """The positions of the complete results in the folder so far, in order."""
+    with os.scandir(out_dir) as entries:
+        # "<n>.json" only: "<n>.json.tmp" is a result still being written.
+        return sorted(int(e.name[:-5]) for e in entries if e.name.endswith(".json"))
+
+
+def take_result(out_dir: Path, index: int) -> FetchResult:
+    """Read one complete result and remove its files (the child never writes them again)."""
+    result = _read_result(out_dir, index)
+    (out_dir / f"{index}.body").unlink(missing_ok=True)
+    (out_dir / f"{index}.json").unlink()
+    return result
+
+
+def _read_result(out_dir: Path, index: int) -> FetchResult:
+    data = json.loads((out_dir / f"{index}.json").read_text(encoding="utf-8"))
+    has_body = data.pop("has_body")
+    body = (out_dir / f"{index}.body").read_bytes() if has_body else None
+    data["redirects"] = tuple(data["redirects"])
+    data["started_at"] = datetime.fromisoformat(data["started_at"])
+    return FetchResult(body=body, **data)
 
 
 def _write_atomic(path: Path, content: bytes) -> None:

@@ -43,9 +43,9 @@ ITEM_PIPELINES = {
 
 CONCURRENT_REQUESTS = 16  # many hosts in parallel is fine; per-host politeness is below
 CONCURRENT_REQUESTS_PER_DOMAIN = 1  # one request per host at a time
-DOWNLOAD_DELAY = 1.0  # a second between requests to one host: pages change daily, not by the second
+DOWNLOAD_DELAY = limits.DOWNLOAD_DELAY_S  # between requests to one host; `run` sizes batches by it
 AUTOTHROTTLE_ENABLED = True  # slow down further when a host answers slowly
-AUTOTHROTTLE_START_DELAY = 1.0  # start at DOWNLOAD_DELAY, not Scrapy's 5 s
+AUTOTHROTTLE_START_DELAY = limits.DOWNLOAD_DELAY_S  # start at DOWNLOAD_DELAY, not Scrapy's 5 s
 AUTOTHROTTLE_MAX_DELAY = 60.0  # a slow host still gets checked within a run
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # matches CONCURRENT_REQUESTS_PER_DOMAIN
 RETRY_AFTER_MAX_DELAY = 120.0  # our setting: a longer Retry-After gives up until the next run

@@ -1,4 +1,9 @@
-"""One crawl run: pick sources, fetch them in a child process, record each result."""
+"""One crawl run: pick sources, fetch them in a child process, record each result as it lands.
+
+Each page is analysed and recorded (its own transaction) while the child fetches the next
+ones, so a crawl holds one body at a time, and a crawl killed midway keeps every page it
+recorded; the report is put back in catalog order at the end.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 
 from crawler.catalog.model import Catalog, Source, Tool
 from crawler.fetch import settings as crawl_settings
-from crawler.fetch.parent import QUIET, FetchDisplay, fetch_all
+from crawler.fetch.parent import QUIET, FetchDisplay, fetch_each
 from crawler.fetch.request import FetchResult
 from crawler.fetch.selection import fetch_request, select_sources
 from crawler.ingest.analysis import (
@@ -133,18 +138,22 @@ def run_crawl(
             fetch_request(t, s, st.etag, st.last_modified)
             for (t, s), st in zip(picked, states, strict=True)
         ]
-        results = fetch_all(
-            requests, settings=spider_settings, timeout=limits.fetch_s, display=display
+        outcomes: dict[int, SourceOutcome] = {}
+
+        def record(index: int, result: FetchResult) -> None:
+            tool, source = picked[index]
+            state = states[index]
+            outcomes[index] = _record(store, catalog, run_id, tool, source, state, result, after)
+
+        fetch_each(
+            requests, record, settings=spider_settings, timeout=limits.fetch_s, display=display
         )
-        outcomes = [
-            _record(store, catalog, run_id, tool, source, state, result, after)
-            for (tool, source), state, result in zip(picked, states, results, strict=True)
-        ]
     except BaseException:
         store.end_run(run_id, "failed")  # a SIGKILL cannot get here: the next run marks it
         raise
     store.end_run(run_id, "done")
-    return RunReport(run_id, started, datetime.now(UTC), tuple(outcomes))
+    in_order = tuple(outcomes[index] for index in range(len(picked)))
+    return RunReport(run_id, started, datetime.now(UTC), in_order)
 
 
 def broken_after(settings: Mapping[str, str]) -> int:

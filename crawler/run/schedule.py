@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from crawler.catalog.model import Catalog
@@ -45,6 +45,9 @@ class SourceTiming:
     last_fetch_at: datetime | None  # None: never fetched (or its URL changed)
     consecutive_failures: int = 0
     retry_after: datetime | None = None  # a server's Retry-After: never fetch before it
+    # The catalog URL: its host's pages share one polite pace (`batch`). Not part of what
+    # makes two timings equal: a moved URL already shows as never fetched.
+    url: str | None = field(default=None, compare=False)
 
 
 def interval(timing: SourceTiming, policy: Policy) -> timedelta:
@@ -94,7 +97,19 @@ def _later(at: datetime, delta: timedelta) -> datetime:
 
 
 def is_due(timing: SourceTiming, policy: Policy, now: datetime) -> bool:
-    """Whether the source should be crawled in a cycle at `now`."""
+    """Whether the source should be crawled in a cycle at `now` (whether due_at <= now).
+
+    The jitter (a SHA-256) is drawn only when it decides: it lies in [0, fraction × wait), so
+    a source not due before it, or due after its largest value, is known without it (at
+    100,000 sources it took a third of a cycle's decision).
+    """
+    last = timing.last_fetch_at
+    if last is not None and (timing.retry_after is None or timing.retry_after <= now):
+        wait = backoff(timing.consecutive_failures, interval(timing, policy), policy.backoff_base)
+        if _later(last, wait) > now:
+            return False
+        if _later(last, wait + wait * policy.jitter_fraction) <= now:
+            return True
     due = due_at(timing, policy)
     return due is None or due <= now
 
@@ -112,13 +127,27 @@ def next_wake(timings: Iterable[SourceTiming], policy: Policy, now: datetime) ->
     return min(ahead, default=None)
 
 
-def batch(due: Sequence[SourceTiming]) -> tuple[str, ...]:
-    """The due sources as `crawl --source TOOL/SOURCE` selections: one crawl per cycle.
+def batch(due: Sequence[SourceTiming], per_host: int | None = None) -> tuple[str, ...]:
+    """The due sources as TOOL/SOURCE names (a `crawl --source-file`): one crawl per cycle.
 
     One child for all that is due keeps per-host politeness (one Scrapy process, one slot per
-    host) and pays the child's start-up once.
+    host) and pays the child's start-up once. ``per_host`` caps the pages of each host
+    (`crawler.run.limits.pages_per_host`): the longest unfetched go first (never fetched, then
+    the oldest last fetch); the others stay due for the next cycles. Catalog order is kept.
     """
-    return tuple(f"{t.tool}/{t.source}" for t in due)
+    if per_host is None:
+        return tuple(f"{t.tool}/{t.source}" for t in due)
+    by_host: dict[str | None, list[int]] = {}
+    for position, t in enumerate(due):  # hosts of the due sources only: a cost per source
+        by_host.setdefault(host_of(t.url) if t.url else None, []).append(position)
+    chosen: list[int] = []
+    for host, positions in by_host.items():
+        if host is None or len(positions) <= per_host:  # no host: fails at once, costs no time
+            chosen += positions
+            continue
+        positions.sort(key=lambda i: (due[i].last_fetch_at is not None, due[i].last_fetch_at, i))
+        chosen += positions[:per_host]
+    return tuple(f"{due[i].tool}/{due[i].source}" for i in sorted(chosen))
 
 
 def timings(
@@ -132,7 +161,11 @@ def timings(
             if row is None or row.url != source.url:
                 out.append(
                     SourceTiming(
-                        tool=tool.id, source=source.id, every=source.every, last_fetch_at=None
+                        tool=tool.id,
+                        source=source.id,
+                        every=source.every,
+                        last_fetch_at=None,
+                        url=source.url,
                     )
                 )
                 continue
@@ -144,6 +177,26 @@ def timings(
                     last_fetch_at=row.last_fetch_at,
                     consecutive_failures=row.consecutive_failures,
                     retry_after=row.retry_after,
+                    url=source.url,
                 )
             )
     return tuple(out)
+
+
+def host_of(url: str) -> str | None:
+    """The URL's host in lower case, as Scrapy keys its per-host slots; None if it has none.
+
+    String operations, not urlsplit: catalog URLs are checked http(s) URLs already, and
+    urlsplit took 2 of the 3.3 s of a cycle's decision over 100,000 sources.
+    """
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    for end in "/?#":
+        rest = rest.partition(end)[0]
+    authority = rest.rpartition("@")[2]  # no user info
+    if authority.startswith("["):  # an IPv6 address: the host is between the brackets
+        host = authority[1:].partition("]")[0]
+    else:
+        host = authority.partition(":")[0]
+    return host.lower() or None

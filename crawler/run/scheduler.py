@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from crawler.catalog.selection import write_selection
 from crawler.catalog.watch import CatalogWatch
 from crawler.environment import NOTIFY
 from crawler.run.crawl_report import RECORDED_NEWS, one_line, outcome_lines, run_report, summary
-from crawler.run.limits import seconds_text
+from crawler.run.limits import pages_per_host, seconds_text
 from crawler.run.lock import SchedulerLock, holder_text
 from crawler.run.schedule import Policy, batch, due_now, next_wake, timings
 from crawler.run.supervisor import child_env, python_module, run_child
@@ -44,6 +46,7 @@ log = logging.getLogger("citewatch.run")
 # The heartbeat moves at least this often even when --tick is long or a crawl runs for an
 # hour, so `status` can tell a busy scheduler from a dead one.
 HEARTBEAT_S = 30
+SELECTION_PREFIX = "citewatch-cycle-"  # the temporary folder of a cycle's selection file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,33 +93,50 @@ class Scheduler:
     def _crawl_due(self) -> None:
         catalog = self.watch.refresh()
         due = due_now(timings(catalog, load_schedules(self.store)), self.options.policy, now())
+        left = 0
         if due and not self.stopping.is_set():
-            recorded = self._crawl(batch(due))
+            selection = batch(due, per_host=self._per_host())
+            left = len(due) - len(selection)
+            recorded = self._crawl(selection)
             self._publish(recorded)
         after = timings(catalog, load_schedules(self.store))
-        wake = next_wake(after, self.options.policy, now())
+        wake = now() if left else next_wake(after, self.options.policy, now())
         beat(self.store, next_wake_at=wake, cycle_done=True)
-        if due:
+        if left:
+            log.info(
+                "cycle done: %d due source%s left for the next cycle (at most %d pages of a host "
+                "fit in one crawl)", left, "" if left == 1 else "s", self._per_host(),
+            )  # fmt: skip
+        elif due:
             log.info("cycle done: next source due %s", wake.isoformat() if wake else "now")
+
+    def _per_host(self) -> int:
+        """Pages of one host that fit in one crawl of this scheduler (crawler/run/limits.py)."""
+        settings = dict(item.split("=", 1) for item in self.options.settings)
+        return pages_per_host(self.options.crawl_timeout_s, settings)
 
     def _crawl(self, selection: tuple[str, ...]) -> bool:
         """Crawl the selection in a child; whether anything new was recorded."""
         started = now()
-        argv = crawl_argv(
-            self.options.db, self.watch.crawl_path, selection, self.options.settings,
-            self.options.crawl_timeout_s,
-        )  # fmt: skip
-        # Without $CITEWATCH_NOTIFY: this process notifies after the cycle, the child must not.
-        done = run_child(argv, self.options.crawl_timeout_s, env=child_env(without={NOTIFY}))
+        with tempfile.TemporaryDirectory(prefix=SELECTION_PREFIX) as tmp:
+            # In a file: 100,000 sources on the command line are past the kernel's ARG_MAX.
+            chosen = write_selection(Path(tmp) / "selection.txt", selection)
+            argv = crawl_argv(
+                self.options.db, self.watch.crawl_path, chosen, self.options.settings,
+                self.options.crawl_timeout_s,
+            )  # fmt: skip
+            # Without $CITEWATCH_NOTIFY: this process notifies after the cycle, the child must not.
+            done = run_child(argv, self.options.crawl_timeout_s, env=child_env(without={NOTIFY}))
         report = None if done.killed else run_report(done.stdout)
         if report is None:
             # Whatever the child did not record counts as a failed fetch: the sources back off
             # instead of being retried every tick by a crawl that keeps dying.
+            chosen_keys = frozenset(selection)
             keys = [
                 (t.id, s.id, s.url)
                 for t in self.watch.catalog.tools
                 for s in t.sources
-                if f"{t.id}/{s.id}" in selection
+                if f"{t.id}/{s.id}" in chosen_keys
             ]
             why = (
                 f"crawl killed at the {self.options.crawl_timeout_s:g} s hard limit"
@@ -176,17 +196,16 @@ def _error(exc: BaseException) -> str:
 
 
 def crawl_argv(
-    db: str, catalog: str, selection: Sequence[str], settings: Sequence[str], budget_s: float
+    db: str, catalog: str, selection: Path, settings: Sequence[str], budget_s: float
 ) -> list[str]:
-    """The command line of one `citewatch crawl --json` child over TOOL/SOURCE selections.
+    """The command line of one `citewatch crawl --json` child over a selection file.
 
-    The child gets our hard limit as its time budget: it derives its own fetch and soft-stop
-    limits inside it (crawler/run/limits.py), so it normally ends before we would kill it.
+    Its length does not grow with the selection (`--source-file`). The child gets our hard
+    limit as its time budget: it derives its own fetch and soft-stop limits inside it
+    (crawler/run/limits.py), so it normally ends before we would kill it.
     """
     argv = python_module("crawler.cli", "--db", db, "crawl", catalog, "--json")
-    argv += ["--timeout", seconds_text(budget_s)]
-    for source in selection:
-        argv += ["--source", source]
+    argv += ["--timeout", seconds_text(budget_s), "--source-file", str(selection)]
     for setting in settings:
         argv += ["-s", setting]
     return argv

@@ -81,13 +81,14 @@ def run_child(
     merge_stdout: bool = False,
     stderr_tail: int | None = STDERR_TAIL,
     env: dict[str, str] | None = None,
-    on_wait: Callable[[], None] | None = None,
+    on_wait: Callable[[], bool | None] | None = None,
 ) -> ChildExit:
     """Run argv to completion, or stop it and its descendants after ``timeout`` seconds.
 
     ``merge_stdout`` sends the child's stdout to its stderr (a Scrapy child's log lines);
     ``stderr_tail`` keeps only the end of stderr (None keeps all of it); ``env`` replaces
-    `child_env()`; ``on_wait`` is called every WAIT_POLL_S while the child runs (progress).
+    `child_env()`; ``on_wait`` is called every WAIT_POLL_S while the child runs (progress,
+    results to take), and at once again when it returns True (it has more to do).
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -124,16 +125,16 @@ def run_child(
 
 
 def _wait(
-    proc: subprocess.Popen[bytes], deadline: float, on_wait: Callable[[], None] | None
+    proc: subprocess.Popen[bytes], deadline: float, on_wait: Callable[[], bool | None] | None
 ) -> int:
     """The child's exit code, waiting until the deadline (TimeoutExpired past it)."""
     if on_wait is None:
         return proc.wait(timeout=max(0.0, deadline - time.monotonic()))
     while True:
-        on_wait()
+        busy = on_wait()
         left = deadline - time.monotonic()
         try:
-            return proc.wait(timeout=max(0.0, min(WAIT_POLL_S, left)))
+            return proc.wait(timeout=max(0.0, min(0.0 if busy else WAIT_POLL_S, left)))
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 raise
