@@ -8,7 +8,6 @@ from crawler.ingest.target import extract_target
 __all__ = [
     "Analysis",
     "RunReport",
-    "SelectionError",
     "analyze",
     "extract_target",
     "resolve",
