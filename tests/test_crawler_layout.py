@@ -4,6 +4,7 @@ direction between top-level packages, and Scrapy kept to the fetch child."""
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -149,6 +150,9 @@ def test_each_stage_names_its_public_api(package: str) -> None:
         if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)
     ]
     assert "__all__" in names, f"{init} has no __all__"
+    module = importlib.import_module(package)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert not missing, f"{init} exports names it does not define: {missing}"
 
 
 def test_no_exported_name_hides_a_submodule() -> None:
