@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from storage.models import CrawlRun, Fetch, SchedulerRow, SourceRow
+from storage.models import CrawlRun, SchedulerRow, SourceRow
 from storage.records import FetchEntry
 from storage.store import Store, now
 from storage.values import FailureClass, Outcome
@@ -106,54 +105,61 @@ def read_heartbeat(store: Store) -> Heartbeat | None:
     return Heartbeat(**values)
 
 
+# The columns source_schedules reads, in the order it unpacks them: one row per source, no
+# fetch log (the last fetch is kept on the row, storage/sourcelog.py).
+_SCHEDULE_COLUMNS = (
+    SourceRow.tool_id,
+    SourceRow.source_id,
+    SourceRow.url,
+    SourceRow.last_fetch_at,
+    SourceRow.last_ok_at,
+    SourceRow.consecutive_failures,
+    SourceRow.last_outcome,
+    SourceRow.last_error_kind,
+    SourceRow.last_error,
+    SourceRow.failing_since,
+    SourceRow.failure_class,
+    SourceRow.broken_since,
+    SourceRow.last_started_at,
+    SourceRow.last_retry_after,
+)
+
+
 def source_schedules(store: Store) -> dict[tuple[str, str], SourceSchedule]:
-    """Every known source's schedule state, by (tool, source)."""
-    latest = sa.select(sa.func.max(Fetch.id)).group_by(Fetch.source_pk)
+    """Every known source's schedule state, by (tool, source): one statement over the source
+    rows (columns, not entities: 100,000 sources in a fraction of a second)."""
+    out: dict[tuple[str, str], SourceSchedule] = {}
     with store.sessions() as s:
-        fetches = {f.source_pk: f for f in s.scalars(sa.select(Fetch).where(Fetch.id.in_(latest)))}
-        out: dict[tuple[str, str], SourceSchedule] = {}
-        for row in s.scalars(sa.select(SourceRow).order_by(SourceRow.id)):
-            last = fetches.get(row.id)
-            out[(row.tool_id, row.source_id)] = SourceSchedule(
-                tool=row.tool_id,
-                source=row.source_id,
-                url=row.url,
-                last_fetch_at=_utc(row.last_fetch_at),
-                last_ok_at=_utc(row.last_ok_at),
-                consecutive_failures=row.consecutive_failures,
-                last_outcome=last.outcome if last else None,
-                last_error_kind=last.error_kind if last else None,
-                last_error=last.error if last else None,
-                failing_since=_failing_since(s, row),
-                failure_class=row.failure_class if row.consecutive_failures else None,
-                broken_since=_utc(row.broken_since),
-                retry_after=_retry_after(last),
-            )
+        rows = s.execute(sa.select(*_SCHEDULE_COLUMNS).order_by(SourceRow.id)).all()
+    for (tool, source, url, fetched, ok, failures, outcome, kind, error, failing, klass,
+         broken, started, retry) in rows:  # fmt: skip
+        out[(tool, source)] = SourceSchedule(
+            tool=tool,
+            source=source,
+            url=url,
+            last_fetch_at=_utc(fetched),
+            last_ok_at=_utc(ok),
+            consecutive_failures=failures,
+            last_outcome=outcome,
+            last_error_kind=kind,
+            last_error=error,
+            failing_since=_utc(failing) if failures > 0 else None,
+            failure_class=klass if failures else None,
+            broken_since=_utc(broken),
+            retry_after=_retry_after(outcome, retry, _utc(started)),
+        )
     return out
 
 
-def _retry_after(last: Fetch | None) -> datetime | None:
+def _retry_after(
+    outcome: Outcome | None, seconds: float | None, started: datetime | None
+) -> datetime | None:
     """When a server that answered Retry-After allows the next request (None: no limit)."""
-    if last is None or last.outcome != "failed" or not last.retry_after:
+    if outcome != "failed" or not seconds or started is None:
         return None
-    seconds = last.retry_after
     if not seconds > 0:  # NaN (PostgreSQL keeps it) or negative: no usable wait
         return None
-    started = _utc(last.started_at)
-    return None if started is None else started + timedelta(seconds=min(seconds, RETRY_AFTER_MAX_S))
-
-
-def _failing_since(s: Session, row: SourceRow) -> datetime | None:
-    """When the current streak of failures began: its first fetch's start."""
-    if row.consecutive_failures <= 0:
-        return None
-    streak = (
-        sa.select(Fetch.started_at)
-        .where(Fetch.source_pk == row.id)
-        .order_by(Fetch.id.desc())
-        .limit(row.consecutive_failures)
-    )
-    return _utc(min(s.scalars(streak), default=None))
+    return started + timedelta(seconds=min(seconds, RETRY_AFTER_MAX_S))
 
 
 def record_killed(
