@@ -65,7 +65,11 @@ class SourceRow(Base):
     """A cited page of a tool, with what the next conditional GET needs."""
 
     __tablename__ = "sources"
-    __table_args__ = (sa.UniqueConstraint("tool_id", "source_id", name="uq_sources_tool_source"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tool_id", "source_id", name="uq_sources_tool_source"),
+        # The failing sources (notify's failure streaks): a few rows, found without a scan.
+        sa.Index("ix_sources_failing", "id", **where("consecutive_failures > 0")),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200))
     source_id: Mapped[str] = mapped_column(sa.String(200))

@@ -220,3 +220,36 @@ def test_migration_0008_fills_source_rows_and_merges_duplicate_open_flags(store:
     # The broken-source flag knows its source: a good fetch resolves it.
     store.record_fetch(fetch(store, pk, "unchanged", T0 + timedelta(hours=3)), broken=policy)
     assert [f.criterion_id for f in store.flags("open")] == ["dpa"]
+
+
+def test_failure_streaks_for_notify_search_the_fetch_log_by_source(store: Store) -> None:
+    from storage.outbox import Outbox
+
+    for n in range(20):
+        pk = store.source_state("tool", f"page-{n}", URL).pk
+        store.record_fetch(fetch(store, pk, "new", T0), [(version(f"v{n}"), None)])
+    failing = store.source_state("tool", "page-3", URL).pk
+    for hours in (1, 2):
+        store.record_fetch(fetch(store, failing, "failed", T0 + timedelta(hours=hours)))
+    outbox = Outbox(store.sessions)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", keep)
+    try:
+        streaks = outbox.broken_streaks()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", keep)
+    assert list(streaks) == [("tool", "page-3")] and len(streaks["tool", "page-3"]) == 2
+    ((query, params),) = [(q, p) for q, p in seen if "fetches" in q]
+    with store.sessions() as s:
+        plan = [
+            row[-1] for row in s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {query}", params)
+        ]
+    # The failing sources' fetches after their last good one, found by index: no scan of
+    # the whole log (a fetch per source per day) every scheduler cycle.
+    assert not [step for step in plan if step.startswith("SCAN fetches")], plan
+    assert any("ix_fetches_source_pk_id" in step for step in plan), plan
+    assert outbox.covered_among("fetch", streaks["tool", "page-3"]) == frozenset()

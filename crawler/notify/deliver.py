@@ -77,16 +77,13 @@ def pending(
     """The digest of everything no notification covered yet (nothing is marked here)."""
     outbox = Outbox(store.sessions)
     seen_changes, seen_reasons = outbox.covered("change"), outbox.covered("reason")
-    seen_fetches = outbox.covered("fetch")
     seen_reviews = outbox.covered("review")
     records = store.changes()
     fresh = [c for c in records if c.id not in seen_changes]
     reasons = [(f, r) for f in store.flags() for r in f.reasons if r.id not in seen_reasons]
-    broken = {
-        key: ids
-        for key, ids in outbox.broken_streaks().items()
-        if not seen_fetches.intersection(ids)
-    }
+    streaks = outbox.broken_streaks()
+    seen_fetches = outbox.covered_among("fetch", (i for ids in streaks.values() for i in ids))
+    broken = {key: ids for key, ids in streaks.items() if not seen_fetches.intersection(ids)}
     # Resolutions since the last digest: made after it was queued (so an upgraded database
     # does not retell its whole review history) and covered by none.
     last = outbox.last_queued_at()

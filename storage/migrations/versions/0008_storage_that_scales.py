@@ -87,10 +87,14 @@ def upgrade() -> None:
                   "postgresql_where": sa.text("reported_at IS NULL")}  # fmt: skip
     op.create_index("ix_changes_unreported", "changes", ["id"], **unreported)
     op.create_index("ix_flag_reasons_unreported", "flag_reasons", ["id"], **unreported)
+    failing = {"sqlite_where": sa.text("consecutive_failures > 0"),
+               "postgresql_where": sa.text("consecutive_failures > 0")}  # fmt: skip
+    op.create_index("ix_sources_failing", "sources", ["id"], **failing)
 
 
 def downgrade() -> None:
     """Drop the indexes and columns (the fetch log still holds everything they summed up)."""
+    op.drop_index("ix_sources_failing", table_name="sources")
     op.drop_index("ix_flag_reasons_unreported", table_name="flag_reasons")
     op.drop_index("ix_changes_unreported", table_name="changes")
     op.drop_index("uq_flags_open_broken", table_name="flags")
