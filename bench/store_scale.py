@@ -7,7 +7,8 @@ Each code version is measured in a child process (PYTHONPATH set to an export of
 `git archive REV`), on databases it builds itself through its own store:
 
 - `status --json` (a `citewatch status --json --catalog DIR` child, wall time) with 1,000
-  and 10,000 sources, 10 % of them failing (1 to 3 failures in a row);
+  and 10,000 sources, 10 % of them failing (1 to 3 failures in a row); and in process, CPU
+  time, its two parts: parsing the catalog, and the rest (database, due times, JSON);
 - the due decision of one scheduler cycle (`due_now(timings(catalog, source_schedules()))`,
   in process, the catalog already loaded: the scheduler caches it) at 10,000 and 100,000;
 - bytes per source added by one re-crawl of 1,000 unchanged pages (file size after a WAL
@@ -80,14 +81,14 @@ def build_wide(url: str, n: int, catalog: Path) -> None:
         s.execute(sa.insert(Fetch), rows)
         s.execute(sa.update(CrawlRun).values(status="done", finished_at=datetime.now(UTC)))
         last = sa.select(sa.func.max(Fetch.started_at)).where(Fetch.source_pk == SourceRow.id)
-        fails = (
+        failures = (
             sa.select(sa.func.count(Fetch.id))
             .where(Fetch.source_pk == SourceRow.id, Fetch.outcome == "failed")
             .scalar_subquery()
         )
         s.execute(
             sa.update(SourceRow).values(
-                last_fetch_at=last.scalar_subquery(), consecutive_failures=fails
+                last_fetch_at=last.scalar_subquery(), consecutive_failures=failures
             )
         )
         backfill = _backfill()
@@ -131,8 +132,33 @@ def time_due(url: str, catalog: Path) -> tuple[float, int]:
                         datetime.now(UTC))  # fmt: skip
         best = min(best, time.perf_counter() - started)
         due = len(found)
+        if best > 5:
+            break  # slow enough: one run tells
     store.close()
     return best, due
+
+
+def time_status_parts(url: str, catalog: Path) -> tuple[float, float]:
+    """CPU seconds of `status --json`'s two parts, in process: loading the catalog, and
+    everything else (the database, due times, the JSON text)."""
+    from crawler.catalog.model import load_catalog
+    from crawler.report.watching import unwatched
+    from crawler.run.schedule import Policy
+    from crawler.run.status import build_status
+    from storage import Store
+    from storage.scheduling import read_heartbeat, source_schedules
+
+    started = time.process_time()
+    cat = load_catalog(str(catalog))
+    loaded = time.process_time()
+    store = Store.open(url, create=False)
+    # What status_report does once it has the catalog.
+    hb, known = read_heartbeat(store), source_schedules(store)
+    report = build_status(hb, known, cat, Policy(timedelta(days=1)), datetime.now(UTC),
+                          unwatched(store, cat))  # fmt: skip
+    json.dumps(report.as_json())
+    store.close()
+    return loaded - started, time.process_time() - loaded
 
 
 def _page(i: int, nonce: str) -> tuple[bytes, str]:
@@ -147,12 +173,13 @@ def bytes_per_recrawl(folder: Path, n: int, nonce: bool) -> float:
     """Bytes per source one unchanged re-crawl adds to the database file."""
     from storage import Store
     from storage.records import FetchEntry, NewSnapshot
+    from storage.values import Outcome
 
     path = folder / f"bytes-{'nonce' if nonce else 'same'}.db"
     store = Store.open(f"sqlite:///{path}")
     states = store.source_states(_keys(n))
 
-    def crawl(outcome: str, tag: str) -> None:
+    def crawl(outcome: Outcome, tag: str) -> None:
         run = store.begin_run("catalog")
         for i, st in enumerate(states):
             raw, text = _page(i, tag if nonce else "fixed")
@@ -187,7 +214,7 @@ def bytes_per_recrawl(folder: Path, n: int, nonce: bool) -> float:
 
 def measure(sizes: dict[str, Any], work: Path) -> dict[str, Any]:
     """Every figure of the code on PYTHONPATH."""
-    out: dict[str, Any] = {"status": {}, "due": {}, "bytes": {}}
+    out: dict[str, Any] = {"status": {}, "parts": {}, "due": {}, "bytes": {}}
     for n in sorted({*sizes["status"], *sizes["due"]}):
         catalog = _catalog(work / f"catalog-{n}", n)
         url = f"sqlite:///{work / f'wide-{n}.db'}"
@@ -196,6 +223,7 @@ def measure(sizes: dict[str, Any], work: Path) -> dict[str, Any]:
         print(f"  built {n:,} sources in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if n in sizes["status"]:
             out["status"][n] = time_status(url, catalog)
+            out["parts"][n] = time_status_parts(url, catalog)
         if n in sizes["due"]:
             out["due"][n] = time_due(url, catalog)
     for nonce in (False, True):
@@ -231,12 +259,17 @@ def table(now: dict[str, Any], before: dict[str, Any] | None, rev: str | None) -
             return "-"
         if part == "due":
             return f"{value[0]:.2f} s ({value[1]:,} due)"
+        if part == "parts":
+            return f"{value[1]:.2f} s (catalog: {value[0]:.2f} s)"
         return f"{value:.2f} s" if part == "status" else f"{value:.0f} B"
 
     rows = [("figure", f"before ({rev})" if rev else "before", "now")]
     for n in now["status"]:
         rows.append((f"status --json, {int(n):,} sources", cell(before, "status", n),
                      cell(now, "status", n)))  # fmt: skip
+    for n in now["parts"]:
+        rows.append((f"  of which the database part (CPU), {int(n):,}",
+                     cell(before, "parts", n), cell(now, "parts", n)))  # fmt: skip
     for n in now["due"]:
         rows.append((f"due decision, {int(n):,} sources", cell(before, "due", n),
                      cell(now, "due", n)))  # fmt: skip
