@@ -30,12 +30,30 @@ def insert_ignore(
     another row already holds; returns `returning` of the rows inserted."""
     if not rows:
         return []
-    dialect = s.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = make(model).on_conflict_do_nothing(index_elements=list(keys), index_where=where)
+    statement = _insert(s, model).on_conflict_do_nothing(
+        index_elements=list(keys), index_where=where
+    )
     if returning is None:
         s.execute(statement, list(rows))
         return []
     # One row per statement: RETURNING with executemany is not portable.
     found = [s.execute(statement.values(**row).returning(returning)).scalar() for row in rows]
     return [value for value in found if value is not None]
+
+
+def upsert(
+    s: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert the rows, or update the columns of those whose `keys` (a unique constraint)
+    another row already holds: INSERT … ON CONFLICT DO UPDATE."""
+    if not rows:
+        return
+    statement = _insert(s, model)
+    changed = {c: statement.excluded[c] for c in rows[0] if c not in keys}
+    s.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed), list(rows))
+
+
+def _insert(s: Session, model: type[Base]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    dialect = s.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from diffs.reasons import Reason
 from diffs.sentences import SentenceChange
 from storage import Store
-from storage.records import FetchEntry, NewChange, NewSnapshot
+from storage.records import AnchorState, FetchEntry, NewChange, NewSnapshot
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -370,3 +370,20 @@ def test_postgres_concurrent_crawls_of_one_catalog_lose_nothing(pg_url: str) -> 
     assert len(open_flags[0].reasons) == len(keys) * (len(stores) - 1)
     for s in stores:
         s.close()
+
+
+def test_postgres_anchors_are_upserted(pg_url: str) -> None:
+    store = Store.open(pg_url)
+    pk = store.source_state("race-anchor", "policy", "http://127.0.0.1/p").pk
+    run = store.begin_run("catalog")
+
+    def anchor(status: str) -> AnchorState:
+        return AnchorState(tool_id="race-anchor", criterion_id="dpa", source_id="policy",
+                           quote="we sign a DPA", wording="we sign a DPA", prefix="", suffix="",
+                           status=status, score=100.0, passage=None)  # fmt: skip
+
+    store.record_fetch(_fetch(run, pk, "new", b"<p>v1</p>"), [(_version("v1"), None)],
+                       anchors=[anchor("found")])  # fmt: skip
+    store.record_fetch(_fetch(run, pk, "unchanged", b"<p>v1</p>"), anchors=[anchor("moved")])
+    assert [a.status for a in store.anchors("race-anchor")] == ["moved"]
+    store.close()
