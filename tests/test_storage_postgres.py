@@ -387,3 +387,33 @@ def test_postgres_anchors_are_upserted(pg_url: str) -> None:
     store.record_fetch(_fetch(run, pk, "unchanged", b"<p>v1</p>"), anchors=[anchor("moved")])
     assert [a.status for a in store.anchors("race-anchor")] == ["moved"]
     store.close()
+
+
+def test_postgres_migration_0008_upgrades_a_database_with_duplicate_open_flags(pg_url: str) -> None:
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.scheduling import source_schedules
+    from storage.store import migrate
+
+    store = Store.open(pg_url)
+    pk = store.source_state("upgrade", "policy", "http://127.0.0.1/p").pk
+    run = store.begin_run("catalog")
+    store.record_fetch(_fetch(run, pk, "new", b"<p>v1</p>"), [(_version("v1"), None)])
+    expected = source_schedules(store)[("upgrade", "policy")]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0007")
+        for _ in range(2):  # what two overlapping crawls could open before 0008
+            conn.exec_driver_sql(
+                "INSERT INTO flags (tool_id, criterion_id, status, severity, opened_at) "
+                "VALUES ('upgrade', 'dpa', 'open', 'topic', now())"
+            )
+    migrate(store.engine)
+    assert source_schedules(store)[("upgrade", "policy")] == expected
+    assert len([f for f in store.flags("open") if f.tool_id == "upgrade"]) == 1
+    store.close()
