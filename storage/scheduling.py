@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -106,47 +107,58 @@ def read_heartbeat(store: Store) -> Heartbeat | None:
 
 
 # The columns source_schedules reads, in the order it unpacks them: one row per source, no
-# fetch log (the last fetch is kept on the row, storage/sourcelog.py).
-_SCHEDULE_COLUMNS = (
-    SourceRow.tool_id,
-    SourceRow.source_id,
-    SourceRow.url,
-    SourceRow.last_fetch_at,
-    SourceRow.last_ok_at,
-    SourceRow.consecutive_failures,
-    SourceRow.last_outcome,
-    SourceRow.last_error_kind,
-    SourceRow.last_error,
-    SourceRow.failing_since,
-    SourceRow.failure_class,
-    SourceRow.broken_since,
-    SourceRow.last_started_at,
-    SourceRow.last_retry_after,
-)
+# fetch log (the last fetch is kept on the row, storage/sourcelog.py). Table columns, not ORM
+# attributes: the rows come back through Core, without the ORM's per-row loading.
+_SCHEDULE_NAMES = (
+    "tool_id", "source_id", "url", "last_fetch_at", "last_ok_at", "consecutive_failures",
+    "last_outcome", "last_error_kind", "last_error", "failing_since", "failure_class",
+    "broken_since", "last_started_at", "last_retry_after",
+)  # fmt: skip
+
+
+def _schedule_query(dialect: str) -> sa.Select[Any]:
+    """The source rows' schedule columns. On SQLite the times come back as their stored
+    text, read by _sqlite_time in one C call each (measured at 100,000 sources: 0.4 s less
+    than SQLAlchemy's parse plus making each one aware)."""
+    table = SourceRow.__table__
+    columns = [
+        sa.type_coerce(table.c[name], sa.String())
+        if dialect == "sqlite" and isinstance(table.c[name].type, sa.DateTime)
+        else table.c[name]
+        for name in _SCHEDULE_NAMES
+    ]
+    return sa.select(*columns).order_by(table.c.id)
+
+
+def _sqlite_time(text: str | None) -> datetime | None:
+    """A time as SQLite stores it (UTC, without an offset), aware."""
+    return None if text is None else datetime.fromisoformat(text + "+00:00")
 
 
 def source_schedules(store: Store) -> dict[tuple[str, str], SourceSchedule]:
     """Every known source's schedule state, by (tool, source): one statement over the source
-    rows (columns, not entities: 100,000 sources in a fraction of a second)."""
+    rows (100,000 sources in about a second: the scheduler's decision every cycle)."""
     out: dict[tuple[str, str], SourceSchedule] = {}
     with store.sessions() as s:
-        rows = s.execute(sa.select(*_SCHEDULE_COLUMNS).order_by(SourceRow.id)).all()
+        conn = s.connection()
+        rows = conn.execute(_schedule_query(conn.dialect.name)).all()
+        aware = _sqlite_time if conn.dialect.name == "sqlite" else _utc
     for (tool, source, url, fetched, ok, failures, outcome, kind, error, failing, klass,
          broken, started, retry) in rows:  # fmt: skip
         out[(tool, source)] = SourceSchedule(
             tool=tool,
             source=source,
             url=url,
-            last_fetch_at=_utc(fetched),
-            last_ok_at=_utc(ok),
+            last_fetch_at=aware(fetched),
+            last_ok_at=aware(ok),
             consecutive_failures=failures,
             last_outcome=outcome,
             last_error_kind=kind,
             last_error=error,
-            failing_since=_utc(failing) if failures > 0 else None,
+            failing_since=aware(failing) if failures > 0 else None,
             failure_class=klass if failures else None,
-            broken_since=_utc(broken),
-            retry_after=_retry_after(outcome, retry, _utc(started)),
+            broken_since=aware(broken),
+            retry_after=_retry_after(outcome, retry, aware(started)),
         )
     return out
 
