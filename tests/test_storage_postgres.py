@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -416,4 +416,30 @@ def test_postgres_migration_0008_upgrades_a_database_with_duplicate_open_flags(p
     migrate(store.engine)
     assert source_schedules(store)[("upgrade", "policy")] == expected
     assert len([f for f in store.flags("open") if f.tool_id == "upgrade"]) == 1
+    store.close()
+
+
+def test_postgres_prune_removes_raw_bodies_no_version_uses(pg_url: str) -> None:
+    from storage.prune import prune
+
+    store = Store.open(pg_url)
+    pk = store.source_state("prune", "policy", "http://127.0.0.1/p").pk
+    run = store.begin_run("catalog")
+    store.record_fetch(_fetch(run, pk, "new", b"<p>kept</p>"), [(_version("kept"), None)])
+    done = store.record_fetch(_fetch(run, pk, "unchanged", b"<p>kept</p>"))
+    body = b"<p>a nonce an older citewatch kept</p>"
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO blobs VALUES (:sha, 'raw', :size, :data)"),
+            {"sha": hashlib.sha256(body).hexdigest(), "size": len(body), "data": body},
+        )
+        conn.execute(sa.text("UPDATE fetches SET raw_sha = :sha WHERE id = :id"),
+                     {"sha": hashlib.sha256(body).hexdigest(), "id": done.fetch_id})  # fmt: skip
+    at = datetime.now(UTC)
+    dry = prune(store.sessions, apply=False, failed_older_than=timedelta(days=1), now=at)
+    assert (dry.raw_blobs, dry.fetch_refs) == (1, 1)
+    done_ = prune(store.sessions, apply=True, failed_older_than=timedelta(days=1), now=at)
+    assert (done_.raw_blobs, done_.raw_bytes) == (1, len(body))
+    assert prune(store.sessions, apply=False, now=at).raw_blobs == 0
+    assert store.blob(hashlib.sha256(b"<p>kept</p>").hexdigest()) == b"<p>kept</p>"
     store.close()
