@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.bulk import chunks
-from storage.models import Delivery, Fetch, Notification, NotificationItem, SourceRow
+from storage.models import Change, Delivery, Fetch, Notification, NotificationItem, SourceRow
 
 ItemKind = Literal["change", "reason", "fetch", "review"]
 
@@ -149,6 +149,19 @@ class Outbox:
             row.last_error = error
             if error is None:
                 row.sent_at = at
+
+    def uncovered_changes(self) -> list[int]:
+        """Ids of the changes no notification covered yet, oldest first: an anti-join on the
+        unique (kind, item_id) index, instead of every covered id and every change read
+        into memory each scheduler cycle. Exact even when overlapping crawls commit changes
+        out of id order (a watermark on the highest id told would miss those)."""
+        covered = (
+            sa.select(NotificationItem.id)
+            .where(NotificationItem.kind == "change", NotificationItem.item_id == Change.id)
+            .exists()
+        )
+        with self.sessions() as s:
+            return list(s.scalars(sa.select(Change.id).where(~covered).order_by(Change.id)))
 
     def covered_among(self, kind: ItemKind, ids: Iterable[int]) -> frozenset[int]:
         """Which of these items of this kind some notification already covered (looked up

@@ -143,6 +143,15 @@ class Queries(BulkReads):
         with self.sessions() as s:
             return [_change_record(row) for q in batches for row in s.execute(q)]
 
+    def change_ids(self, tiers: Iterable[str], *, technical: bool = False) -> list[int]:
+        """Ids of the changes of these tiers (and, with `technical`, every technical one),
+        oldest first: ids only, however long the history."""
+        wanted: sa.ColumnElement[bool] = Change.tier.in_(list(tiers))
+        if technical:
+            wanted = sa.or_(wanted, Change.technical)
+        with self.sessions() as s:
+            return list(s.scalars(sa.select(Change.id).where(wanted).order_by(Change.id)))
+
     def change(self, change_id: int) -> ChangeRecord:
         """One change (NotFound when there is none with that id)."""
         found = self.changes(ids=[change_id])

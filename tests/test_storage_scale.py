@@ -253,3 +253,22 @@ def test_failure_streaks_for_notify_search_the_fetch_log_by_source(store: Store)
     assert not [step for step in plan if step.startswith("SCAN fetches")], plan
     assert any("ix_fetches_source_pk_id" in step for step in plan), plan
     assert outbox.covered_among("fetch", streaks["tool", "page-3"]) == frozenset()
+
+
+def test_notify_reads_only_the_changes_no_notification_covered(store: Store) -> None:
+    from storage.outbox import Channel, Message, Outbox
+
+    pk = store.source_state("tool", "policy", URL).pk
+    store.record_fetch(fetch(store, pk, "new", T0), [(version("v0"), None)])
+    tiers = ["substantive", "noise", "minor", "noise"]
+    for n, tier in enumerate(tiers, 1):
+        change = NewChange(tier=tier, reason="r", noise=(), added=1, removed=1)
+        store.record_fetch(fetch(store, pk, "changed", T0), [(version(f"v{n}"), change)])
+    ids = [c.id for c in store.changes()]
+    outbox = Outbox(store.sessions)
+    assert outbox.uncovered_changes() == ids
+    message = Message("s", "t", "h")
+    outbox.enqueue(message, [("change", ids[0]), ("change", ids[2])], [Channel("e", "e")], T0)
+    assert outbox.uncovered_changes() == [ids[1], ids[3]]
+    # The reviewer site's pages: substantive and minor changes (and technical upgrades).
+    assert store.change_ids(("substantive", "minor"), technical=True) == [ids[0], ids[2]]
