@@ -99,7 +99,7 @@ class Store(Queries):
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.sessions = Sessions(engine, expire_on_commit=False)
-        self.full: StoreError | None = None  # set when a write of this run found the disk full
+        self.full: StoreError | None = None  # set once a write found the disk full
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Store:
@@ -126,12 +126,7 @@ class Store(Queries):
         self.engine.dispose()
 
     def begin_run(self, catalog: str) -> int:
-        """Record the start of a crawl run (runs left "running" by dead processes: killed).
-
-        A new run tries the disk again: a full disk ends the run it filled, not the process
-        (the scheduler keeps its store for months).
-        """
-        self.full = None
+        """Record the start of a crawl run (runs left "running" by dead processes: killed)."""
         with self.sessions.begin() as s:
             at = now()
             mark_killed(s, at)
