@@ -72,15 +72,6 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def disk_full(exc: sa.exc.DBAPIError) -> bool:
-    """Whether the database refused a write because its disk is full."""
-    orig = exc.orig
-    return (
-        getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL"
-        or getattr(orig, "sqlstate", None) == "53100"  # PostgreSQL's disk_full
-    )
-
-
 def _unknown_revision(url: sa.URL, exc: CommandError) -> str:
     """Alembic cannot find the database's revision: a newer citewatch wrote it."""
     found = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
@@ -99,7 +90,6 @@ class Store(Queries):
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.sessions = Sessions(engine, expire_on_commit=False)
-        self.full: StoreError | None = None  # set once a write found the disk full
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Store:
@@ -178,28 +168,6 @@ class Store(Queries):
         ``anchors`` are where the evidence quotes of the source now stand; ``suggestions``
         (citation gaps) attach to the last change, like reasons, but open no flag.
         """
-        if self.full is not None:
-            raise self.full
-        try:
-            return self._record_fetch(entry, versions, reasons, broken, anchors, suggestions)
-        except sa.exc.OperationalError as exc:
-            if not disk_full(exc):
-                raise
-            # The database itself is unusable: no smaller write (the page's failed fetch) is
-            # tried on it, so the crawl ends with this error instead of recording every
-            # remaining page as failed on a full disk.
-            self.full = StoreError(f"database error: {error_text(exc)}")
-            raise self.full from exc
-
-    def _record_fetch(
-        self,
-        entry: FetchEntry,
-        versions: Sequence[tuple[NewSnapshot, NewChange | None]],
-        reasons: Sequence[Reason],
-        broken: BrokenPolicy | None,
-        anchors: Sequence[AnchorState],
-        suggestions: Sequence[NewSuggestion],
-    ) -> Recorded:
         at = now()
         with self.sessions.begin() as s:
             row = _locked_source(s, entry.source_pk)
