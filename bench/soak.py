@@ -261,6 +261,8 @@ def _versus_real(raw: dict[str, Any], changes: list[tuple[str, int, int, int]]) 
     starts = [w["at"] for w in raw["windows"]]
     spans: dict[tuple[str, str], list[tuple[range, int]]] = {}
     for name, old, new, significant in changes:
+        if name not in raw["index"]:
+            continue  # a hostile page (--hostile): no labels to score it against
         covered = range(_slot(starts, old) + 1, _slot(starts, new) + 1)
         spans.setdefault(raw["index"][name], []).append((covered, significant))
     truth: dict[tuple[tuple[str, str], int], tuple[bool, bool]] = {}

@@ -1,7 +1,7 @@
 """Storage: SQLAlchemy models, the store API and migrations."""
 
-from storage.engine import StoreError, database_url, make_engine
+from storage.engine import StoreError, database_unusable, database_url, make_engine
 from storage.queries import NotFound
 from storage.store import Store
 
-__all__ = ["NotFound", "Store", "StoreError", "database_url", "make_engine"]
+__all__ = ["NotFound", "Store", "StoreError", "database_unusable", "database_url", "make_engine"]

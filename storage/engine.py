@@ -110,6 +110,12 @@ def error_text(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
+def database_unusable(exc: BaseException) -> bool:
+    """Whether an error is the database's own (full disk, lock, read-only file, lost
+    connection), not one page's data: then no source can be recorded and the run must stop."""
+    return isinstance(exc, sa.exc.OperationalError)
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for the URL; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE writers."""
     parsed = sa.make_url(url)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from crawler.cli import cli
 from crawler.environment import read_environment
 from crawler.notify.settings import load_settings
-from storage import database_url
+from storage import Store, database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("crawler", "spiders", "storage", "reports", "diffs")
@@ -55,8 +55,14 @@ def test_citewatch_db_is_the_database_without_db(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["status", "--json"], obj={}, env={"CITEWATCH_DB": f"sqlite:///{db}"}
     )
+    # status only reads: the database CITEWATCH_DB names is looked for, and not created.
+    assert result.exit_code == 1 and f"no database at {db}" in result.output, result.output
+    assert not db.exists()
+    Store.open(f"sqlite:///{db}").close()
+    result = CliRunner().invoke(
+        cli, ["status", "--json"], obj={}, env={"CITEWATCH_DB": f"sqlite:///{db}"}
+    )
     assert result.exit_code == 0, result.output
-    assert db.exists()
 
 
 def test_notify_settings_look_named_variables_up_in_the_given_environment(

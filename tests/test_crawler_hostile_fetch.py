@@ -117,10 +117,11 @@ def crawl_among_good(
     started = time.monotonic()
     done = citewatch(db, "crawl", str(catalog), "--json", *args, env=env)
     seconds = time.monotonic() - started
-    assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     sources = {s["source"]: s for s in json.loads(done.stdout)["sources"]}
     assert [sources[s]["outcome"] for s in ("good-a", "good-b")] == ["new", "new"]
+    # The run was recorded: 3 when the hostile source failed (README, "Exit codes"), else 0.
+    assert done.returncode == (3 if sources["hostile"]["outcome"] == "failed" else 0), done.stderr
     return Crawled(sources, done.stderr, done.stdout, db, catalog, seconds)
 
 
@@ -234,7 +235,12 @@ def test_status_survives_a_catalog_interval_of_millennia(
     http_server.route("/a", Reply(200, PAGE, HTML))
     catalog = write_catalog(tmp_path / "catalog", {"a": http_server.url("/a")}, every="3000000d")
     db = tmp_path / "cw.db"
-    done = citewatch(db, "crawl", str(catalog), "--json", *[x for s in FAST for x in ("-s", s)])
+    fast = [x for s in FAST for x in ("-s", s)]
+    refused = citewatch(db, "crawl", str(catalog), "--json", *fast)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "acme.yaml: source a: every: '3000000d' is too long" in refused.stderr
+    catalog = write_catalog(tmp_path / "longest", {"a": http_server.url("/a")}, every="366d")
+    done = citewatch(db, "crawl", str(catalog), "--json", *fast)
     assert done.returncode == 0, done.stderr[-2000:]
     status = citewatch(db, "status", "--json", "--catalog", str(catalog))
     assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr[-2000:]

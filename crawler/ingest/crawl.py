@@ -23,7 +23,7 @@ from crawler.ingest.analysis import (
     suggestions,
 )
 from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
-from storage import Store
+from storage import Store, database_unusable
 from storage.records import BrokenPolicy, SourceState
 from storage.values import FailureClass, Outcome
 
@@ -186,6 +186,8 @@ def _record(
             lambda: stored_anchors(store.anchors(tool.id, source.id)),
         )
     except Exception as exc:  # one source's failure is its own (an unknown bug, a hostile page)
+        if database_unusable(exc):
+            raise  # not this source's: no source can be recorded
         _log_internal(tool, source, exc)
         analysis = internal_failure(exc)
     policy = BrokenPolicy(after, citing(tool, source))
@@ -200,8 +202,10 @@ def _record(
         )
     except Exception as exc:
         # The write was rolled back. Data of this page the database refuses (a value too long,
-        # a NUL for PostgreSQL) fails this source only; if even its failed fetch cannot be
-        # written, the database itself is unusable (full disk): that error ends the run.
+        # a NUL for PostgreSQL) fails this source only; the database's own errors (a full
+        # disk, a lock, a read-only file) end the run, as would the failed fetch's own write.
+        if database_unusable(exc):
+            raise
         _log_internal(tool, source, exc)
         analysis = internal_failure(exc)
         recorded = store.record_fetch(
