@@ -372,20 +372,27 @@ def test_postgres_concurrent_crawls_of_one_catalog_lose_nothing(pg_url: str) -> 
         s.close()
 
 
-def test_postgres_anchors_are_upserted(pg_url: str) -> None:
+def test_postgres_two_writers_anchoring_one_quote_both_succeed(pg_url: str) -> None:
     store = Store.open(pg_url)
     pk = store.source_state("race-anchor", "policy", "http://127.0.0.1/p").pk
     run = store.begin_run("catalog")
+    quote = "we sign a DPA"
+    moved = AnchorState(tool_id="race-anchor", criterion_id="dpa", source_id="policy",
+                        quote=quote, wording=quote, prefix="", suffix="", status="moved",
+                        score=100.0, passage=None)  # fmt: skip
+    holder = (
+        "INSERT INTO anchors (tool_id, criterion_id, source_id, quote_sha, quote, wording, "
+        "prefix, suffix, status, score, updated_at) VALUES ('race-anchor', 'dpa', 'policy', "
+        ":sha, :quote, :quote, '', '', 'found', 100, now())"
+    )
+    params = {"sha": hashlib.sha256(quote.encode()).hexdigest(), "quote": quote}
 
-    def anchor(status: str) -> AnchorState:
-        return AnchorState(tool_id="race-anchor", criterion_id="dpa", source_id="policy",
-                           quote="we sign a DPA", wording="we sign a DPA", prefix="", suffix="",
-                           status=status, score=100.0, passage=None)  # fmt: skip
+    def write() -> object:
+        entry = _fetch(run, pk, "new", b"<p>v1</p>")
+        return store.record_fetch(entry, [(_version("v1"), None)], anchors=[moved])
 
-    store.record_fetch(_fetch(run, pk, "new", b"<p>v1</p>"), [(_version("v1"), None)],
-                       anchors=[anchor("found")])  # fmt: skip
-    store.record_fetch(_fetch(run, pk, "unchanged", b"<p>v1</p>"), anchors=[anchor("moved")])
-    assert [a.status for a in store.anchors("race-anchor")] == ["moved"]
+    _race(pg_url, holder, params, write)
+    assert [a.status for a in store.anchors("race-anchor")] == ["moved"]  # the later write
     store.close()
 
 
