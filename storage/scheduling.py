@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,30 +139,48 @@ def _sqlite_time(text: str | None) -> datetime | None:
 
 def source_schedules(store: Store) -> dict[tuple[str, str], SourceSchedule]:
     """Every known source's schedule state, by (tool, source): one statement over the source
-    rows (100,000 sources in about a second: the scheduler's decision every cycle)."""
-    out: dict[tuple[str, str], SourceSchedule] = {}
-    with store.sessions() as s:
+    rows (100,000 sources in ~0.5 s of CPU: the scheduler decides every cycle)."""
+    with store.sessions() as s, _collector_paused():
         conn = s.connection()
         rows = conn.execute(_schedule_query(conn.dialect.name)).all()
         aware = _sqlite_time if conn.dialect.name == "sqlite" else _utc
-    for (tool, source, url, fetched, ok, failures, outcome, kind, error, failing, klass,
-         broken, started, retry) in rows:  # fmt: skip
-        out[(tool, source)] = SourceSchedule(
-            tool=tool,
-            source=source,
-            url=url,
-            last_fetch_at=aware(fetched),
-            last_ok_at=aware(ok),
-            consecutive_failures=failures,
-            last_outcome=outcome,
-            last_error_kind=kind,
-            last_error=error,
-            failing_since=aware(failing) if failures > 0 else None,
-            failure_class=klass if failures else None,
-            broken_since=aware(broken),
-            retry_after=_retry_after(outcome, retry, aware(started)),
-        )
+        out = {(row[0], row[1]): _schedule(row, aware) for row in rows}
     return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the states are built: 100,000 rows and
+    objects, none of them cycles, made it walk the growing heap again and again (measured:
+    0.75 s → 0.49 s of CPU at 100,000 sources). It runs again, as it was, afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _schedule(row: Any, aware: Callable[[Any], datetime | None]) -> SourceSchedule:
+    """One source row's schedule state (columns in _SCHEDULE_NAMES' order)."""
+    (tool, source, url, fetched, ok, failures, outcome, kind, error, failing, klass,
+     broken, started, retry) = row  # fmt: skip
+    return SourceSchedule(
+        tool=tool,
+        source=source,
+        url=url,
+        last_fetch_at=aware(fetched),
+        last_ok_at=aware(ok),
+        consecutive_failures=failures,
+        last_outcome=outcome,
+        last_error_kind=kind,
+        last_error=error,
+        failing_since=aware(failing) if failures > 0 else None,
+        failure_class=klass if failures else None,
+        broken_since=aware(broken),
+        retry_after=_retry_after(outcome, retry, aware(started)),
+    )
 
 
 def _retry_after(
