@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 
 from storage.models import AnchorRow
 from storage.records import AnchorState
+from storage.upsert import upsert
+
+KEY = ("tool_id", "criterion_id", "source_id", "quote_sha")  # uq_anchors_quote
 
 
 def quote_sha(quote: str) -> str:
@@ -19,27 +22,26 @@ def quote_sha(quote: str) -> str:
 
 
 def put_anchors(s: Session, states: Sequence[AnchorState], at: datetime) -> None:
-    """Insert or update anchors by (tool, criterion, source, quote)."""
-    for a in states:
-        row = s.scalars(
-            sa.select(AnchorRow).filter_by(
-                tool_id=a.tool_id,
-                criterion_id=a.criterion_id,
-                source_id=a.source_id,
-                quote_sha=quote_sha(a.quote),
-            )
-        ).first()
-        if row is None:
-            row = AnchorRow(
-                tool_id=a.tool_id,
-                criterion_id=a.criterion_id,
-                source_id=a.source_id,
-                quote_sha=quote_sha(a.quote),
-                quote=a.quote,
-            )
-            s.add(row)
-        row.wording, row.prefix, row.suffix = a.wording, a.prefix, a.suffix
-        row.status, row.score, row.passage, row.updated_at = a.status, a.score, a.passage, at
+    """Insert or update anchors by (tool, criterion, source, quote): INSERT … ON CONFLICT DO
+    UPDATE, so a review and a crawl anchoring the same quote at once both succeed."""
+    rows = {
+        (a.tool_id, a.criterion_id, a.source_id, quote_sha(a.quote)): {
+            "tool_id": a.tool_id,
+            "criterion_id": a.criterion_id,
+            "source_id": a.source_id,
+            "quote_sha": quote_sha(a.quote),
+            "quote": a.quote,
+            "wording": a.wording,
+            "prefix": a.prefix,
+            "suffix": a.suffix,
+            "status": a.status,
+            "score": a.score,
+            "passage": a.passage,
+            "updated_at": at,
+        }
+        for a in states
+    }  # the last state of a quote given twice wins, as it did row by row
+    upsert(s, AnchorRow, list(rows.values()), KEY)
     s.flush()
 
 

@@ -20,8 +20,8 @@ T = TypeVar("T")
 # default build (250,000 in Debian's) and PostgreSQL's protocol 65,535: a first report of a
 # long history marks more changes than that. 10,000 stays under all of them.
 IN_BATCH = 10_000
-# Blobs read per statement: ~200 compressed bodies (a few MB) in memory at a time, and one
-# short transaction each (a SQLite reader takes the write lock: crawls must not wait long).
+# Blobs read per statement: ~200 compressed bodies (a few MB) in memory at a time, in one
+# short read transaction each.
 BLOB_BATCH = 200
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///citewatch.db"
 # 30 s: a crawl child writes one short transaction per source; a reader or a second writer
@@ -17,6 +20,8 @@ BUSY_TIMEOUT_MS = 30_000
 # the first query with a driver's traceback, so it is refused when the URL is read.
 SUPPORTED = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
 SUPPORTED_TEXT = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+# The execution option that marks a connection as a writer (see make_engine's BEGIN).
+WRITER = "citewatch_writer"
 
 
 class StoreError(Exception):
@@ -134,7 +139,26 @@ def make_engine(url: str) -> sa.Engine:
     def _on_begin(conn: sa.Connection) -> None:
         # A deferred transaction that reads then writes fails at once under WAL when another
         # writer committed in between; IMMEDIATE takes the write lock up front (measured:
-        # 254/800 failures deferred vs 0 immediate, research/tech_scrapy §7).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # 254/800 failures deferred vs 0 immediate, research/tech_scrapy §7). Only writers
+        # need it: a reader's deferred BEGIN reads a snapshot of the WAL and never blocks a
+        # crawl's writes, nor waits for them (a long report no longer serializes with crawls).
+        writer = conn.get_execution_options().get(WRITER, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+class Sessions(sessionmaker[Session]):
+    """Sessions of a store: `sessions()` reads (on SQLite a deferred BEGIN, no write lock),
+    `sessions.begin()` writes (BEGIN IMMEDIATE). Every write goes through `begin()`."""
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A session in a transaction that writes and commits at the end of the block."""
+        with self(execution_options={WRITER: True}) as session, session.begin():
+            yield session
+
+
+def writer(engine: sa.Engine) -> sa.Engine:
+    """The engine as a writer (Core connections outside a session, e.g. migrations)."""
+    return engine.execution_options(**{WRITER: True})

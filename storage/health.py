@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from diffs.reasons import ReasonKind, Severity
-from storage.models import Fetch, Flag, FlagReason, Review, SourceRow
+from storage.models import Flag, FlagReason, Review, SourceRow
 from storage.records import BrokenPolicy, FetchEntry
+from storage.sourcelog import OPEN_BROKEN_FLAG
+from storage.upsert import insert_ignore
 
 Transition = Literal["none", "broke", "recovered"]
 BROKEN: Final[Severity] = "broken"  # the flags' severity
@@ -55,25 +57,9 @@ def record_health(
     row.failure_class = entry.failure_class
     if step != "broke" or policy is None:
         return (), ()
-    row.broken_since = _streak_start(s, row.id)
+    # The start of the run of failures, kept on the row as each failure is noted.
+    row.broken_since = row.failing_since or entry.started_at
     return tuple(_open(s, row, entry, criterion, at) for criterion in policy.criteria), ()
-
-
-def _streak_start(s: Session, source_pk: int) -> datetime:
-    """When the source's current run of failed fetches began (the fetch is already flushed)."""
-    last_ok = (
-        sa.select(sa.func.max(Fetch.id))
-        .where(Fetch.source_pk == source_pk, Fetch.outcome != "failed")
-        .scalar_subquery()
-    )
-    first: datetime = s.scalars(
-        sa.select(sa.func.min(Fetch.started_at)).where(
-            Fetch.source_pk == source_pk,
-            Fetch.outcome == "failed",
-            Fetch.id > sa.func.coalesce(last_ok, 0),
-        )
-    ).one()
-    return first
 
 
 def broken_text(row: SourceRow, entry: FetchEntry) -> str:
@@ -87,18 +73,21 @@ def broken_text(row: SourceRow, entry: FetchEntry) -> str:
 
 
 def _open(s: Session, row: SourceRow, entry: FetchEntry, criterion: str, at: datetime) -> int:
-    flag = Flag(
-        tool_id=row.tool_id,
-        criterion_id=criterion,
-        status="open",
-        severity=BROKEN,
-        opened_at=at,
-    )
-    s.add(flag)
-    s.flush()
+    """The rating's broken-source flag for this source (inserted ON CONFLICT: an overlapping
+    crawl may have opened it), with this breakage as its reason."""
+    opened = {"tool_id": row.tool_id, "criterion_id": criterion, "source_id": row.source_id,
+              "status": "open", "severity": BROKEN, "opened_at": at}  # fmt: skip
+    keys = ["tool_id", "criterion_id", "source_id"]
+    insert_ignore(s, Flag, [opened], keys, OPEN_BROKEN_FLAG)
+    flag_id: int = s.scalars(
+        sa.select(Flag.id).filter_by(
+            tool_id=row.tool_id, criterion_id=criterion, source_id=row.source_id,
+            status="open", severity=BROKEN,
+        )
+    ).one()  # fmt: skip
     s.add(
         FlagReason(
-            flag_id=flag.id,
+            flag_id=flag_id,
             change_id=None,
             source_id=row.source_id,
             kind=REASON_KIND,
@@ -110,7 +99,7 @@ def _open(s: Session, row: SourceRow, entry: FetchEntry, criterion: str, at: dat
             broken_since=row.broken_since,
         )
     )
-    return flag.id
+    return flag_id
 
 
 def _recover(
@@ -118,13 +107,11 @@ def _recover(
 ) -> tuple[int, ...]:
     flags = s.scalars(
         sa.select(Flag)
-        .join(FlagReason, FlagReason.flag_id == Flag.id)
         .where(
             Flag.tool_id == row.tool_id,
             Flag.status == "open",
             Flag.severity == BROKEN,
-            FlagReason.kind == REASON_KIND,
-            FlagReason.source_id == row.source_id,
+            Flag.source_id == row.source_id,  # migration 0008 named each one's source
         )
         .order_by(Flag.id)
     ).all()

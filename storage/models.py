@@ -4,6 +4,7 @@ evidence anchors and the notification outbox."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -22,6 +23,13 @@ NAMING = {
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
+BROKEN = "broken"  # the severity of a broken source's flag (storage/health.py)
+
+
+def where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, for both SQLite and PostgreSQL."""
+    clause = sa.text(condition)
+    return {"sqlite_where": clause, "postgresql_where": clause}
 
 
 class Base(DeclarativeBase):
@@ -57,7 +65,11 @@ class SourceRow(Base):
     """A cited page of a tool, with what the next conditional GET needs."""
 
     __tablename__ = "sources"
-    __table_args__ = (sa.UniqueConstraint("tool_id", "source_id", name="uq_sources_tool_source"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tool_id", "source_id", name="uq_sources_tool_source"),
+        # The failing sources (notify's failure streaks): a few rows, found without a scan.
+        sa.Index("ix_sources_failing", "id", **where("consecutive_failures > 0")),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200))
     source_id: Mapped[str] = mapped_column(sa.String(200))
@@ -71,15 +83,28 @@ class SourceRow(Base):
     failure_class: Mapped[FailureClass | None] = mapped_column(sa.String(16))  # of the last fetch
     # Set when the source is declared broken: the start of its run of failures.
     broken_since: Mapped[datetime | None] = mapped_column(When)
+    # The last fetch, kept on the row (migration 0008) so that the scheduler's due decision,
+    # `status` and notify read one row per source instead of scanning the fetch log.
+    last_fetch_id: Mapped[int | None] = mapped_column(Id)
+    last_outcome: Mapped[Outcome | None] = mapped_column(sa.String(16))
+    last_error_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.Text())
+    last_started_at: Mapped[datetime | None] = mapped_column(When)  # Retry-After counts from it
+    last_retry_after: Mapped[float | None] = mapped_column(sa.Float())
+    last_ok_fetch_id: Mapped[int | None] = mapped_column(Id)  # the failure streak comes after
+    failing_since: Mapped[datetime | None] = mapped_column(When)  # the streak's first start
 
 
 class Fetch(Base):
     """Every fetch attempt, good or bad: the log of what the crawler saw."""
 
     __tablename__ = "fetches"
+    # A source's fetches newest first (failure streaks, prune) without a sort: the composite
+    # index replaces the one on source_pk alone (migration 0008).
+    __table_args__ = (sa.Index("ix_fetches_source_pk_id", "source_pk", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("crawl_runs.id"), index=True)
-    source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"), index=True)
+    source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"))
     requested_url: Mapped[str] = mapped_column(sa.Text())
     final_url: Mapped[str | None] = mapped_column(sa.Text())
     redirects: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
@@ -117,6 +142,8 @@ class Change(Base):
     __tablename__ = "changes"
     __table_args__ = (
         sa.UniqueConstraint("old_snapshot_id", "new_snapshot_id", name="uq_changes_pair"),
+        # The digest's "not reported yet": a few rows among a long history (migration 0008).
+        sa.Index("ix_changes_unreported", "id", **where("reported_at IS NULL")),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source_pk: Mapped[int] = mapped_column(sa.ForeignKey("sources.id"), index=True)
@@ -138,9 +165,18 @@ class Flag(Base):
     """A rating (tool, criterion) that needs an editor's re-review."""
 
     __tablename__ = "flags"
+    # One open flag per rating, and one open broken-source flag per rating and source: two
+    # overlapping crawls cannot open a second one (writers insert ON CONFLICT DO NOTHING).
+    __table_args__ = (
+        sa.Index("uq_flags_open", "tool_id", "criterion_id", unique=True,
+                 **where(f"status = 'open' AND severity <> '{BROKEN}'")),
+        sa.Index("uq_flags_open_broken", "tool_id", "criterion_id", "source_id", unique=True,
+                 **where(f"status = 'open' AND severity = '{BROKEN}'")),
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     tool_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     criterion_id: Mapped[str] = mapped_column(sa.String(200))
+    source_id: Mapped[str | None] = mapped_column(sa.String(200))  # a broken-source flag's
     status: Mapped[FlagStatus] = mapped_column(sa.String(16))
     severity: Mapped[Severity] = mapped_column(sa.String(16))
     opened_at: Mapped[datetime] = mapped_column(When)
@@ -151,6 +187,7 @@ class FlagReason(Base):
     """Why a flag was raised or grown: one change of one source, or a broken source."""
 
     __tablename__ = "flag_reasons"
+    __table_args__ = (sa.Index("ix_flag_reasons_unreported", "id", **where("reported_at IS NULL")),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     flag_id: Mapped[int] = mapped_column(sa.ForeignKey("flags.id"), index=True)
     change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("changes.id"), index=True)

@@ -10,7 +10,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Delivery, Fetch, Notification, NotificationItem, SourceRow
+from storage.bulk import chunks
+from storage.models import Change, Delivery, Fetch, Notification, NotificationItem, SourceRow
 
 ItemKind = Literal["change", "reason", "fetch", "review"]
 
@@ -149,29 +150,56 @@ class Outbox:
             if error is None:
                 row.sent_at = at
 
+    def uncovered_changes(self) -> list[int]:
+        """Ids of the changes no notification covered yet, oldest first: an anti-join on the
+        unique (kind, item_id) index, instead of every covered id and every change read
+        into memory each scheduler cycle. Exact even when overlapping crawls commit changes
+        out of id order (a watermark on the highest id told would miss those)."""
+        covered = (
+            sa.select(NotificationItem.id)
+            .where(NotificationItem.kind == "change", NotificationItem.item_id == Change.id)
+            .exists()
+        )
+        with self.sessions() as s:
+            return list(s.scalars(sa.select(Change.id).where(~covered).order_by(Change.id)))
+
+    def covered_among(self, kind: ItemKind, ids: Iterable[int]) -> frozenset[int]:
+        """Which of these items of this kind some notification already covered (looked up
+        by the unique (kind, item_id) index, not by reading every item ever covered)."""
+        found: set[int] = set()
+        with self.sessions() as s:
+            for batch in chunks(dict.fromkeys(ids)):
+                query = sa.select(NotificationItem.item_id).where(
+                    NotificationItem.kind == kind, NotificationItem.item_id.in_(batch)
+                )
+                found.update(s.scalars(query))
+        return frozenset(found)
+
     def broken_streaks(self) -> dict[tuple[str, str], tuple[int, ...]]:
-        """Failed fetch ids of each source's current failure streak, by (tool, source)."""
-        last_ok = (
-            sa.select(Fetch.source_pk, sa.func.max(Fetch.id).label("ok_id"))
-            .where(Fetch.outcome != "failed")
-            .group_by(Fetch.source_pk)
-            .subquery()
-        )
-        query = (
-            sa.select(SourceRow.tool_id, SourceRow.source_id, Fetch.id)
-            .join(SourceRow, Fetch.source_pk == SourceRow.id)
-            .outerjoin(last_ok, last_ok.c.source_pk == Fetch.source_pk)
-            .where(
-                SourceRow.consecutive_failures > 0,
-                Fetch.outcome == "failed",
-                sa.or_(last_ok.c.ok_id.is_(None), Fetch.id > last_ok.c.ok_id),
-            )
-            .order_by(Fetch.id)
-        )
+        """Failed fetch ids of each source's current failure streak, by (tool, source): the
+        fetches after each failing source's last good one, searched on fetches(source_pk,
+        id) for those sources only, never by a scan of the whole fetch log."""
+        # A literal 0, not a bound value: only then may SQLite use the partial index of the
+        # failing sources (ix_sources_failing).
+        failing_query = sa.select(
+            SourceRow.id, SourceRow.tool_id, SourceRow.source_id, SourceRow.last_ok_fetch_id
+        ).where(SourceRow.consecutive_failures > sa.literal_column("0"))
         streaks: dict[tuple[str, str], list[int]] = {}
         with self.sessions() as s:
-            for tool_id, source_id, fetch_id in s.execute(query):
-                streaks.setdefault((tool_id, source_id), []).append(fetch_id)
+            failing = {
+                pk: (tool, source, ok or 0) for pk, tool, source, ok in s.execute(failing_query)
+            }
+            floor = min((ok for _, _, ok in failing.values()), default=0)
+            found: list[tuple[int, int]] = []
+            for batch in chunks(sorted(failing)):
+                query = sa.select(Fetch.id, Fetch.source_pk).where(
+                    Fetch.source_pk.in_(batch), Fetch.id > floor, Fetch.outcome == "failed"
+                )
+                found.extend((fetch_id, pk) for fetch_id, pk in s.execute(query))
+        for fetch_id, pk in sorted(found):
+            tool, source, ok = failing[pk]
+            if fetch_id > ok:
+                streaks.setdefault((tool, source), []).append(fetch_id)
         return {key: tuple(ids) for key, ids in streaks.items()}
 
 

@@ -143,6 +143,15 @@ class Queries(BulkReads):
         with self.sessions() as s:
             return [_change_record(row) for q in batches for row in s.execute(q)]
 
+    def change_ids(self, tiers: Iterable[str], *, technical: bool = False) -> list[int]:
+        """Ids of the changes of these tiers (and, with `technical`, every technical one),
+        oldest first: ids only, however long the history."""
+        wanted: sa.ColumnElement[bool] = Change.tier.in_(list(tiers))
+        if technical:
+            wanted = sa.or_(wanted, Change.technical)
+        with self.sessions() as s:
+            return list(s.scalars(sa.select(Change.id).where(wanted).order_by(Change.id)))
+
     def change(self, change_id: int) -> ChangeRecord:
         """One change (NotFound when there is none with that id)."""
         found = self.changes(ids=[change_id])
@@ -328,17 +337,12 @@ class Queries(BulkReads):
             return [_failure_record(f, src) for f, src in s.execute(query.order_by(Fetch.id))]
 
     def broken_sources(self) -> list[FailureRecord]:
-        """The latest failure of every source whose last fetch failed (broken or not yet)."""
-        latest = (
-            sa.select(sa.func.max(Fetch.id))
-            .join(SourceRow, Fetch.source_pk == SourceRow.id)
-            .where(SourceRow.consecutive_failures > 0)
-            .group_by(Fetch.source_pk)
-        )
+        """The latest failure of every source whose last fetch failed (broken or not yet):
+        the fetch its row names as the last one (no scan of the fetch log)."""
         query = (
             sa.select(Fetch, SourceRow)
-            .join(SourceRow, Fetch.source_pk == SourceRow.id)
-            .where(Fetch.id.in_(latest))
+            .join(SourceRow, Fetch.id == SourceRow.last_fetch_id)
+            .where(SourceRow.consecutive_failures > sa.literal_column("0"))
             .order_by(Fetch.id)
         )
         with self.sessions() as s:

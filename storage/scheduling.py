@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from storage.models import CrawlRun, Fetch, SchedulerRow, SourceRow
+from storage.models import CrawlRun, SchedulerRow, SourceRow
 from storage.records import FetchEntry
 from storage.store import Store, now
 from storage.values import FailureClass, Outcome
@@ -106,54 +108,90 @@ def read_heartbeat(store: Store) -> Heartbeat | None:
     return Heartbeat(**values)
 
 
+# The columns source_schedules reads, in the order it unpacks them: one row per source, no
+# fetch log (the last fetch is kept on the row, storage/sourcelog.py). Table columns, not ORM
+# attributes: the rows come back through Core, without the ORM's per-row loading.
+_SCHEDULE_NAMES = (
+    "tool_id", "source_id", "url", "last_fetch_at", "last_ok_at", "consecutive_failures",
+    "last_outcome", "last_error_kind", "last_error", "failing_since", "failure_class",
+    "broken_since", "last_started_at", "last_retry_after",
+)  # fmt: skip
+
+
+def _schedule_query(dialect: str) -> sa.Select[Any]:
+    """The source rows' schedule columns. On SQLite the times come back as their stored
+    text, read by _sqlite_time in one C call each (measured at 100,000 sources: 0.4 s less
+    than SQLAlchemy's parse plus making each one aware)."""
+    table = SourceRow.__table__
+    columns = [
+        sa.type_coerce(table.c[name], sa.String())
+        if dialect == "sqlite" and isinstance(table.c[name].type, sa.DateTime)
+        else table.c[name]
+        for name in _SCHEDULE_NAMES
+    ]
+    return sa.select(*columns).order_by(table.c.id)
+
+
+def _sqlite_time(text: str | None) -> datetime | None:
+    """A time as SQLite stores it (UTC, without an offset), aware."""
+    return None if text is None else datetime.fromisoformat(text + "+00:00")
+
+
 def source_schedules(store: Store) -> dict[tuple[str, str], SourceSchedule]:
-    """Every known source's schedule state, by (tool, source)."""
-    latest = sa.select(sa.func.max(Fetch.id)).group_by(Fetch.source_pk)
-    with store.sessions() as s:
-        fetches = {f.source_pk: f for f in s.scalars(sa.select(Fetch).where(Fetch.id.in_(latest)))}
-        out: dict[tuple[str, str], SourceSchedule] = {}
-        for row in s.scalars(sa.select(SourceRow).order_by(SourceRow.id)):
-            last = fetches.get(row.id)
-            out[(row.tool_id, row.source_id)] = SourceSchedule(
-                tool=row.tool_id,
-                source=row.source_id,
-                url=row.url,
-                last_fetch_at=_utc(row.last_fetch_at),
-                last_ok_at=_utc(row.last_ok_at),
-                consecutive_failures=row.consecutive_failures,
-                last_outcome=last.outcome if last else None,
-                last_error_kind=last.error_kind if last else None,
-                last_error=last.error if last else None,
-                failing_since=_failing_since(s, row),
-                failure_class=row.failure_class if row.consecutive_failures else None,
-                broken_since=_utc(row.broken_since),
-                retry_after=_retry_after(last),
-            )
+    """Every known source's schedule state, by (tool, source): one statement over the source
+    rows (100,000 sources in ~0.5 s of CPU: the scheduler decides every cycle)."""
+    with store.sessions() as s, _collector_paused():
+        conn = s.connection()
+        rows = conn.execute(_schedule_query(conn.dialect.name)).all()
+        aware = _sqlite_time if conn.dialect.name == "sqlite" else _utc
+        out = {(row[0], row[1]): _schedule(row, aware) for row in rows}
     return out
 
 
-def _retry_after(last: Fetch | None) -> datetime | None:
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the states are built: 100,000 rows and
+    objects, none of them cycles, made it walk the growing heap again and again (measured:
+    0.75 s → 0.49 s of CPU at 100,000 sources). It runs again, as it was, afterwards."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _schedule(row: Any, aware: Callable[[Any], datetime | None]) -> SourceSchedule:
+    """One source row's schedule state (columns in _SCHEDULE_NAMES' order)."""
+    (tool, source, url, fetched, ok, failures, outcome, kind, error, failing, klass,
+     broken, started, retry) = row  # fmt: skip
+    return SourceSchedule(
+        tool=tool,
+        source=source,
+        url=url,
+        last_fetch_at=aware(fetched),
+        last_ok_at=aware(ok),
+        consecutive_failures=failures,
+        last_outcome=outcome,
+        last_error_kind=kind,
+        last_error=error,
+        failing_since=aware(failing) if failures > 0 else None,
+        failure_class=klass if failures else None,
+        broken_since=aware(broken),
+        retry_after=_retry_after(outcome, retry, aware(started)),
+    )
+
+
+def _retry_after(
+    outcome: Outcome | None, seconds: float | None, started: datetime | None
+) -> datetime | None:
     """When a server that answered Retry-After allows the next request (None: no limit)."""
-    if last is None or last.outcome != "failed" or not last.retry_after:
+    if outcome != "failed" or not seconds or started is None:
         return None
-    seconds = last.retry_after
     if not seconds > 0:  # NaN (PostgreSQL keeps it) or negative: no usable wait
         return None
-    started = _utc(last.started_at)
-    return None if started is None else started + timedelta(seconds=min(seconds, RETRY_AFTER_MAX_S))
-
-
-def _failing_since(s: Session, row: SourceRow) -> datetime | None:
-    """When the current streak of failures began: its first fetch's start."""
-    if row.consecutive_failures <= 0:
-        return None
-    streak = (
-        sa.select(Fetch.started_at)
-        .where(Fetch.source_pk == row.id)
-        .order_by(Fetch.id.desc())
-        .limit(row.consecutive_failures)
-    )
-    return _utc(min(s.scalars(streak), default=None))
+    return started + timedelta(seconds=min(seconds, RETRY_AFTER_MAX_S))
 
 
 def record_killed(

@@ -12,12 +12,21 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from diffs.reasons import Reason
 from storage import blobs
 from storage.anchors import put_anchors
-from storage.engine import StoreError, check_file, checked_url, error_text, make_engine, shown
+from storage.engine import (
+    Sessions,
+    StoreError,
+    check_file,
+    checked_url,
+    error_text,
+    make_engine,
+    shown,
+    writer,
+)
 from storage.health import BROKEN, record_health
 from storage.models import (
     Blob,
@@ -42,6 +51,8 @@ from storage.records import (
     SourceState,
 )
 from storage.runs import mark_killed, this_host
+from storage.sourcelog import OPEN_FLAG, note_fetch, source_rows
+from storage.upsert import insert_ignore
 
 
 def now() -> datetime:
@@ -53,7 +64,7 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (Alembic, on a shared connection)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
-    with engine.begin() as conn:
+    with writer(engine).begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two processes starting at once must not both create the tables.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7236410771)")
@@ -78,7 +89,7 @@ class Store(Queries):
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.sessions = Sessions(engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> Store:
@@ -132,9 +143,11 @@ class Store(Queries):
         return self.source_states([(tool_id, source_id, url)])[0]
 
     def source_states(self, keys: Sequence[tuple[str, str, str]]) -> list[SourceState]:
-        """The rows of (tool, source, url) keys, in order, in one transaction."""
+        """The rows of (tool, source, url) keys, in order, in one transaction: set-based
+        (inserted ON CONFLICT DO NOTHING, read back by key in chunks), so 100,000 sources
+        cost a few statements, and two crawls creating the same row both get it."""
         with self.sessions.begin() as s:
-            return [_source_row(s, *key) for key in keys]
+            return source_rows(s, keys)
 
     def record_fetch(
         self,
@@ -157,8 +170,8 @@ class Store(Queries):
         """
         at = now()
         with self.sessions.begin() as s:
-            raw_sha = _put_blob(s, entry.raw) if entry.raw is not None else None
-            fetch = _fetch_row(entry, raw_sha)
+            row = _locked_source(s, entry.source_pk)
+            fetch = _fetch_row(entry, _fetch_raw(s, entry, versions))
             s.add(fetch)
             s.flush()
             snapshot_ids, change_ids = self._add_versions(s, entry, fetch.id, versions, at)
@@ -168,7 +181,9 @@ class Store(Queries):
             if suggestions and change_ids:
                 s.add_all(_suggestion_row(g, change_ids[-1], at) for g in suggestions)
             put_anchors(s, anchors, at)
-            opened, recovered = _update_source(s, entry, broken, at)
+            opened, recovered = _update_source(
+                s, row or s.get_one(SourceRow, entry.source_pk), entry, fetch.id, broken, at
+            )
         return Recorded(
             fetch_id=fetch.id,
             snapshot_ids=tuple(snapshot_ids),
@@ -218,46 +233,24 @@ class Store(Queries):
         return snapshot_ids, change_ids
 
 
-def _source_row(s: Session, tool_id: str, source_id: str, url: str) -> SourceState:
-    row = s.scalars(
-        sa.select(SourceRow).filter_by(tool_id=tool_id, source_id=source_id)
-    ).one_or_none()
-    if row is None:
-        row = SourceRow(tool_id=tool_id, source_id=source_id, url=url, consecutive_failures=0)
-        s.add(row)
-        s.flush()
-    elif row.url != url:
-        row.url, row.etag, row.last_modified = url, None, None
-    return _source_state(row)
-
-
-def _source_state(row: SourceRow) -> SourceState:
-    return SourceState(
-        pk=row.id,
-        tool_id=row.tool_id,
-        source_id=row.source_id,
-        url=row.url,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        consecutive_failures=row.consecutive_failures,
-        failure_class=row.failure_class,
-        broken_since=_aware(row.broken_since),
-    )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
-
-
 def _put_blob(s: Session, data: bytes) -> str:
-    """Store bytes once by their hash; a repeated body costs nothing."""
+    """Store bytes once by their hash; a repeated body costs nothing (not even compressing)."""
     sha = blobs.sha256(data)
-    if s.get(Blob, sha) is None:
+    if s.scalar(sa.select(Blob.sha256).where(Blob.sha256 == sha)) is None:
         codec, packed = blobs.compress(data)
-        s.add(Blob(sha256=sha, codec=codec, size=len(data), data=packed))
-        s.flush()
+        row = {"sha256": sha, "codec": codec, "size": len(data), "data": packed}
+        insert_ignore(s, Blob, [row], ["sha256"])  # another writer may store it too
     return sha
+
+
+def _fetch_raw(
+    s: Session, entry: FetchEntry, versions: Sequence[tuple[NewSnapshot, NewChange | None]]
+) -> str | None:
+    """The fetch's raw body, kept only when it is a version this fetch stores (README,
+    Retention): an unchanged page with a nonce would otherwise add a blob every fetch."""
+    if entry.raw is None or not any(new.raw == entry.raw for new, _ in versions):
+        return None
+    return _put_blob(s, entry.raw)
 
 
 def _fetch_row(entry: FetchEntry, raw_sha: str | None) -> Fetch:
@@ -311,22 +304,16 @@ def _suggestion_row(g: NewSuggestion, change_id: int, at: datetime) -> Suggestio
 
 def _add_reason(s: Session, r: Reason, change_id: int, at: datetime) -> int:
     """Attach a reason to the rating's open flag, opening one when there is none."""
+    opened = {"tool_id": r.tool, "criterion_id": r.criterion, "source_id": None,
+              "status": "open", "severity": r.severity, "opened_at": at}  # fmt: skip
+    insert_ignore(s, Flag, [opened], ["tool_id", "criterion_id"], OPEN_FLAG)
     flag = s.scalars(
         sa.select(Flag)
         .filter_by(tool_id=r.tool, criterion_id=r.criterion, status="open")
         .where(Flag.severity != BROKEN)  # a broken source's flag is its own (storage/health.py)
-    ).first()
-    if flag is None:
-        flag = Flag(
-            tool_id=r.tool,
-            criterion_id=r.criterion,
-            status="open",
-            severity=r.severity,
-            opened_at=at,
-        )
-        s.add(flag)
-        s.flush()
-    elif r.severity == "evidence":
+        .with_for_update()
+    ).one()
+    if r.severity == "evidence":
         flag.severity = "evidence"  # the worst reason decides the flag's severity
     s.add(
         FlagReason(
@@ -345,11 +332,24 @@ def _add_reason(s: Session, r: Reason, change_id: int, at: datetime) -> int:
     return flag.id
 
 
+def _locked_source(s: Session, source_pk: int) -> SourceRow | None:
+    """The source's row, locked (PostgreSQL) so that two crawls recording the same source
+    count its failures one after the other; SQLite's writer already holds the database.
+    None for an unknown source: the fetch's foreign key then fails the transaction."""
+    query = sa.select(SourceRow).where(SourceRow.id == source_pk).with_for_update()
+    return s.scalars(query).one_or_none()
+
+
 def _update_source(
-    s: Session, entry: FetchEntry, broken: BrokenPolicy | None, at: datetime
+    s: Session,
+    row: SourceRow,
+    entry: FetchEntry,
+    fetch_id: int,
+    broken: BrokenPolicy | None,
+    at: datetime,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    row = s.get_one(SourceRow, entry.source_pk)
     row.last_fetch_at = at
+    note_fetch(row, entry, fetch_id)
     health = record_health(s, row, entry, broken, at)
     if entry.outcome == "failed":
         return health

@@ -87,6 +87,7 @@ READ_ONLY: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     "notify --status": ("notify", "--status"),
     "notify --dry-run": ("notify", "--dry-run", "{tmp}/mail.eml"),
+    "prune": ("prune", "--apply"),
 }
 
 

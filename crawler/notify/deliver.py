@@ -76,17 +76,12 @@ def pending(
 ) -> Pending:
     """The digest of everything no notification covered yet (nothing is marked here)."""
     outbox = Outbox(store.sessions)
-    seen_changes, seen_reasons = outbox.covered("change"), outbox.covered("reason")
-    seen_fetches = outbox.covered("fetch")
-    seen_reviews = outbox.covered("review")
-    records = store.changes()
-    fresh = [c for c in records if c.id not in seen_changes]
+    seen_reasons, seen_reviews = outbox.covered("reason"), outbox.covered("review")
+    fresh = store.changes(ids=outbox.uncovered_changes())  # not the whole history each cycle
     reasons = [(f, r) for f in store.flags() for r in f.reasons if r.id not in seen_reasons]
-    broken = {
-        key: ids
-        for key, ids in outbox.broken_streaks().items()
-        if not seen_fetches.intersection(ids)
-    }
+    streaks = outbox.broken_streaks()
+    seen_fetches = outbox.covered_among("fetch", (i for ids in streaks.values() for i in ids))
+    broken = {key: ids for key, ids in streaks.items() if not seen_fetches.intersection(ids)}
     # Resolutions since the last digest: made after it was queued (so an upgraded database
     # does not retell its whole review history) and covered by none.
     last = outbox.last_queued_at()
@@ -98,7 +93,7 @@ def pending(
     # the published site has a page for every significant, minor or technical change.
     at = now or datetime.now(UTC)
     ctx = build_context(store, catalog, min((c.detected_at for c in fresh), default=at), at)
-    pages = frozenset(c.id for c in records if c.significant or c.technical or c.tier == "minor")
+    pages = frozenset(store.change_ids(("substantive", "minor"), technical=True))
     items: list[tuple[ItemKind, int]] = [("change", c.id) for c in fresh]
     items.extend(("reason", r.id) for _, r in reasons)
     items.extend(("fetch", fetch_id) for ids in broken.values() for fetch_id in ids)
