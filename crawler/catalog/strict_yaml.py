@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from crawler.catalog.fast_yaml import fast_load
 from crawler.catalog.limits import MAX_ID_CHARS, PREVIEW_CHARS
 from crawler.catalog.yaml_loader import loader_for
 
@@ -67,7 +68,10 @@ def preview(text: str) -> str:
 
 def parse_yaml(text: str, file: str | Path) -> Any:
     """Parse YAML text; any problem becomes a CatalogErrors naming the line."""
-    try:
+    done, document = fast_load(text)
+    if done:
+        return document
+    try:  # the Python loader: the errors users see come from it
         return yaml.load(text, Loader=loader_for(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -21,7 +21,7 @@ from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNo
 
 from crawler.catalog.limits import MAX_ALIAS_NODES, MAX_NESTING, PREVIEW_CHARS
 
-__all__ = ["AliasLoader", "StrictLoader", "loader_for"]
+__all__ = ["AliasLoader", "StrictLoader", "check_mapping_keys", "loader_for"]
 
 _MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
@@ -66,23 +66,27 @@ class StrictLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping with hashable, unique keys and no merge keys."""
-        if not isinstance(node, MappingNode):  # `!!set` on a scalar: PyYAML's error says so
-            return super().construct_mapping(node, deep=deep)
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE:
-                problem = "merge keys (<<) are not supported: write the keys out"
-                raise ConstructorError(None, None, problem, key_node.start_mark)
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                hash(key)  # not `key in seen`: that accepts a set, as a frozenset
-            except TypeError:  # a list, a mapping or a set as a key
-                problem = "a key must be text, not a list or a mapping"
-                raise ConstructorError(None, None, problem, key_node.start_mark) from None
-            if isinstance(key, str) and key in seen:
-                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
+        if isinstance(node, MappingNode):  # `!!set` on a scalar: PyYAML's error says so
+            check_mapping_keys(self, node, deep)
         return super().construct_mapping(node, deep=deep)
+
+
+def check_mapping_keys(loader: Any, node: MappingNode, deep: bool) -> None:
+    """Refuse merge keys, keys that are lists or mappings, and duplicate keys, at their line."""
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE:
+            problem = "merge keys (<<) are not supported: write the keys out"
+            raise ConstructorError(None, None, problem, key_node.start_mark)
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)  # not `key in seen`: that accepts a set, as a frozenset
+        except TypeError:  # a list, a mapping or a set as a key
+            problem = "a key must be text, not a list or a mapping"
+            raise ConstructorError(None, None, problem, key_node.start_mark) from None
+        if isinstance(key, str) and key in seen:
+            raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
 
 
 class AliasLoader(StrictLoader):
