@@ -22,18 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from scale_corpus import build_history, build_wide, pages, record_day
 
-from storage import Store
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' statement counter, one implementation
+from test_storage_reads import statements  # type: ignore[import-not-found]  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,21 +119,6 @@ def report(url: str, catalog: Path, out: Path) -> Run:
 def count_files(folder: Path) -> int:
     """Files a report wrote (its own bookkeeping in .citewatch/ left out)."""
     return sum(1 for p in folder.rglob("*") if p.is_file() and ".citewatch" not in p.parts)
-
-
-@contextmanager
-def statements(store: Store) -> Iterator[list[str]]:
-    """Every SQL statement the store runs inside the block."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
 
 
 def _print(line: str) -> None:

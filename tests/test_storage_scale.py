@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -17,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from test_storage_reads import statements
 
 from diffs.reasons import Reason
 from diffs.sentences import SentenceChange
@@ -80,21 +80,6 @@ def topic(criterion: str = "no-training") -> Reason:
         sentences=(SentenceChange("We do not train.", "We train."),),
         matched_terms=("train",),
     )
-
-
-@contextmanager
-def statements(store: Store) -> Iterator[list[str]]:
-    """Every SQL statement the store runs inside the block."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", count)
 
 
 def count(store: Store, sql: str) -> int:
