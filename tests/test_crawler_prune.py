@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from test_storage_scale import fetch as scale_fetch
 
 from crawler.cli import cli
 from storage import Store
@@ -27,24 +28,8 @@ def invoke(*args: str) -> Result:
 
 
 def fetch(store: Store, pk: int, outcome: str, at: datetime) -> FetchEntry:
-    """A fetch of its own run; failed ones are 503s."""
-    failed = outcome == "failed"
-    return FetchEntry(
-        run_id=store.begin_run("catalog"),
-        source_pk=pk,
-        requested_url=URL,
-        final_url=URL,
-        redirects=(),
-        status=503 if failed else 200,
-        outcome=outcome,
-        error="http: HTTP 503" if failed else None,
-        error_kind="http" if failed else None,
-        content_type="text/html",
-        raw=None if failed else b"<p>v1</p>",
-        started_at=at,
-        elapsed_ms=3,
-        failure_class="transient" if failed else None,
-    )
+    """A fetch of its own run; failed ones are transient 503s."""
+    return scale_fetch(store, pk, outcome, at, raw=b"<p>v1</p>")
 
 
 def scalar(store: Store, sql: str) -> int:
