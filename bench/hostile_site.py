@@ -11,68 +11,21 @@ from __future__ import annotations
 import gzip
 import random
 import socket
+import sys
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+# The PDF bombs of the extraction tests, one implementation (tests/ is not a package).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_crawler_hostile_extract import flate_bomb, form_bomb  # type: ignore[import-not-found]
 
 TOOL = "hostile"
 WORDS = ("data", "processing", "retention", "transfer", "subprocessor", "security", "audit")
-
-
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF file of these objects (numbered from 1, the first is the catalog), with its xref."""
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _stream(data: bytes, entries: bytes = b"") -> bytes:
-    return b"<< /Length %d %s>>\nstream\n" % (len(data), entries) + data + b"\nendstream"
-
-
-def _one_page(content: bytes, resources: bytes = b"", *more: bytes) -> bytes:
-    page = (
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >>%s >> >>" % resources
-    )
-    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
-    pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", pages, page, content, font, *more])
-
-
-TEXT = b"BT /F1 12 Tf 72 720 Td (Data processing addendum) Tj ET"
-
-
-def flate_bomb() -> bytes:
-    """A 100 KB content stream that inflates to 100 MB of spaces."""
-    packer = zlib.compressobj(9)
-    data = packer.compress(TEXT + b" ")
-    for _ in range(100):
-        data += packer.compress(b" " * 1_000_000)
-    return _one_page(_stream(data + packer.flush(), b"/Filter /FlateDecode "))
-
-
-def form_bomb() -> bytes:
-    """A form XObject of 20,000 operators drawn 5,000 times: 100 M operators from 150 KB."""
-    form = _stream(
-        b"BT /F1 12 Tf (x) Tj ET " + b"0 0 m " * 20_000,
-        b"/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /Font << /F1 5 0 R >> >> ",
-    )
-    content = _stream(TEXT + b" " + b"q /X0 Do Q " * 5_000)
-    return _one_page(content, b" /XObject << /X0 6 0 R >>", form)
 
 
 def _html(title: str, body: str, head: str = "") -> bytes:

@@ -34,7 +34,7 @@ PAGE = (
 )
 
 
-def _file(objects: list[bytes], trailer: bytes = b"") -> bytes:
+def pdf_file(objects: list[bytes], trailer: bytes = b"") -> bytes:
     """A PDF file of these objects (numbered from 1, the first is the catalog), with its xref."""
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
@@ -57,7 +57,7 @@ def _stream(data: bytes, entries: bytes = b"") -> bytes:
 
 def _one_page(content: bytes, resources: bytes = b"", *more: bytes) -> bytes:
     """A one-page PDF whose page shows `content` (an object: a stream) in Helvetica."""
-    return _file(
+    return pdf_file(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -148,7 +148,7 @@ def _pages(count: int, declared: int) -> bytes:
         b" /Resources << /Font << /F1 4 0 R >> >> >>"
     )
     objects.extend(page % (first_node + p // fanout) for p in range(count))
-    return _file(objects)
+    return pdf_file(objects)
 
 
 def hundred_thousand_pages() -> bytes:
@@ -221,7 +221,7 @@ def font_bomb() -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
         b" /Resources << /Font << /F1 4 0 R >> >> >>"
     )
-    return _file(
+    return pdf_file(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [" + kids + b"] /Count 200 >>",
