@@ -11,6 +11,7 @@ The code that renders pages is part of every hash (build_key): an upgrade rebuil
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ _CODE = Path(__file__).resolve().parent  # reports/
 _RENDERING = (_CODE, _CODE.parent / "diffs")  # templates and filters; the diffs pages show
 
 
+@functools.cache  # a report asks twice (site manifest, diff summaries); the code is loaded once
 def build_key() -> str:
     """A hash of the code and templates that render the site's files."""
     digest = hashlib.sha256(f"manifest {FORMAT}".encode())
