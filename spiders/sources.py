@@ -48,7 +48,7 @@ from crawler.fetch.middlewares import (
     UnreadableBody,
     retry_after_seconds,
 )
-from crawler.fetch.render import RenderError, capture
+from crawler.fetch.render import RENDER_SETTLE_S, SETTLE_SETTING, RenderError, capture
 from crawler.fetch.request import FetchRequest, FetchResult, failed_result, redacted
 from crawler.fetch.resolver import refused_destination
 from crawler.fetch.selection import fetch_request, select_sources
@@ -274,7 +274,7 @@ class SourcesSpider(scrapy.Spider):
         plain: FetchResult = response.meta[PLAIN]
         page = response.meta["playwright_page"]
         try:
-            rendered = await capture(page)
+            rendered = await capture(page, self.settings.getfloat(SETTLE_SETTING, RENDER_SETTLE_S))
         except Exception as exc:  # a page that never settles, a crashed tab: this page fails
             kind = "unsettled" if isinstance(exc, RenderError) else "render"
             yield _page(response.meta[INDEX], _failed_from(plain, kind, f"rendering: {exc}"))

@@ -64,6 +64,9 @@ class NewSnapshot:
     content_type: str | None
     final_url: str | None
     technical: bool = False
+    screenshot: bytes | None = None  # JPEG of the rendered page, stored as a blob
+    # Where the rendered page's text blocks sat: (x, y, width, height, text), CSS pixels.
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +123,7 @@ class FetchEntry:
     last_modified: str | None = None
     failure_class: FailureClass | None = None  # when failed
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    rendered: bool = False  # the body is what Chromium rendered
 
 
 @dataclass(frozen=True, slots=True)

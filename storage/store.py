@@ -220,6 +220,8 @@ class Store(Queries):
                 content_type=new.content_type,
                 final_url=new.final_url,
                 technical=new.technical,
+                screenshot_sha=None if new.screenshot is None else _put_blob(s, new.screenshot),
+                screenshot_boxes=[list(box) for box in new.boxes] if new.screenshot else None,
             )
             s.add(snap)
             s.flush()
@@ -270,6 +272,7 @@ def _fetch_row(entry: FetchEntry, raw_sha: str | None) -> Fetch:
         elapsed_ms=entry.elapsed_ms,
         failure_class=entry.failure_class,
         retry_after=entry.retry_after,
+        rendered=entry.rendered,
     )
 
 

@@ -42,7 +42,9 @@ RENDER_MAX_PAGES: Final = 4
 RENDER_STABLE_S: Final = 1.0
 RENDER_POLL_S: Final = 0.25  # how often the text is compared while it settles
 # A page whose text still changes after this is a failed fetch (`suspicious`), never stored.
+# 10 s: a legal page's scripts fill it in well under a second or two once loaded.
 RENDER_SETTLE_S: Final = 10.0
+SETTLE_SETTING: Final = "CITEWATCH_RENDER_SETTLE_S"  # our setting: RENDER_SETTLE_S for a crawl
 # Resource types the browser never loads: they cost bandwidth and memory and hold no text.
 BLOCKED_RESOURCES: Final = frozenset({"image", "font", "media"})
 VIEWPORT: Final = {"width": 1280, "height": 900}  # CSS pixels: a desktop window
@@ -167,9 +169,9 @@ async def settle(
         await asyncio.sleep(RENDER_POLL_S)
 
 
-async def capture(page: Any) -> Rendered:
+async def capture(page: Any, settle_s: float = RENDER_SETTLE_S) -> Rendered:
     """The settled page's DOM, a JPEG screenshot (bounded height) and its text boxes."""
-    await settle(page)
+    await settle(page, limit_s=settle_s)
     html = await page.content()
     height = await page.evaluate("() => document.documentElement.scrollHeight")
     clip = {"x": 0, "y": 0, "width": VIEWPORT["width"]}
