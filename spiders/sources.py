@@ -206,8 +206,9 @@ class SourcesSpider(scrapy.Spider):
             dont_filter=True,  # two catalog entries may cite the same URL; both get a result
         )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage]:
-        """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result."""
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage | Request]:
+        """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result (or, for a
+        body to render, into the request that renders it)."""
         fetch: FetchRequest = response.meta[FETCH]
         status = response.status
         error = kind = None

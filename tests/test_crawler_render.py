@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
+from chromium import find_chromium
 from conftest import LocalServer, Reply
+
 from crawler.catalog.model import load_catalog
 from crawler.extract.shell import looks_like_js_shell
 from crawler.ingest.crawl import SourceOutcome, run_crawl
 from storage import Store
 from storage.models import Blob, Fetch, Snapshot
-from chromium import find_chromium
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 # No delay between two requests to the local server (the rendered request is a second one).
