@@ -48,7 +48,13 @@ from crawler.fetch.middlewares import (
     UnreadableBody,
     retry_after_seconds,
 )
-from crawler.fetch.render import RENDER_SETTLE_S, SETTLE_SETTING, RenderError, capture
+from crawler.fetch.render import (
+    RENDER_SETTLE_S,
+    SETTLE_SETTING,
+    VIEWPORT,
+    RenderError,
+    capture,
+)
 from crawler.fetch.request import FetchRequest, FetchResult, failed_result, redacted
 from crawler.fetch.resolver import refused_destination
 from crawler.fetch.selection import fetch_request, select_sources
@@ -300,6 +306,7 @@ class SourcesSpider(scrapy.Spider):
                 elapsed_ms=elapsed_ms,
                 rendered=True,
                 screenshot=rendered.screenshot,
+                screenshot_size=(VIEWPORT["width"], rendered.height),
                 boxes=rendered.boxes,
             ),
         )

@@ -136,10 +136,11 @@ class Snapshot(Base):
     content_type: Mapped[str | None] = mapped_column(sa.Text())
     final_url: Mapped[str | None] = mapped_column(sa.Text())
     technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
-    # A rendered version's JPEG screenshot (a blob) and where its text blocks sat on it:
-    # [[x, y, width, height, text], ...] in CSS pixels (migration 0009_rendering).
+    # A rendered version's JPEG screenshot (a blob), its size and where its text blocks sat on
+    # it: {"width": W, "height": H, "boxes": [[x, y, w, h, text], ...]} in CSS pixels
+    # (migration 0009_rendering).
     screenshot_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
-    screenshot_boxes: Mapped[list[list[Any]] | None] = mapped_column(sa.JSON())
+    screenshot_boxes: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
 
 
 class Change(Base):

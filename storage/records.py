@@ -52,6 +52,10 @@ class VersionRecord:
     content_type: str | None
     final_url: str | None
     technical: bool
+    screenshot_sha: str | None = None  # a rendered version's JPEG
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height, CSS pixels
+    # Where its text blocks sat on it: (x, y, width, height, text).
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +69,7 @@ class NewSnapshot:
     final_url: str | None
     technical: bool = False
     screenshot: bytes | None = None  # JPEG of the rendered page, stored as a blob
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height, CSS pixels
     # Where the rendered page's text blocks sat: (x, y, width, height, text), CSS pixels.
     boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 

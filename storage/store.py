@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -221,7 +222,7 @@ class Store(Queries):
                 final_url=new.final_url,
                 technical=new.technical,
                 screenshot_sha=None if new.screenshot is None else _put_blob(s, new.screenshot),
-                screenshot_boxes=[list(box) for box in new.boxes] if new.screenshot else None,
+                screenshot_boxes=_layout(new) if new.screenshot else None,
             )
             s.add(snap)
             s.flush()
@@ -233,6 +234,12 @@ class Store(Queries):
                 change_ids.append(row.id)
             previous = snap.id
         return snapshot_ids, change_ids
+
+
+def _layout(new: NewSnapshot) -> dict[str, Any]:
+    """A screenshot's size and text boxes as stored (snapshots.screenshot_boxes)."""
+    width, height = new.screenshot_size
+    return {"width": width, "height": height, "boxes": [list(box) for box in new.boxes]}
 
 
 def _put_blob(s: Session, data: bytes) -> str:

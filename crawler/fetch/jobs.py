@@ -77,6 +77,7 @@ def _read_result(out_dir: Path, index: int) -> FetchResult:
     shot = (out_dir / f"{index}.jpg").read_bytes() if data.pop("has_screenshot", False) else None
     data["redirects"] = tuple(data["redirects"])
     data["boxes"] = tuple(tuple(box) for box in data.get("boxes", ()))
+    data["screenshot_size"] = tuple(data.get("screenshot_size", (0, 0)))
     data["started_at"] = datetime.fromisoformat(data["started_at"])
     return FetchResult(body=body, screenshot=shot, **data)
 

@@ -84,6 +84,7 @@ class Rendered:
 
     html: str
     screenshot: bytes
+    height: int  # of the screenshot, CSS pixels (its width is VIEWPORT's)
     boxes: tuple[Box, ...]
 
 
@@ -181,7 +182,7 @@ async def capture(page: Any, settle_s: float = RENDER_SETTLE_S) -> Rendered:
     )
     raw = await page.evaluate(_BOXES_JS, [MAX_BOXES, BOX_TEXT_CHARS])
     boxes = tuple(_box(item) for item in raw if _box_fits(item, clip["height"]))
-    return Rendered(html=html, screenshot=bytes(shot), boxes=boxes)
+    return Rendered(html=html, screenshot=bytes(shot), height=clip["height"], boxes=boxes)
 
 
 def _box_fits(item: Any, height: int) -> bool:

@@ -45,6 +45,7 @@ class FetchResult:
     elapsed_ms: int
     rendered: bool = False  # the body is the DOM Chromium rendered, not the bytes sent
     screenshot: bytes | None = None  # JPEG of the rendered page (crawler/fetch/render.py)
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height in CSS pixels
     # Where the rendered page's text blocks sat: (x, y, width, height, text), CSS pixels.
     boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 

@@ -192,6 +192,7 @@ def analyze(
         content_type=result.content_type,
         final_url=url,
         screenshot=result.screenshot,
+        screenshot_size=result.screenshot_size,
         boxes=result.boxes,
     )
     previous = load_previous()
