@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from chromium import find_chromium
 from conftest import LocalServer, Reply
 
 from crawler.catalog.model import load_catalog
+from crawler.catalog.strict_yaml import CatalogError
 from crawler.extract.shell import looks_like_js_shell
 from crawler.ingest.crawl import SourceOutcome, run_crawl
 from storage import Store
@@ -156,6 +160,19 @@ def test_loading_placeholder_then_frankfurt_to_virginia_flags_server_location(
     texts = [t for t, _, _ in stored(tmp_path)]
     assert "Frankfurt" in texts[0] and "Virginia" in texts[-1]
     assert not any("Loading" in t for t in texts)
+    # The change page shows both screenshots, copied in as files, the changed sentence marked.
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--db", f"sqlite:///{tmp_path / 'c.db'}",
+         "report", "--format", "html", "--out", str(site)],
+        check=True, capture_output=True, timeout=TIMEOUT_S,
+    )  # fmt: skip
+    page = (site / "changes" / f"{second.change}.html").read_text(encoding="utf-8")
+    shots = re.findall(r'<img src="\.\./(shots/[0-9a-f]{64}\.jpg)"', page)
+    assert len(shots) == 2 and shots[0] != shots[1]
+    assert all((site / rel).read_bytes()[:3] == b"\xff\xd8\xff" for rel in shots)
+    assert page.count('class="shot-mark"') == 2  # the Frankfurt and the Virginia sentence
+    assert "data:image" not in page
 
 
 def test_unsettled_page_and_bot_challenge_end_in_their_failure_classes(
@@ -242,3 +259,26 @@ def test_blobs_are_content_addressed(tmp_path: Path, http_server: LocalServer) -
             assert s.scalar(sa.select(Blob.codec).where(Blob.sha256 == shots[0])) == "zstd"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"), [("true", "always"), ("false", "never"), ("auto", "auto"), (None, "auto")]
+)
+def test_catalog_render_values_and_default(tmp_path: Path, value: str | None, mode: str) -> None:
+    (tmp_path / "tools").mkdir()
+    line = f"    render: {value}\n" if value is not None else ""
+    (tmp_path / "tools" / "t.yaml").write_text(
+        f"id: t\nname: T\nsources:\n  - id: s\n    url: https://example.org/\n{line}"
+    )
+    [tool] = load_catalog(tmp_path).tools
+    assert tool.sources[0].render == mode
+
+
+@pytest.mark.parametrize("value", ["1", "yes-please", "Auto", "[auto]"])
+def test_catalog_render_rejects_other_values(tmp_path: Path, value: str) -> None:
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "t.yaml").write_text(
+        f"id: t\nname: T\nsources:\n  - id: s\n    url: https://example.org/\n    render: {value}\n"
+    )
+    with pytest.raises(CatalogError, match="render: expected true, false or auto"):
+        load_catalog(tmp_path)
