@@ -100,7 +100,7 @@ def chromium_problem(path: str) -> str | None:
 
 def browser_settings(chromium: str, timeout_s: float) -> dict[str, Any]:
     """The Scrapy settings that route rendered requests through scrapy-playwright."""
-    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    handler = "crawler.fetch.playwright_handler.LazyPlaywrightHandler"
     return {
         # Only requests with meta["playwright"] go to the browser; the rest are plain HTTP.
         "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
