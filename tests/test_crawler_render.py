@@ -280,5 +280,5 @@ def test_catalog_render_rejects_other_values(tmp_path: Path, value: str) -> None
     (tmp_path / "tools" / "t.yaml").write_text(
         f"id: t\nname: T\nsources:\n  - id: s\n    url: https://example.org/\n    render: {value}\n"
     )
-    with pytest.raises(CatalogError, match="render: expected true, false or auto"):
+    with pytest.raises(CatalogError, match=r"render: expected true or false \(or auto\)"):
         load_catalog(tmp_path)

@@ -323,7 +323,7 @@ def _render(scope: Scope, data: Mapping[str, Any]) -> RenderMode:
     # `is`/== on a dict key would take 1 for true: YAML's 1 is not a render value.
     mode = _RENDER_VALUES.get(value) if isinstance(value, bool | str) else None
     if mode is None:
-        scope.error("render", f"expected true, false or auto, got {describe(value)}")
+        scope.error("render", f"expected true or false (or auto), got {describe(value)}")
         return DEFAULT_RENDER
     return mode
 
