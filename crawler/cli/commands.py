@@ -12,6 +12,7 @@ from crawler.catalog.selection import read_selection
 from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
 from crawler.cli.exits import Citewatch, crawl_exit
 from crawler.cli.history import changes, diff, flags, review
+from crawler.cli.labels import labels
 from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
@@ -194,6 +195,7 @@ def demo(ctx: click.Context, out: str) -> None:
 
 for command in (changes, flags, review, diff, report, notify, run, status, prune_command):
     cli.add_command(command)
+cli.add_command(labels)
 
 
 def main() -> None:

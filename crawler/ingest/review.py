@@ -19,7 +19,7 @@ from crawler.ingest.analysis import tracked
 from crawler.ingest.conflicts import RatingConflict, conflicts
 from diffs.anchors import accept
 from storage import AlreadyOpen, Store
-from storage.records import AnchorState, ReviewRecord
+from storage.records import AnchorState, FlagRecord, ReviewRecord
 from storage.values import EditorAction
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "conflicts",
     "decide",
     "refreshed_anchors",
+    "resolution_of",
     "resolve",
 ]
 
@@ -139,6 +140,14 @@ def _plan(
         return plan_rating_edit(Path(tool.file), criterion_id, rating), None
     except WriteBackError as exc:
         return None, str(exc)
+
+
+def resolution_of(f: FlagRecord) -> ReviewRecord | None:
+    """The review that resolved this flag and stands (None while the flag is open)."""
+    if f.status != "resolved":
+        return None
+    mine = [r for r in f.reviews if r.flag_id == f.id and r.action != "reopen"]
+    return mine[-1] if mine else None
 
 
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:
