@@ -16,7 +16,6 @@ from crawler.environment import Environment, read_environment
 from crawler.extract.document import ExtractError
 from crawler.fetch.request import FetchError
 from crawler.fetch.selection import SelectionError
-from crawler.ingest.review import ReviewRuleError
 from storage import NotFound, Store, StoreError
 from storage.engine import error_text
 
@@ -31,7 +30,6 @@ def cli_errors() -> Iterator[None]:
     except (
         StoreError,
         NotFound,
-        ReviewRuleError,
         SelectionError,
         ExtractError,
         FetchError,

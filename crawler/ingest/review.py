@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from crawler.catalog.model import load_catalog, normalize_rating
+from crawler.catalog.conflicts import RatingConflict, find_conflicts
+from crawler.catalog.model import Catalog, load_catalog, normalize_rating
 from crawler.catalog.strict_yaml import CatalogError
 from crawler.catalog.writeback import RatingEdit, WriteBackError, apply_edit, plan_rating_edit
 from crawler.ingest.analysis import tracked
-from crawler.ingest.conflicts import RatingConflict, conflicts
 from diffs.anchors import accept
 from storage import AlreadyOpen, Store
 from storage.records import AnchorState, FlagRecord, ReviewRecord
@@ -39,8 +39,9 @@ ReviewActionName = Literal["confirm", "set", "dismiss", "reopen"]
 REVIEW_ACTION_NAMES: tuple[ReviewActionName, ...] = ("confirm", "set", "dismiss", "reopen")
 
 
-class ReviewRuleError(Exception):
-    """A contradictory or invalid decision (one line, for the editor)."""
+class ReviewRuleError(ValueError):
+    """A contradictory or invalid decision (one line, for the editor; a ValueError, so the
+    CLI reports it like any bad value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,11 @@ def _plan(
         return plan_rating_edit(Path(tool.file), criterion_id, rating), None
     except WriteBackError as exc:
         return None, str(exc)
+
+
+def conflicts(store: Store, catalog: Catalog) -> list[RatingConflict]:
+    """Catalog ratings that differ from the newest rating set in review (catalog order)."""
+    return find_conflicts(catalog, store.reviews())
 
 
 def resolution_of(f: FlagRecord) -> ReviewRecord | None:

@@ -1,15 +1,16 @@
-"""Where the catalog (the source of truth) and the newest rating set in review disagree."""
+"""Where the catalog (the source of truth) and the newest rating set in review disagree: a
+pure comparison of the catalog with the review history."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.catalog.model import Catalog
-from storage import Store
 from storage.records import ReviewRecord
 
-__all__ = ["RatingConflict", "conflicts", "latest_sets"]
+__all__ = ["RatingConflict", "find_conflicts", "latest_sets"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,21 +26,21 @@ class RatingConflict:
     file: str  # the tool file holding the catalog's rating
 
 
-def latest_sets(store: Store) -> dict[tuple[str, str], ReviewRecord]:
-    """The newest `set` review of each rating, by (tool, criterion)."""
+def latest_sets(reviews: Iterable[ReviewRecord]) -> dict[tuple[str, str], ReviewRecord]:
+    """The newest `set` review of each rating, by (tool, criterion) (reviews oldest first)."""
     out: dict[tuple[str, str], ReviewRecord] = {}
-    for r in store.reviews():
+    for r in reviews:
         if r.action == "set" and r.rating:
             out[(r.tool_id, r.criterion_id)] = r
     return out
 
 
-def conflicts(store: Store, catalog: Catalog) -> list[RatingConflict]:
+def find_conflicts(catalog: Catalog, reviews: Iterable[ReviewRecord]) -> list[RatingConflict]:
     """Catalog ratings that differ from the newest rating set in review, in catalog order.
 
     A rating never set in review, or no longer in the catalog, is no conflict.
     """
-    sets = latest_sets(store)
+    sets = latest_sets(reviews)
     return [
         RatingConflict(
             tool_id=t.id,
