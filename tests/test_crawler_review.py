@@ -10,6 +10,7 @@ import pytest
 from crawler.catalog import load_catalog
 from crawler.ingest.review import Decision, ReviewRuleError, conflicts, decide
 from storage import NotFound, Store
+from tests.test_storage_postgres import pg_url  # noqa: F401  (the throw-away cluster fixture)
 from tests.test_storage_store import entry, reason, snap
 
 TOOL = """\
@@ -166,3 +167,16 @@ def test_a_catalog_edit_that_contradicts_the_newest_set_is_a_conflict(
     assert (c.tool_id, c.criterion_id, c.catalog_rating, c.database_rating) == (
         "tool", "no-training", "yes", "no"
     )  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_reopen_and_resolve_again_on_postgres(pg_url: str) -> None:  # noqa: F811
+    s = Store.open(pg_url)
+    flag(s, "pg-v2")
+    decide(s, d("set", "no"))
+    assert decide(s, d("reopen", by="lead")).review.action == "reopen"
+    flag(s, "pg-v3")  # the new reason joins the re-opened flag: still one open
+    assert len(s.flags("open")) == 1
+    decide(s, d("dismiss"))
+    assert [r.action for r in s.reviews("tool")] == ["set", "reopen", "dismiss"]
+    s.close()
