@@ -51,6 +51,7 @@ from storage.records import (
     Recorded,
     SourceState,
 )
+from storage.reopen import Reopening
 from storage.runs import mark_killed, this_host
 from storage.sourcelog import OPEN_FLAG, note_fetch, source_rows
 from storage.upsert import insert_ignore
@@ -85,7 +86,7 @@ def _unknown_revision(url: sa.URL, exc: CommandError) -> str:
     )
 
 
-class Store(Queries):
+class Store(Queries, Reopening):
     """All database access of citewatch: short transactions, plain values in and out."""
 
     def __init__(self, engine: sa.Engine) -> None:
