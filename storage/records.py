@@ -243,6 +243,14 @@ class FlagRecord:
     reasons: tuple[ReasonRecord, ...]
     reviews: tuple[ReviewRecord, ...]
 
+    @property
+    def resolution(self) -> ReviewRecord | None:
+        """The review that resolved this flag and stands (None while it is open)."""
+        if self.status != "resolved":
+            return None
+        mine = [r for r in self.reviews if r.flag_id == self.id and r.action != "reopen"]
+        return mine[-1] if mine else None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FailureRecord:

@@ -13,7 +13,7 @@ import click
 from crawler.catalog.model import RATINGS
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
-from crawler.ingest.review import Decision, Outcome, ReviewActionName, decide, resolution_of
+from crawler.ingest.review import Decision, Outcome, ReviewActionName, decide
 from diffs.text import diff_texts
 from storage.records import ChangeRecord, FlagRecord, ReviewRecord
 
@@ -123,7 +123,7 @@ def _print_flags(rows: list[FlagRecord], status: str) -> None:
             f"[{f.status}] {f.tool_id} / {f.criterion_id} ({f.severity}) "
             f"since {f.opened_at:%Y-%m-%d %H:%M}"
         )
-        done = resolution_of(f)
+        done = f.resolution
         if done is not None:
             click.echo(f"    {_how(done)}")
         for r in f.reasons:
@@ -145,7 +145,7 @@ def _flag_json(f: FlagRecord) -> dict[str, Any]:
         "severity": f.severity,
         "opened_at": f.opened_at.isoformat(),
         "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
-        "resolution": _resolution_json(resolution_of(f)),
+        "resolution": _resolution_json(f.resolution),
         "reasons": [
             {
                 "change": r.change_id,

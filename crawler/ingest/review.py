@@ -149,11 +149,8 @@ def conflicts(store: Store, catalog: Catalog) -> list[RatingConflict]:
 
 
 def resolution_of(f: FlagRecord) -> ReviewRecord | None:
-    """The review that resolved this flag and stands (None while the flag is open)."""
-    if f.status != "resolved":
-        return None
-    mine = [r for r in f.reviews if r.flag_id == f.id and r.action != "reopen"]
-    return mine[-1] if mine else None
+    """The review that resolved this flag and stands (kept for callers: `f.resolution`)."""
+    return f.resolution
 
 
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.ingest.review import resolution_of
 from storage import Store
 from storage.records import FlagRecord, ReasonRecord, ReviewRecord
 
@@ -52,7 +51,7 @@ def change_labels(store: Store) -> list[ChangeLabel]:
     """
     judged: dict[int, list[_Judged]] = {}
     for f in store.flags("resolved"):
-        done = resolution_of(f)
+        done = f.resolution
         if done is None or done.action == "recovered":
             continue
         for r in _change_reasons(f):
