@@ -36,7 +36,8 @@ def agree(text: str) -> None:
     accepted, expected = python_load(text)
     if done:
         assert accepted, f"the fast path read what the Python loader refuses: {text!r}"
-        assert document == expected and repr(document) == repr(expected)
+        # repr, not ==: a NaN never equals itself, and repr also tells 1 from 1.0 and True.
+        assert repr(document) == repr(expected)
 
 
 @FUZZ
