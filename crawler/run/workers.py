@@ -221,8 +221,8 @@ def apply_schema(db: str) -> bool:
         with engine.begin() as conn:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
             there = conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar()
-            if there is None:
-                conn.exec_driver_sql(SchemaManager.get_schema())
+            if there is None:  # psycopg itself: the schema's `%` are no placeholders
+                conn.connection.driver_connection.execute(SchemaManager.get_schema())  # type: ignore[union-attr]
             return there is None
     finally:
         engine.dispose()
