@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +23,6 @@ import psutil
 import pytest
 import sqlalchemy as sa
 from conftest import Hit, LocalServer, Reply
-from tests.test_storage_postgres import pg_url  # noqa: F401  (the throw-away cluster fixture)
 
 from crawler.run.schedule import SourceTiming
 from crawler.run.workers_plan import (
@@ -34,6 +33,7 @@ from crawler.run.workers_plan import (
     still_due,
     tick_cron,
 )
+from tests.test_storage_postgres import pg_url  # noqa: F401  (the throw-away cluster fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 CITEWATCH = shutil.which("citewatch") or str(ROOT / ".venv/bin/citewatch")
