@@ -309,3 +309,23 @@ def test_no_worker_left_behind() -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--tick", "7"], "must cut a minute or an hour evenly"),
+        (["--concurrency", "17"], "1<=x<=16"),
+        (["--stalled-after", "1"], "3.0<=x<=3600.0"),
+    ],
+)
+def test_worker_options_are_checked_when_read(option: list[str], says: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import cli
+
+    db = tmp_path / "citewatch.db"
+    catalog = _catalog(tmp_path, {}, pages=0)
+    done = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "worker", str(catalog), *option])
+    assert done.exit_code == 2 and says in done.output, done.output
+    assert not db.exists()
