@@ -91,11 +91,11 @@ class Workers:
         self.db, self.catalog, self.logs = db, catalog, logs
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, count: int) -> None:
+    def start(self, count: int, *extra: str) -> None:
         for _ in range(count):
             log = (self.logs / f"worker{len(self.procs)}.log").open("wb")
             argv = [CITEWATCH, "--db", self.db, "worker", str(self.catalog), "--tick", "1",
-                    "--stalled-after", "3"]  # fmt: skip
+                    "--stalled-after", "3", *extra]  # fmt: skip
             for setting in SETTINGS:
                 argv += ["-s", setting]
             self.procs.append(subprocess.Popen(argv, stdout=log, stderr=log))
@@ -185,6 +185,23 @@ def test_three_workers_crawl_each_source_once_politely_and_in_parallel(
     assert sum(crawled_by) == 4 and sum(1 for n in crawled_by if n) >= 2, crawled_by
     spans = [(min(h.at for h in s.hits()), max(h.at for h in s.hits())) for s in hosts.values()]
     assert any(a[0] < b[1] and b[0] < a[1] for a, b in itertools.combinations(spans, 2)), spans
+
+
+@pytest.mark.postgres
+def test_one_worker_with_concurrency_crawls_two_hosts_at_once(db: str, tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        hosts = _serve(stack, count=2, pages=3, delay=0.2)
+        workers = Workers(db, _catalog(tmp_path, hosts, pages=3), tmp_path)
+        stack.callback(workers.stop)
+        workers.start(1, "--concurrency", "2")
+        keys = {f"{name}/p{n}" for name in hosts for n in range(1, 4)}
+        _wait("every source fetched", lambda: set(_fetches(db)) == keys, 180, workers)
+        workers.stop()
+    spans = [(min(h.at for h in s.hits()), max(h.at for h in s.hits())) for s in hosts.values()]
+    (a, b) = spans
+    assert a[0] < b[1] and b[0] < a[1], spans  # both hosts' crawls ran at the same time
+    for server in hosts.values():
+        _assert_polite(server.hits(), reply_s=0.2)
 
 
 @pytest.mark.postgres

@@ -20,6 +20,7 @@ import socket
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -228,6 +229,23 @@ def apply_schema(db: str) -> bool:
         engine.dispose()
 
 
+async def _work(workers: Workers, name: str) -> None:
+    """procrastinate's worker loop, with a thread for each job it may run at once."""
+    options = workers.options
+    # Sync jobs run in the event loop's default executor, whose size (cores + 4) would cap
+    # --concurrency silently; +1 for the decider's due decision (asyncio.to_thread).
+    threads = ThreadPoolExecutor(options.concurrency + 1, thread_name_prefix="citewatch-job")
+    asyncio.get_running_loop().set_default_executor(threads)
+    async with workers.app.open_async():
+        await workers.app.run_worker_async(
+            queues=[QUEUE],
+            name=name,
+            concurrency=options.concurrency,
+            update_heartbeat_interval=options.stalled_s * HEARTBEAT_SHARE,
+            stalled_worker_timeout=options.stalled_s,
+        )
+
+
 def serve(options: WorkerOptions) -> None:
     """Run one worker until SIGTERM / Ctrl-C (its running crawls finish first)."""
     conninfo(options.db)  # not PostgreSQL: say so before touching anything
@@ -240,13 +258,7 @@ def serve(options: WorkerOptions) -> None:
         name = f"citewatch@{socket.gethostname()}:{os.getpid()}"
         log.info("worker %s started (%d at once), catalog %s", name, options.concurrency,
                  options.catalog)  # fmt: skip
-        workers.app.run_worker(
-            queues=[QUEUE],
-            name=name,
-            concurrency=options.concurrency,
-            update_heartbeat_interval=options.stalled_s * HEARTBEAT_SHARE,
-            stalled_worker_timeout=options.stalled_s,
-        )
+        asyncio.run(_work(workers, name))
         log.info("worker %s stopped", name)
     finally:
         watch.close()
