@@ -9,10 +9,10 @@ subprocesses with a 1 s tick and a 3 s stall timeout, so a test takes seconds, n
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -303,7 +303,7 @@ def test_one_job_per_host_capped_and_decided_again_under_the_lock() -> None:
     assert host_batches((_timing("t", "s", None),), 5)[0].host == NO_HOST
 
 
-def test_no_worker_left_behind() -> None:
+def test_a_job_child_dies_with_its_worker() -> None:
     """The pdeathsig plumbing: a child started with die_with_parent dies with its parent."""
     code = (
         "import sys, time\n"
@@ -311,9 +311,7 @@ def test_no_worker_left_behind() -> None:
         "run_child([sys.executable, '-c', 'import time; time.sleep(60)'], 60, "
         "die_with_parent=True)\n"
     )
-    parent = subprocess.Popen(
-        [os.environ.get("PYTHON", str(ROOT / ".venv/bin/python")), "-c", code], cwd=ROOT
-    )
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     try:
         deadline = time.monotonic() + 20
         while not psutil.Process(parent.pid).children() and time.monotonic() < deadline:
