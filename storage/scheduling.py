@@ -201,17 +201,21 @@ def record_killed(
     since: datetime,
     why: str,
     kind: str = "crawl-killed",
+    close_runs: bool = True,
 ) -> int:
     """After a crawl child was killed or died: close its runs, log a failure per unfinished source.
 
     A source whose fetch the child already recorded (last_fetch_at ≥ since) keeps it; the others
     get a failure of `kind`, so they count towards backoff and never look fetched.
-    Returns the number of failures recorded.
+    Returns the number of failures recorded. ``close_runs=False`` leaves the running runs
+    alone (workers: other machines' crawls run beside ours; `begin_run` marks a dead
+    process's run on this host killed).
     """
     with store.sessions.begin() as s:
-        for run in s.scalars(
-            sa.select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.started_at >= since)
-        ):
+        running = sa.select(CrawlRun).where(
+            CrawlRun.status == "running", CrawlRun.started_at >= since
+        )
+        for run in s.scalars(running) if close_runs else ():
             run.status, run.finished_at = "killed", now()
     states = store.source_states(keys)
     with store.sessions() as s:

@@ -11,7 +11,9 @@ stop time.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,6 +84,7 @@ def run_child(
     stderr_tail: int | None = STDERR_TAIL,
     env: dict[str, str] | None = None,
     on_wait: Callable[[], bool | None] | None = None,
+    die_with_parent: bool = False,
 ) -> ChildExit:
     """Run argv to completion, or stop it and its descendants after ``timeout`` seconds.
 
@@ -89,6 +92,8 @@ def run_child(
     ``stderr_tail`` keeps only the end of stderr (None keeps all of it); ``env`` replaces
     `child_env()`; ``on_wait`` is called every WAIT_POLL_S while the child runs (progress,
     results to take), and at once again when it returns True (it has more to do).
+    ``die_with_parent`` has the kernel SIGKILL the child when we die (Linux): a `citewatch
+    worker` killed mid-job must not leave its crawl running beside the job's retry.
     """
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -97,6 +102,7 @@ def run_child(
             proc = subprocess.Popen(
                 list(argv), stdin=subprocess.DEVNULL, stdout=err if merge_stdout else out,
                 stderr=err, env=child_env() if env is None else env, start_new_session=True,
+                preexec_fn=_kill_me_with_parent if die_with_parent else None,
             )  # fmt: skip
         except OSError as exc:
             raise SupervisorError(f"cannot start {argv[0]}: {exc}") from exc
@@ -122,6 +128,12 @@ def run_child(
         stderr=stderr,
         seconds=time.monotonic() - started,
     )
+
+
+def _kill_me_with_parent() -> None:
+    """In the child before exec: PR_SET_PDEATHSIG, so our death SIGKILLs it."""
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
 def _wait(
