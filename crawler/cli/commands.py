@@ -15,6 +15,7 @@ from crawler.cli.history import changes, diff, flags, review
 from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
+from crawler.cli.probe import probe
 from crawler.cli.progress import fetch_display
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.ingest.crawl import RunReport, run_crawl
@@ -192,7 +193,7 @@ def demo(ctx: click.Context, out: str) -> None:
         run_demo(explicit, Path(out), echo=click.echo)
 
 
-for command in (changes, flags, review, diff, report, notify, run, status, prune_command):
+for command in (changes, flags, review, diff, report, notify, run, status, prune_command, probe):
     cli.add_command(command)
 
 
