@@ -8,7 +8,7 @@ noise", when every edit between the two word sequences is OCR-shaped:
 - words merged or split, or equal once OCR's usual confusions are folded (0/o, 1/l/I, rn/m…);
 - a garbled word: a small edit of a word of 4+ characters where one side is not a word the
   other version uses anywhere (an edit that swaps one real word for another is a change);
-- a stray reading of a speck: at most OCR_MAX_JUNK_CHARS characters, no digit;
+- a stray reading of a speck: at most OCR_MAX_JUNK_CHARS letter, no digit;
 
 and never touches a word that turns a statement around ("not", "may", "unless"…) nor a number.
 Anything else is left to diffs.significance: a missed change is worse than a false alert.
@@ -34,8 +34,9 @@ OCR_MAX_WORD_EDIT = 2
 # all ("EU" -> "UK" is a change): the same bounds as a typo fix (diffs.significance).
 OCR_LONG_WORD = 8
 OCR_MIN_WORD = 4
-# A stray reading of a speck of dust or a stain: a character or two ("ee", "|" is no word).
-OCR_MAX_JUNK_CHARS = 2
+# A stray reading of a speck of dust or a stain: one letter ("|" and "_" are no word). Two
+# would let an inserted "EU" or "UK" pass.
+OCR_MAX_JUNK_CHARS = 1
 # Share of the document's characters that may be garbled: two scans with different speckles,
 # rotation and blur differ in ~1 % (measured: tests/test_crawler_ocr.py's scans); more than
 # this and the page is either badly scanned or changed, and is judged as a change.
@@ -125,4 +126,4 @@ def fold(word: str) -> str:
 
 
 def _words(blocks: Iterable[str]) -> list[str]:
-    return [w.casefold() for block in blocks for w in _WORD.findall(block)]
+    return [w.lower() for block in blocks for w in _WORD.findall(block)]  # lower: ß stays one letter

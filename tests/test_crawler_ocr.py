@@ -8,10 +8,13 @@ Without tesseract the OCR tests skip, except under CI (CI set), where they fail.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,7 +47,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 NOISY, OTHER_NOISE = 100, 101
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(scope="module")
 def tesseract() -> None:
     """Skip (fail under CI) without tesseract, its English data and pdftoppm."""
     if not ocr_available():
@@ -72,20 +75,26 @@ def scanned_pdf(lines: tuple[str, ...], seed: int, specks: int = 800) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def reading(lines: tuple[str, ...], seed: int) -> tuple[str, ...]:
+    """The OCR text of a scan (each scan is read once: a page takes seconds)."""
+    return read(scanned_pdf(lines, seed))
+
+
 def read(body: bytes) -> tuple[str, ...]:
     extraction = extract(body, content_type="application/pdf", url="https://example.test/s.pdf")
     assert extraction.method == "pdf-ocr/1"
     return extraction.blocks
 
 
-def test_a_scanned_pdf_is_read_by_ocr() -> None:
+def test_a_scanned_pdf_is_read_by_ocr(tesseract: None) -> None:
     blocks = read(scanned_pdf(LINES, 1, specks=0))
     assert blocks[0] == "Data Processing Addendum"
     assert "We do not use your Input and Output to train our models, unless you opt in." in blocks
 
 
-def test_two_scans_of_one_page_read_differently_are_ocr_noise() -> None:
-    first, second = read(scanned_pdf(LINES, NOISY)), read(scanned_pdf(LINES, OTHER_NOISE))
+def test_two_scans_of_one_page_read_differently_are_ocr_noise(tesseract: None) -> None:
+    first, second = reading(LINES, NOISY), reading(LINES, OTHER_NOISE)
     diff = diff_blocks(first, second)
     assert first != second  # the noise made OCR read the page differently
     assert assess(diff).significant  # which, read as any page's text, would alert
@@ -93,8 +102,8 @@ def test_two_scans_of_one_page_read_differently_are_ocr_noise() -> None:
     assert verdict is not None and verdict.tier == "noise" and "OCR noise" in verdict.reason
 
 
-def test_a_changed_sentence_in_a_scan_is_no_ocr_noise() -> None:
-    first, changed = read(scanned_pdf(LINES, NOISY)), read(scanned_pdf(CHANGED, OTHER_NOISE))
+def test_a_changed_sentence_in_a_scan_is_no_ocr_noise(tesseract: None) -> None:
+    first, changed = reading(LINES, NOISY), reading(CHANGED, OTHER_NOISE)
     diff = diff_blocks(first, changed)
     assert assess(diff).significant and ocr_noise(diff) is None
 
@@ -125,7 +134,7 @@ def _pdf(body: bytes) -> Reply:
 
 
 def test_crawls_record_ocr_noise_quietly_and_alert_on_a_changed_sentence(
-    http_server: LocalServer, tmp_path: Path
+    tesseract: None, http_server: LocalServer, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path / 'cw.db'}"
     folder = _catalog(tmp_path / "catalog", http_server)
@@ -142,3 +151,59 @@ def test_crawls_record_ocr_noise_quietly_and_alert_on_a_changed_sentence(
     noise, real = json.loads(listed.stdout)
     assert noise["tier"] == "noise" and "OCR noise" in noise["reason"]  # kept, in the lower tier
     assert real["tier"] == "substantive"
+
+
+def test_without_tesseract_a_scan_is_a_failed_fetch_saying_so(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    scan = scanned_pdf(LINES, 1, specks=0)
+    (tmp_path / "scan.pdf").write_bytes(scan)
+    nowhere = {**os.environ, "PATH": str(tmp_path / "no-programs")}  # tesseract not installed
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "extract", str(tmp_path / "scan.pdf")],
+        capture_output=True, text=True, env=nowhere, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "Error: PDF has no text layer (install tesseract-ocr to OCR it): file://"
+    )
+    http_server.route("/dpa.pdf", _pdf(scan))
+    folder = _catalog(tmp_path / "catalog", http_server)
+    crawled = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--db", f"sqlite:///{tmp_path / 'cw.db'}", "crawl",
+         str(folder), "--json", *FAST],
+        capture_output=True, text=True, env=nowhere, cwd=ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert crawled.returncode == 4, crawled.stderr[-2000:]
+    (source,) = json.loads(crawled.stdout)["sources"]
+    assert source["outcome"] == "failed" and source["failure_class"] == "suspicious"
+    assert "PDF has no text layer (install tesseract-ocr to OCR it)" in source["error"]
+
+
+# What tesseract made of two scans of one page (seen in the scans above), and real edits.
+READ = "We process customer data only in the European Union and we keep it for thirty days."
+GARBLED = "| We process customer data only.in the European Union and we keep it for thity days."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "noise"),
+    [
+        (READ, GARBLED, True),  # a speck read as "|", a lost space, a lost letter
+        ("you opt in. Les données sont hébergées", "you optin. Les donnßes sont hébergées", True),
+        (READ, READ.replace("thirty", "ninety"), False),  # a real word for another
+        (READ, READ.replace("European Union", "United Kingdom"), False),
+        (READ, READ.replace("only ", ""), False),  # a word that turns the statement around
+        (READ, READ.replace("thirty days", "30 days"), False),  # a number
+        (READ, READ.replace("Union", "Union (EU)"), False),  # no stray reading is 2 letters
+        (READ, READ.replace("Union", "Union or the US"), False),
+        # "customer" is still a word of the page: one real word became another.
+        (READ, READ.replace("customer", "customers"), False),
+        (READ, READ.replace("process", "procéss").replace("Union", "Unlon"), True),
+    ],
+)
+def test_ocr_noise_is_only_ocr_shaped_edits(old: str, new: str, noise: bool) -> None:
+    diff = diff_blocks(
+        ("# DPA", old, "Annex 3 lists customer contacts."),
+        ("# DPA", new, "Annex 3 lists customer contacts."),
+    )
+    assert (ocr_noise(diff) is not None) is noise

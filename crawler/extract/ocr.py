@@ -23,12 +23,13 @@ PDFTOPPM = "pdftoppm"  # Debian: poppler-utils
 # The directory is European: English, German and French pages (the taxonomy's languages).
 # Those of them that are installed are used; English must be.
 OCR_LANGUAGES = ("eng", "deu", "fra")
-# Pages OCRed. A scanned legal document runs to a few tens of pages; tesseract reads a dense
-# A4 page in about 4 s on one core here (measured: see README), so 40 pages is ~3 minutes.
-MAX_OCR_PAGES = 40
+# Pages OCRed. A scanned legal document runs to a few tens of pages. Measured on a shared
+# 2-core machine (load 9): tesseract reads a dense A4 page (55 lines, 4,100 characters) in
+# 7.4 s with eng+deu+fra (6.8 s with eng alone); drawing it too, 15-23 s. A sparse page: 2 s.
+MAX_OCR_PAGES = 30
 # Wall-clock seconds for the whole document (drawing and reading every page), so one scan
-# cannot hold a crawl's analysis for longer than a few minutes.
-MAX_OCR_SECONDS = 240.0
+# cannot hold a crawl's analysis (which hands over one page at a time) for more than 5 min.
+MAX_OCR_SECONDS = 300.0
 # Pixels of a page's long side: A4 at 300 dpi, tesseract's recommended resolution. Fixed
 # whatever the page's declared size, so a page declared 200 inches wide cannot ask for a
 # gigapixel image.
