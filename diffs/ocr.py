@@ -126,4 +126,5 @@ def fold(word: str) -> str:
 
 
 def _words(blocks: Iterable[str]) -> list[str]:
-    return [w.lower() for block in blocks for w in _WORD.findall(block)]  # lower: ß stays one letter
+    # lower(), not casefold(): "ß" stays one letter, as OCR reads it
+    return [w.lower() for block in blocks for w in _WORD.findall(block)]
