@@ -8,7 +8,6 @@ failure is one ExtractError line, so the crawl records that source's fetch as fa
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -34,8 +33,10 @@ MAX_OCR_SECONDS = 300.0
 # whatever the page's declared size, so a page declared 200 inches wide cannot ask for a
 # gigapixel image.
 OCR_LONG_SIDE_PX = 3508
-# Tesseract's own threads: one (its OpenMP threads fight for the cores the crawl shares).
-_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+# The programs' whole environment (they read untrusted files: nothing of ours is passed on):
+# one OpenMP thread for tesseract (its threads fight for the cores the crawl shares), the C
+# locale. The programs are found on PATH (shutil.which) and run by their full path.
+_ENV = {"OMP_THREAD_LIMIT": "1", "LC_ALL": "C"}
 NO_TEXT_LAYER = "PDF has no text layer (install tesseract-ocr to OCR it)"
 
 
@@ -47,11 +48,12 @@ def ocr_available() -> bool:
 @lru_cache(maxsize=1)
 def _languages() -> tuple[str, ...]:
     """The OCR_LANGUAGES tesseract has data for (none when it is not installed)."""
-    if not shutil.which(TESSERACT):
+    tesseract = shutil.which(TESSERACT)
+    if not tesseract:
         return ()
     try:
         listed = subprocess.run(
-            [TESSERACT, "--list-langs"], capture_output=True, text=True, timeout=30, env=_ENV
+            [tesseract, "--list-langs"], capture_output=True, text=True, timeout=30, env=_ENV
         ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return ()
@@ -73,14 +75,20 @@ def ocr_page_texts(body: bytes, pages: int, url: str) -> list[str]:
         for page in range(1, pages + 1):
             image = Path(tmp) / "page"
             _run(
-                [PDFTOPPM, "-f", str(page), "-l", str(page), "-singlefile", "-gray", "-png",
+                [_path(PDFTOPPM), "-f", str(page), "-l", str(page), "-singlefile", "-gray", "-png",
                  "-scale-to", str(OCR_LONG_SIDE_PX), str(pdf), str(image)],
                 deadline, url,
             )  # fmt: skip
             langs = "+".join(_languages())
-            texts.append(_run([TESSERACT, f"{image}.png", "stdout", "-l", langs], deadline, url))
+            read = [_path(TESSERACT), f"{image}.png", "stdout", "-l", langs]
+            texts.append(_run(read, deadline, url))
             Path(f"{image}.png").unlink(missing_ok=True)
     return texts
+
+
+def _path(program: str) -> str:
+    """A program's full path (ocr_available checked that it is installed)."""
+    return shutil.which(program) or program
 
 
 def _run(argv: list[str], deadline: float, url: str) -> str:
