@@ -17,6 +17,7 @@ from crawler.cli.labels import labels
 from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
+from crawler.cli.probe import probe
 from crawler.cli.progress import fetch_display
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.cli.workers import worker
@@ -207,7 +208,19 @@ def demo(ctx: click.Context, out: str) -> None:
         run_demo(explicit, Path(out), echo=click.echo)
 
 
-for command in (changes, flags, review, diff, report, notify, run, status, prune_command, worker):
+for command in (
+    changes,
+    flags,
+    review,
+    diff,
+    report,
+    notify,
+    run,
+    status,
+    prune_command,
+    worker,
+    probe,
+):
     cli.add_command(command)
 cli.add_command(labels)
 

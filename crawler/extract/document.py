@@ -13,12 +13,13 @@ from crawler.extract import html, pdf, text
 from crawler.extract.charset import decode
 from crawler.extract.extractor import Body, ExtractError, Extractor
 from crawler.extract.html import HTML_RULES
-from crawler.extract.pdf import PDF_RULES
+from crawler.extract.pdf import PDF_OCR_RULES, PDF_RULES
 from crawler.extract.text import TEXT_RULES
 
 __all__ = [
     "EXTRACTORS",
     "HTML_RULES",
+    "PDF_OCR_RULES",
     "PDF_RULES",
     "TEXT_RULES",
     "ExtractError",
@@ -36,7 +37,7 @@ class Extraction:
     """The normalized text of one body: one block (paragraph, heading, list item, row) per entry."""
 
     blocks: tuple[str, ...]
-    method: str  # e.g. "html/1", "pdf/1": changes when extraction rules change
+    method: str  # e.g. "html/1", "pdf/1", "pdf-ocr/1": changes when extraction rules change
 
     @property
     def text(self) -> str:
@@ -56,7 +57,12 @@ def extract(
     if not body.strip():
         raise ExtractError(f"empty body: {url}")
     extractor = extractor_for(body, content_type)
-    blocks = extractor.blocks(Body(body, content_type, url, tuple(select), tuple(exclude)))
+    read = Body(body, content_type, url, tuple(select), tuple(exclude))
+    try:
+        blocks = extractor.blocks(read)
+    except pdf.ScannedPDF:  # no text layer: OCR it (or say how to, when it is not installed)
+        extractor = pdf.OCR_EXTRACTOR
+        blocks = extractor.blocks(read)
     if not blocks:
         raise ExtractError(f"no text extracted: {url}")
     return Extraction(blocks, extractor.rules)

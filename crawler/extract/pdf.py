@@ -1,14 +1,20 @@
-"""PDF bodies to paragraph blocks: pypdf's page texts (pdftext.py) joined into paragraphs."""
+"""PDF bodies to paragraph blocks: pypdf's page texts (pdftext.py) joined into paragraphs.
+
+A PDF with no text layer (a scan: every page an image) is ScannedPDF here; document.py then
+reads it with OCR_EXTRACTOR (tesseract, ocr.py), whose rules version is `pdf-ocr/N`.
+"""
 
 from __future__ import annotations
 
 import re
 
-from crawler.extract.extractor import Body, Extractor
+from crawler.extract.extractor import Body, ExtractError, Extractor
 from crawler.extract.normalize import has_words, normalize_text
+from crawler.extract.ocr import ocr_page_texts
 from crawler.extract.pdftext import page_texts
 
 PDF_RULES = "pdf/1"
+PDF_OCR_RULES = "pdf-ocr/1"  # a scan's text, read by tesseract (ocr.py)
 CONTENT_TYPES = frozenset({"application/pdf", "application/x-pdf"})
 
 # A blank line, or a line ending a sentence followed by a capitalised/numbered line, ends a
@@ -21,11 +27,29 @@ _SHORT_LINE = 60
 _NEW_ITEM = re.compile(r"^(?:\d+(?:\.\d+)*[.)]?|[a-zA-Z][.)]|[•▪◦\-–*])\s")
 
 
+class ScannedPDF(ExtractError):
+    """The PDF has pages and no text layer: only OCR can read it."""
+
+
 def pdf_extract(body: Body) -> tuple[str, ...]:
     """Text of every page of a PDF, one block per paragraph (ExtractError naming the URL when
-    pypdf cannot read it, or only beyond a limit)."""
+    pypdf cannot read it, or only beyond a limit; ScannedPDF when it has no text at all)."""
+    pages = page_texts(body.raw, body.url)
+    blocks = _blocks(pages)
+    if pages and not blocks:
+        raise ScannedPDF(f"PDF has no text layer: {body.url}")
+    return blocks
+
+
+def ocr_extract(body: Body) -> tuple[str, ...]:
+    """Text of every page of a scanned PDF, read by OCR, one block per paragraph."""
+    pages = len(page_texts(body.raw, body.url))  # pypdf's limits apply to the scan too
+    return _blocks(ocr_page_texts(body.raw, pages, body.url))
+
+
+def _blocks(pages: list[str]) -> tuple[str, ...]:
     blocks: list[str] = []
-    for page in page_texts(body.raw, body.url):
+    for page in pages:
         for chunk in _PARAGRAPH_BREAK.split(page):
             blocks.extend(_paragraphs(chunk.splitlines()))
     return tuple(b for b in blocks if has_words(b))
@@ -56,3 +80,5 @@ def _starts_paragraph(previous: str, line: str) -> bool:
 
 
 EXTRACTOR = Extractor(PDF_RULES, CONTENT_TYPES, pdf_extract)
+# Claims no content type: document.py turns to it only for a ScannedPDF.
+OCR_EXTRACTOR = Extractor(PDF_OCR_RULES, frozenset(), ocr_extract)

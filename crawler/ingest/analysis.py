@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.catalog.model import Catalog, Source, Tool
-from crawler.extract.document import ExtractError, Extraction, extract
+from crawler.extract.document import PDF_OCR_RULES, ExtractError, Extraction, extract
 from crawler.extract.failures import (
     Failure,
     collapse_failure,
@@ -28,6 +28,7 @@ from diffs.flags import (
     first_evidence,
     flag_change,
 )
+from diffs.ocr import ocr_noise
 from diffs.reasons import Reason
 from diffs.significance import Significance, assess
 from diffs.text import TextDiff, diff_blocks, split_blocks
@@ -215,6 +216,9 @@ def analyze(
         return Analysis(outcome="unchanged", versions=chain, evidence=evidence)
     diff = diff_blocks(split_blocks(baseline), extraction.blocks)
     verdict = assess(diff, previous.taken_at, result.started_at)
+    read_as = key if chain else previous.extract_key  # the baseline's rules
+    if verdict.significant and _both_ocr(read_as, key):  # two readings of scans
+        verdict = ocr_noise(diff) or verdict
     change = _change(diff, verdict)
     versions = (*chain, (snapshot, change))
     if not verdict.significant:
@@ -246,6 +250,12 @@ def analyze(
         tier=verdict.tier,
         suggestions=flagging.suggestions,
     )
+
+
+def _both_ocr(old_key: str, new_key: str) -> bool:
+    """Whether both texts were read from scans by OCR (crawler/extract/ocr.py)."""
+    scanned = PDF_OCR_RULES.split("/", 1)[0] + "/"  # any version of the OCR rules
+    return old_key.startswith(scanned) and new_key.startswith(scanned)
 
 
 def _stored_text(load_previous: Callable[[], SnapshotRecord | None]) -> Callable[[], str | None]:
