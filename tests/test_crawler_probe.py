@@ -158,7 +158,10 @@ def test_an_unknown_source_is_a_one_line_error(demo_site: Path, tmp_path: Path) 
 
 def test_shell_verdict_needs_app_markup_not_just_a_short_page() -> None:
     short = b'<html><head><script src="/_static/js/main.b8f3.js"></script></head><body>'
-    assert shell_verdict(short + b"<p>Yes.</p></body></html>", "Yes.") is None
+    # A short help article that loads the site's bundle is complete as sent.
+    article = "Our certifications: ISO 27001 and SOC 2 Type II, renewed every year. " * 3
+    body = short + f"<p>{article}</p></body></html>".encode()
+    assert shell_verdict(body, article) is None
     assert shell_verdict(SHELL, "") is not None
     assert shell_verdict(SHELL, "x" * 1000) is None  # a rendered app is a page
 

@@ -239,7 +239,7 @@ def test_shell_verdicts_on_bodies() -> None:
     assert "empty app root" in reason(injected(FRANKFURT), "")
     assert "__NEXT_DATA__" in reason(next_shell("x"), "")
     assert "placeholder" in reason(loading("x"), "Loading…")
-    assert "bytes of script" in reason(b"<p>Hi</p><script src=/app.js></script>", "Hi")
+    assert "script bundle" in reason(b"<p>Hi</p><script src=/app.js></script>", "Hi")
     assert looks_like_js_shell(CHALLENGE, "Just a moment...") is None  # blocked, not a shell
     page = f"<html><body><p>{FRANKFURT * 10}</p><script>{'x' * 90000}</script></body></html>"
     assert looks_like_js_shell(page, FRANKFURT * 10) is None  # text of its own: read as sent
