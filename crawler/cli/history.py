@@ -12,8 +12,6 @@ import click
 from crawler.catalog.model import RATINGS, normalize_rating
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
-from crawler.ingest.review import resolve
-from diffs.text import diff_texts
 from storage.records import ChangeRecord, FlagRecord
 from storage.values import EditorAction
 
@@ -183,6 +181,8 @@ def review(
     # Each its own option: as two values of one, `--confirm --dismiss` let the last one win.
     if [confirm, new_rating is not None, dismiss].count(True) != 1:
         raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss")
+    from crawler.ingest.review import resolve  # the ingest stage: not loaded by other commands
+
     action: EditorAction = "confirm" if confirm else "dismiss" if dismiss else "set"
     with cli_errors():
         rating = normalize_rating(new_rating) if new_rating else None
@@ -205,6 +205,7 @@ _DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "no
 @click.pass_context
 def diff(ctx: click.Context, change: int, color: bool | None) -> None:
     """Show one change in the terminal (word changes as [-old-]{+new+})."""
+    from diffs.text import diff_texts
     from reports.terminal import render_diff  # Jinja2 (via reports.render) only when needed
 
     with cli_errors():
