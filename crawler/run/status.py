@@ -137,14 +137,11 @@ def build_status(
     """Catalog sources first (in catalog order), then sources only the database knows;
     `never_found`: the evidence quotes never found in their source."""
     tools = catalog.tools if catalog else ()
-    every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
-    keys = list(every) + [k for k in known if k not in every]
-    lines = []
-    with collector_paused():  # two objects per source, no cycles (as the scheduler's timings)
-        for key in keys:
-            row = known.get(key)
-            lines.append(_status_line(key, row, every, policy))
-    return StatusReport(at, scheduler_status(hb, at), tuple(lines), tuple(never_found))
+    with collector_paused():  # a few objects per source, no cycles (as the scheduler's timings)
+        every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
+        keys = list(every) + [k for k in known if k not in every]
+        lines = tuple(_status_line(key, known.get(key), every, policy) for key in keys)
+    return StatusReport(at, scheduler_status(hb, at), lines, tuple(never_found))
 
 
 def _status_line(
