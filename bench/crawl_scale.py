@@ -1,7 +1,7 @@
 """Crawl scale benchmark (not a test): selection, scheduling and a streaming crawl at size.
 
-    .venv/bin/python bench/crawl_scale.py [--sizes 1000,10000,100000] [--pages 1000]
-        [--hosts 50] [--delay 1.0] [--skip-crawl]
+    .venv/bin/python bench/crawl_scale.py [--sizes 1000,10000,100000] [--pages 1000[,30000]]
+        [--hosts 50] [--delay 1.0] [--skip-crawl] [--skip-bare]
 
 For each size N (synthetic catalogs of N sources, 10 a tool, on N/100 hosts):
 - catalog: `load_catalog` of the YAML folder (wall s);
@@ -193,7 +193,13 @@ def run_measured(argv: list[str], env: dict[str, str], code: Path) -> tuple[floa
 
 
 def crawl_figures(
-    pages: int, hosts: int, delay: float, work: Path, code: Path = ROOT, pad_kb: int = 0
+    pages: int,
+    hosts: int,
+    delay: float,
+    work: Path,
+    code: Path = ROOT,
+    pad_kb: int = 0,
+    bare: bool = True,
 ) -> dict[str, Any]:
     """`citewatch crawl` (of checkout `code`) vs a bare Scrapy spider: same pages and settings."""
     settings = {"DOWNLOAD_DELAY": str(delay), "AUTOTHROTTLE_ENABLED": "False"}
@@ -215,9 +221,12 @@ def crawl_figures(
         outcomes: dict[str, int] = {}
         for s in json.loads(stdout)["sources"]:
             outcomes[s["outcome"]] = outcomes.get(s["outcome"], 0) + 1
-        bare = [sys.executable, "-m", "scrapy", "runspider", str(spider), "-a", f"urls={urls}"]
-        polite = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "LOG_LEVEL=WARNING"]
-        bare_wall, bare_rss, _ = run_measured([*bare, *sets, *polite], env, code)
+        bare_wall, bare_rss = float("nan"), float("nan")
+        if bare:
+            spider_argv = [sys.executable, "-m", "scrapy", "runspider", str(spider)]
+            spider_argv += ["-a", f"urls={urls}"]
+            polite = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "LOG_LEVEL=WARNING"]
+            bare_wall, bare_rss, _ = run_measured([*spider_argv, *sets, *polite], env, code)
     return {
         "pages": pages,
         "hosts": hosts,
@@ -234,11 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument(
+        "--pages", default="1000", help="pages to crawl; several (10000,30000): one crawl each"
+    )
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--delay", type=float, default=1.0)
     parser.add_argument("--pad-kb", type=int, default=0, help="KB of script on each page")
     parser.add_argument("--skip-crawl", action="store_true")
+    parser.add_argument(
+        "--skip-bare", action="store_true", help="no bare Scrapy crawl (memory series only)"
+    )
     parser.add_argument("--skip-sizes", action="store_true")
     parser.add_argument(
         "--code", type=Path, default=ROOT, help="crawl with this checkout (before/after)"
@@ -257,9 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{f['decide_s']:.3f} s ({f['chosen']:,} due) |",
                 flush=True,
             )
-        if not args.skip_crawl:
+        for pages in () if args.skip_crawl else (int(p) for p in args.pages.split(",")):
             c = crawl_figures(
-                args.pages, args.hosts, args.delay, work, args.code.resolve(), args.pad_kb
+                pages,
+                args.hosts,
+                args.delay,
+                work / f"crawl-{pages}",
+                args.code.resolve(),
+                args.pad_kb,
+                not args.skip_bare,
             )
             ratio = c["crawl_s"] / c["bare_s"]
             print(

@@ -46,8 +46,9 @@ def page_shares(job: tuple[str, str]) -> tuple[str, list[tuple[float, ...]]]:
         panels = chrome._disclosure_panels(root)
         total = chrome._chars(root) or 1
         shares = []
-        for rule in chrome._HIDDEN_RULES:
-            hidden = chrome._outermost([el for el in root.iter() if rule(el) and el not in panels])
+        for candidates, rule in chrome._HIDDEN_RULES:
+            found = [el for el in root.xpath(candidates) if rule(el) and el not in panels]
+            hidden = chrome._outermost(found)
             shares.append(sum(chrome._chars(el) for el in hidden) / total)
         out.append(tuple(shares))
     return f"{Path(doc_dir).parent.name}/{Path(doc_dir).name}#{archive}", out

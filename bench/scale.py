@@ -1,7 +1,7 @@
 """Scale benchmark (not a test): `citewatch report` over a year of history and over a wide
 catalog, and the SQL statements of `flags()`.
 
-    .venv/bin/python bench/scale.py [--quick] [--keep DIR]
+    .venv/bin/python bench/scale.py [--quick] [--keep DIR] [--code DIR]
 
 Builds synthetic databases with bench/scale_corpus.py — 100 legal pages (10 tools x 10) with
 a version every day for 365 days (~5 % of them real edits, 2,000 flags), and 10,000 pages
@@ -9,8 +9,11 @@ a version every day for 365 days (~5 % of them real edits, 2,000 flags), and 10,
 as a child process: the first full report, again with nothing new, and again after one more
 day of every page (written by the store's own record_fetch). Each run's wall time, CPU time
 and peak RSS (os.wait4 of the child) are printed beside the issue's figures: "before" is
-quoted from the issue (measured on the code before incremental reports; this script does not
-run old code), "now" is this run. `--quick` runs small sizes (seconds, for the test suite).
+quoted from the issue (measured on the code before incremental reports), "now" is this run.
+With `--code DIR` (a checkout or `git archive` export of older code) every report is also run
+with that code (PYTHONPATH=DIR), on its own copy of the same databases, right before this
+code's: a before/after in the same run, on the same machine load. `--quick` runs small
+sizes (seconds, for the test suite).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from scale_corpus import build_history, build_wide, pages, record_day
+
+from storage import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the tests' statement counter, one implementation
@@ -75,6 +81,7 @@ class Figures:
     flags: int
     flag_statements: int
     built_s: float
+    before: Figures | None = None  # the --code checkout's, in the same run
 
 
 # The child reports its own peak RSS (VmHWM, of its own address space) when it exits: the
@@ -93,8 +100,8 @@ main()
 """
 
 
-def report(url: str, catalog: Path, out: Path) -> Run:
-    """Run `citewatch report` in a child process and measure it."""
+def report(url: str, catalog: Path, out: Path, code: Path = ROOT) -> Run:
+    """Run `citewatch report` (of the checkout `code`) in a child process and measure it."""
     args = ["--db", url, "report", "--format", "html,md,json", "--out", str(out)]
     args += ["--catalog", str(catalog)]
     with tempfile.TemporaryDirectory() as scratch:
@@ -103,7 +110,8 @@ def report(url: str, catalog: Path, out: Path) -> Run:
             started = time.perf_counter()
             child = subprocess.Popen(
                 [sys.executable, "-c", PEAK, str(peak), *args],
-                cwd=ROOT,
+                cwd=code,
+                env=dict(os.environ, PYTHONPATH=str(code)),
                 stdout=subprocess.DEVNULL,
                 stderr=errors,
             )
@@ -125,8 +133,9 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
-def measure(sizes: Sizes, work: Path, log: Any = _print) -> Figures:
-    """Build the databases under `work` and measure every figure."""
+def measure(sizes: Sizes, work: Path, log: Any = _print, code: Path | None = None) -> Figures:
+    """Build the databases under `work` and measure every figure (this code's, and with
+    `code` that checkout's, on a copy of the same databases)."""
     started = time.perf_counter()
     url = f"sqlite:///{work / 'history.db'}"
     history = build_history(
@@ -138,28 +147,61 @@ def measure(sizes: Sizes, work: Path, log: Any = _print) -> Figures:
     log(f"built in {built:.0f} s; {history.flags} flags")
     with statements(history.store) as seen:
         flags = len(history.store.flags())
-    first = report(url, work / "catalog", work / "site")
-    log(f"first full report: {first}, {first.files} files")
-    again = report(url, work / "catalog", work / "site")
-    log(f"again, nothing new: {again}")
-    items = pages(sizes.tools, sizes.per_tool)
-    record_day(history.store, work / "catalog", items, sizes.days)
-    next_day = report(url, work / "catalog", work / "site")
-    log(f"after one more day: {next_day}")
-    wide = report(wide_url, work / "wide-catalog", work / "wide-site")
-    log(f"wide catalog: {wide}, {wide.files} files")
-    wide_again = report(wide_url, work / "wide-catalog", work / "wide-site")
     history.store.close()
-    return Figures(sizes, first, again, next_day, wide, wide_again, flags, len(seen), built)
+    old: Path | None = None
+    if code is not None:
+        old = work / "before"
+        old.mkdir(exist_ok=True)
+        for name in ("history.db", "wide.db"):
+            _copy_db(work / name, old / name)
+
+    def both(name: str, db: str, catalog: str, site: str) -> tuple[Run, Run | None]:
+        before = None
+        if old is not None and code is not None:
+            before = report(f"sqlite:///{old / db}", work / catalog, old / site, code)
+            log(f"  before, {name}: {before}, {before.files} files")
+        now = report(f"sqlite:///{work / db}", work / catalog, work / site)
+        log(f"{name}: {now}, {now.files} files")
+        return now, before
+
+    first = both("first full report", "history.db", "catalog", "site")
+    again = both("again, nothing new", "history.db", "catalog", "site")
+    items = pages(sizes.tools, sizes.per_tool)
+    for folder in (work, old) if old is not None else (work,):
+        store = Store.open(f"sqlite:///{folder / 'history.db'}")
+        record_day(store, work / "catalog", items, sizes.days)
+        store.close()
+    next_day = both("after one more day", "history.db", "catalog", "site")
+    wide = both("wide catalog", "wide.db", "wide-catalog", "wide-site")
+    wide_again = both("wide, again", "wide.db", "wide-catalog", "wide-site")
+    then = None
+    if first[1] and again[1] and next_day[1] and wide[1] and wide_again[1]:
+        then = Figures(sizes, first[1], again[1], next_day[1], wide[1], wide_again[1], flags,
+                       len(seen), built)  # fmt: skip
+    return Figures(sizes, first[0], again[0], next_day[0], wide[0], wide_again[0], flags,
+                   len(seen), built, before=then)  # fmt: skip
+
+
+def _copy_db(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, its write-ahead log included (the backup API;
+    a copy of the file alone misses what the log still holds)."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 def table(f: Figures) -> str:
-    """The figures beside the issue's ("before": quoted from the issue, old code)."""
+    """The figures beside the issue's ("before": quoted from the issue, old code) and those
+    of the --code checkout in the same run, if measured."""
+    old = f.before
     s = f.sizes
     year = f"{s.tools * s.per_tool} sources x {s.days} daily versions"
     wide = f"{s.wide_tools * s.wide_per_tool:,} sources x 1 version"
     statements = f"{f.flag_statements} SQL statements"
-    rows = [
+    rows: list[tuple[str, ...]] = [
         ("figure", "before (issue, old code)", "now (this run)", "target"),
         (f"report html,md,json, {year}: first full", "883 s, 2.78 GB", str(f.first),
          "<= 30 s, <= 300 MB"),
@@ -170,7 +212,14 @@ def table(f: Figures) -> str:
         ("  again, nothing new", "-", str(f.wide_again), "-"),
         (f"flags() with {f.flags:,} flags", "4,002 SQL statements", statements, "a fixed number"),
     ]  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    if old is not None:
+        runs = ("", str(old.first), str(old.again), str(old.next_day), str(old.wide),
+                str(old.wide_again), f"{old.flag_statements} SQL statements")  # fmt: skip
+        rows = [
+            (row[0], row[1], "--code (same run)" if i == 0 else runs[i], row[2], row[3])
+            for i, row in enumerate(rows)
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -181,12 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    parser.add_argument("--code", type=Path, help="also run every report with this checkout")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     work = args.keep or Path(tempfile.mkdtemp(prefix="citewatch-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        figures = measure(sizes, work)
+        figures = measure(sizes, work, code=args.code.resolve() if args.code else None)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -4,9 +4,11 @@ one order of severities (most severe first) that every list of flags follows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
-from diffs.sentences import SentenceChange
+if TYPE_CHECKING:  # an annotation only: storage.models reads this module's kinds, and loading
+    # the sentence diff (rapidfuzz, the date and significance rules) cost `status` start-up.
+    from diffs.sentences import SentenceChange
 
 # Most severe first. A lost or reworded evidence quote undermines the rating itself; a broken
 # source means its evidence can no longer be checked; a changed passage on the topic may be

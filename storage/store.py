@@ -7,12 +7,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
 from sqlalchemy.orm import Session
 
 from diffs.reasons import Reason
@@ -56,6 +53,9 @@ from storage.runs import mark_killed, this_host
 from storage.sourcelog import OPEN_FLAG, note_fetch, source_rows
 from storage.upsert import insert_ignore
 
+if TYPE_CHECKING:  # Alembic loads only when a database needs migrating (start-up time)
+    from alembic.util import CommandError
+
 
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -64,6 +64,9 @@ def now() -> datetime:
 
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (Alembic, on a shared connection)."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
     with writer(engine).begin() as conn:
@@ -72,6 +75,48 @@ def migrate(engine: sa.Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7236410771)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# A migration file's own revision and the one it follows (a merge's tuple matches neither, so
+# the files then show no single head and Alembic decides).
+_REVISION_LINE = re.compile(r'^(down_)?revision = (?:"([^"]*)"|None)\s*$', re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The migrations' single head revision, read from the files; None unless exactly one."""
+    revisions: set[str] = set()
+    follows: set[str] = set()
+    for path in (resources.files("storage") / "migrations" / "versions").iterdir():
+        if path.name.endswith(".py"):
+            for down, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+                (follows if down else revisions).add(value)
+    heads = revisions - follows
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: sa.Engine) -> bool:
+    """Whether the database is at the newest revision, so opening it needs no Alembic (which
+    cost every command ~0.25 s of imports and script loading for a no-op upgrade)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except sa.exc.SQLAlchemyError:  # no such table yet, or unreadable: Alembic decides
+        return False
+    return [tuple(row) for row in rows] == [(head,)]
+
+
+def _migrate_or_refuse(engine: sa.Engine, url: sa.URL) -> None:
+    """migrate(), a revision unknown to this version (a newer citewatch) as a StoreError."""
+    from alembic.util import CommandError
+
+    try:
+        migrate(engine)
+    except CommandError as exc:
+        engine.dispose()
+        raise StoreError(_unknown_revision(url, exc)) from exc
 
 
 def _unknown_revision(url: sa.URL, exc: CommandError) -> str:
@@ -104,10 +149,8 @@ class Store(Queries, Reopening):
         check_file(parsed, create=create)
         engine = make_engine(url)
         try:
-            migrate(engine)
-        except CommandError as exc:
-            engine.dispose()
-            raise StoreError(_unknown_revision(parsed, exc)) from exc
+            if not at_head(engine):
+                _migrate_or_refuse(engine, parsed)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open database {shown(parsed)}: {error_text(exc)}") from exc

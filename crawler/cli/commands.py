@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,12 +19,13 @@ from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
 from crawler.cli.probe import probe
-from crawler.cli.progress import fetch_display
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.cli.workers import worker
-from crawler.ingest.crawl import RunReport, run_crawl
 from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
+
+if TYPE_CHECKING:  # the crawl's modules (Scrapy's parent, extraction) load when crawling only
+    from crawler.ingest.crawl import RunReport
 
 
 @click.group(cls=Citewatch)
@@ -129,6 +131,9 @@ def crawl(
 
     Exits 0 when every source was fetched, 3 when some failed, 4 when all failed (README).
     """
+    from crawler.cli.progress import fetch_display
+    from crawler.ingest.crawl import run_crawl
+
     notify_file = notify_file or environment(ctx).notify_file
     with cli_errors():
         pairs = settings_pairs(settings)

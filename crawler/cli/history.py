@@ -6,16 +6,17 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crawler.catalog.model import RATINGS
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
-from crawler.ingest.review import Decision, Outcome, ReviewActionName, decide
-from diffs.text import diff_texts
 from storage.records import ChangeRecord, FlagRecord, ReviewRecord
+
+if TYPE_CHECKING:
+    from crawler.ingest.review import Outcome
 
 
 @click.command()
@@ -225,6 +226,8 @@ def review(
         raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss, --reopen")
     if no_write_back and new_rating is None:
         raise click.UsageError("--no-write-back goes with --set")
+    from crawler.ingest.review import Decision, ReviewActionName, decide  # the ingest stage
+
     action: ReviewActionName = (
         "confirm" if confirm else "dismiss" if dismiss else "reopen" if reopen else "set"
     )
@@ -266,6 +269,7 @@ _DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "no
 @click.pass_context
 def diff(ctx: click.Context, change: int, color: bool | None) -> None:
     """Show one change in the terminal (word changes as [-old-]{+new+})."""
+    from diffs.text import diff_texts
     from reports.terminal import render_diff  # Jinja2 (via reports.render) only when needed
 
     with cli_errors():

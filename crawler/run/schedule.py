@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from crawler.catalog.model import Catalog
-from storage.scheduling import SourceSchedule
+from storage.scheduling import SourceSchedule, collector_paused
 
 # 10 %: a daily source drifts by up to 2.4 h, enough to spread a catalog whose sources were all
 # added at once over the day after a few rounds, while "every: 1d" still means about daily.
@@ -154,6 +154,13 @@ def timings(
     catalog: Catalog, known: Mapping[tuple[str, str], SourceSchedule]
 ) -> tuple[SourceTiming, ...]:
     """Each catalog source's timing from its database state (a new or moved URL is due now)."""
+    with collector_paused():  # one object per source, no cycles: 0.57 s → 0.21 s at 100,000
+        return _timings(catalog, known)
+
+
+def _timings(
+    catalog: Catalog, known: Mapping[tuple[str, str], SourceSchedule]
+) -> tuple[SourceTiming, ...]:
     out: list[SourceTiming] = []
     for tool in catalog.tools:
         for source in tool.sources:

@@ -15,7 +15,13 @@ from crawler.report.watching import describe, unwatched
 from crawler.run.schedule import Policy, SourceTiming, due_at
 from storage import Store
 from storage.records import AnchorState
-from storage.scheduling import Heartbeat, SourceSchedule, read_heartbeat, source_schedules
+from storage.scheduling import (
+    Heartbeat,
+    SourceSchedule,
+    collector_paused,
+    read_heartbeat,
+    source_schedules,
+)
 from storage.store import now
 from storage.values import Outcome
 
@@ -131,23 +137,31 @@ def build_status(
     """Catalog sources first (in catalog order), then sources only the database knows;
     `never_found`: the evidence quotes never found in their source."""
     tools = catalog.tools if catalog else ()
-    every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
-    keys = list(every) + [k for k in known if k not in every]
-    lines = []
-    for key in keys:
-        row = known.get(key)
-        source_every, url = every.get(key, (None, row.url if row else ""))
-        fresh = row is None or row.url != url  # never fetched, or moved: due now
-        timing = SourceTiming(
-            tool=key[0],
-            source=key[1],
-            every=source_every,
-            last_fetch_at=None if fresh or row is None else row.last_fetch_at,
-            consecutive_failures=0 if row is None else row.consecutive_failures,
-            retry_after=None if row is None else row.retry_after,
-        )
-        lines.append(_line(key, url, row, due_at(timing, policy), key in every))
-    return StatusReport(at, scheduler_status(hb, at), tuple(lines), tuple(never_found))
+    with collector_paused():  # a few objects per source, no cycles (as the scheduler's timings)
+        every = {(t.id, s.id): (s.every, s.url) for t in tools for s in t.sources}
+        keys = list(every) + [k for k in known if k not in every]
+        lines = tuple(_status_line(key, known.get(key), every, policy) for key in keys)
+    return StatusReport(at, scheduler_status(hb, at), lines, tuple(never_found))
+
+
+def _status_line(
+    key: tuple[str, str],
+    row: SourceSchedule | None,
+    every: Mapping[tuple[str, str], tuple[timedelta | None, str]],
+    policy: Policy,
+) -> SourceStatus:
+    """One source's line: its timing from the catalog entry (if listed) and its row."""
+    source_every, url = every.get(key, (None, row.url if row else ""))
+    fresh = row is None or row.url != url  # never fetched, or moved: due now
+    timing = SourceTiming(
+        tool=key[0],
+        source=key[1],
+        every=source_every,
+        last_fetch_at=None if fresh or row is None else row.last_fetch_at,
+        consecutive_failures=0 if row is None else row.consecutive_failures,
+        retry_after=None if row is None else row.retry_after,
+    )
+    return _line(key, url, row, due_at(timing, policy), key in every)
 
 
 def _line(
