@@ -138,7 +138,7 @@ class Snapshot(Base):
     technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
     # A rendered version's JPEG screenshot (a blob), its size and where its text blocks sat on
     # it: {"width": W, "height": H, "boxes": [[x, y, w, h, text], ...]} in CSS pixels
-    # (migration 0009_rendering).
+    # (migration 0009).
     screenshot_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
     screenshot_boxes: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from crawler.catalog.model import Catalog
-from crawler.ingest.review import conflicts
 from storage import Store, StoreError
 
 
@@ -15,6 +14,8 @@ def conflict_lines(ctx: click.Context, catalog: Catalog) -> list[str]:
         store = Store.open(ctx.obj["db"], create=False)
     except StoreError:
         return []  # no database yet (or not a usable one): `check` validates the catalog alone
+    from crawler.ingest.review import conflicts  # the ingest stage: loaded by `check` only
+
     try:
         found = conflicts(store, catalog)
     finally:

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from crawler.catalog.model import load_catalog
 from crawler.cli.exits import ALL_FAILED, OK, SOME_FAILED
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
-from crawler.cli.progress import fetch_display
 from crawler.cli.support import cli_errors, settings_pairs
-from crawler.probe import ProbeReport, SourceProbe, probe_catalog
 from crawler.run.limits import DEFAULT_BUDGET_S
+
+if TYPE_CHECKING:
+    from crawler.probe import ProbeReport, SourceProbe
 
 
 @click.command()
@@ -60,6 +61,10 @@ def probe(
         pairs = settings_pairs(settings)
         check_settings(pairs)
         cat = load_catalog(catalog)
+        # The fetch and extraction stages load here, not when another command starts.
+        from crawler.cli.progress import fetch_display
+        from crawler.probe import probe_catalog
+
         with fetch_display(show_progress=not as_json, verbose=verbose) as display:
             report = probe_catalog(
                 cat, tools=tools, sources=sources, settings=pairs, timeout=budget,

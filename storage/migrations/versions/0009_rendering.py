@@ -1,6 +1,6 @@
 """rendering (issue 16): fetches.rendered, and each snapshot's screenshot and text boxes
 
-Revision ID: 0009_rendering
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_rendering"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
