@@ -17,7 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     """Every existing fetch was a plain one; no existing version has a screenshot."""
-    with op.batch_alter_table("fetches", schema=None) as batch_op:
+    _defer_foreign_keys()
+    # An added column with a default needs no copy of the (largest) table, on SQLite too.
+    with op.batch_alter_table("fetches", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("rendered", sa.Boolean(), nullable=False, server_default=sa.false())
         )
@@ -30,9 +32,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _defer_foreign_keys()
     with op.batch_alter_table("snapshots", schema=None) as batch_op:
         batch_op.drop_constraint("fk_snapshots_screenshot_sha_blobs", type_="foreignkey")
         batch_op.drop_column("screenshot_boxes")
         batch_op.drop_column("screenshot_sha")
-    with op.batch_alter_table("fetches", schema=None) as batch_op:
+    with op.batch_alter_table("fetches", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("rendered")
+
+
+def _defer_foreign_keys() -> None:
+    """On SQLite, check foreign keys at commit: a foreign key is added or dropped by copying
+    the snapshots table, and the copy's DROP TABLE is an implicit DELETE that the changes'
+    references would refuse mid-way; at commit the copy holds every row again."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA defer_foreign_keys = ON")
