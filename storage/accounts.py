@@ -11,8 +11,8 @@ from typing import Final, Literal, get_args
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import AccountAction, ApiToken, LoginAttempt, WebSession
 from storage.models import Account as AccountRow
+from storage.models import AccountAction, ApiToken, LoginAttempt, WebSession
 from storage.queries import NotFound
 from storage.store import Store
 
@@ -208,8 +208,10 @@ def note_attempt(store: Store, name: str, address: str, ok: bool) -> None:
 
 def failures_since(store: Store, name: str, address: str, since: datetime) -> tuple[int, int]:
     """Failed sign-ins since then: (for this account name, from this address)."""
-    failed = sa.select(sa.func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.at >= since, LoginAttempt.ok.is_(False)
+    failed = (
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.at >= since, LoginAttempt.ok.is_(False))
     )
     with store.sessions() as s:
         by_name = s.scalar(failed.where(LoginAttempt.name == name[:64])) or 0

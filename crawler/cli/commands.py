@@ -16,7 +16,9 @@ from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
 from crawler.cli.progress import fetch_display
+from crawler.cli.serve import serve
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
+from crawler.cli.users import users
 from crawler.ingest.crawl import RunReport, run_crawl
 from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
@@ -192,7 +194,19 @@ def demo(ctx: click.Context, out: str) -> None:
         run_demo(explicit, Path(out), echo=click.echo)
 
 
-for command in (changes, flags, review, diff, report, notify, run, status, prune_command):
+for command in (
+    changes,
+    flags,
+    review,
+    diff,
+    report,
+    notify,
+    run,
+    status,
+    prune_command,
+    serve,
+    users,
+):
     cli.add_command(command)
 
 
