@@ -69,6 +69,7 @@ def create_app(settings: WebSettings) -> Starlette:
         Route("/api/changes", api.changes),
         Route("/api/changes/{change_id:int}/diff", api.change_diff),
         Route("/api/review", api.review, methods=["POST"]),
+        Route("/favicon.ico", pages.no_icon),
         Route("/{path:path}", pages.site_file),
     ]
     app = Starlette(

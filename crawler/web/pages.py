@@ -245,6 +245,11 @@ def site_file(request: Request) -> Response:
     return Response(body, media_type=kind)
 
 
+def no_icon(request: Request) -> Response:
+    """The site has no icon: a plain 404, not a sign-in redirect, for the browser's asks."""
+    return PlainTextResponse("no icon", status_code=404)
+
+
 def _error(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         from starlette.responses import JSONResponse
@@ -275,4 +280,3 @@ ERROR_HANDLERS: Final[dict[Any, Any]] = {
     LiveError: _no_catalog,
 }
 
-__all__ = ["ERROR_HANDLERS", "PlainTextResponse"]

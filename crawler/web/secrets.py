@@ -1,7 +1,8 @@
 """Passwords, session cookies, CSRF and API tokens: made here, kept only as hashes.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's second recommended
-setting: 64 MiB, 3 passes, 4 lanes; measured 0.45-0.6 s a hash or a check on the shared 2-core dev machine: a sign-in costs that once, a guesser each try). Session cookies
+setting: 64 MiB, 3 passes, 4 lanes; measured 0.45-0.6 s a hash or a check on the shared
+2-core dev machine: a sign-in pays it once, a guesser on every try). Session cookies
 and API tokens are 256 random bits, so a fast SHA-256 of them is enough to keep: nothing
 can be guessed from it, and a stolen table opens no session.
 """

@@ -25,7 +25,10 @@ from crawler.web.views import LoginView
 
 
 def _form(request: Request, error: str, name: str, status: int) -> Response:
-    token = new_secret()
+    # The browser's own requests (a favicon) land here too: keep a token it already has, or
+    # the form on screen would carry a token its cookie no longer matches.
+    kept = request.cookies.get(LOGIN_COOKIE, "")
+    token = kept if len(kept) == len(new_secret()) else new_secret()
     view = LoginView(error, name, local(request.query_params.get("next", "/")), token)
     response = page("login.html", view, None, status, "Sign in")
     secure = web_settings(request).secure_cookies
