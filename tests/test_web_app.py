@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from crawler.cli.commands import cli
-from crawler.cli.history import _flag_json
+from crawler.report.shapes import flag_json
 from crawler.web import WebSettings, create_app
 from crawler.web.auth import MAX_LOGIN_FAILURES
 from crawler.web.queue import QueueFilter, QueueItem, queue
@@ -374,7 +374,7 @@ def test_users_command_and_api_tokens(built: Built, store: Store, client: TestCl
     assert token.startswith("cwt_")
     auth = {"Authorization": f"Bearer {token}"}
     flags = client.get("/api/flags", headers=auth).json()
-    assert flags == [_flag_json(f) for f in store.flags("open")]
+    assert flags == [flag_json(f) for f in store.flags("open")]
     change = store.changes(None)[0].id
     diff = client.get(f"/api/changes/{change}/diff", headers=auth).json()
     assert diff["change"]["id"] == change and diff["hunks"][0]["rows"]

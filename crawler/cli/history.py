@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Any
 
 import click
 
@@ -13,8 +12,9 @@ from crawler.catalog.model import RATINGS, normalize_rating
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
 from crawler.ingest.review import resolve
+from crawler.report.shapes import change_json, flag_json
 from diffs.text import diff_texts
-from storage.records import ChangeRecord, FlagRecord
+from storage.records import FlagRecord
 from storage.values import EditorAction
 
 
@@ -43,7 +43,7 @@ def changes(
         click.echo(changes_csv(change_entries(open_store(ctx), rows)), nl=False)
         return
     if as_json:
-        click.echo(json.dumps([_change_json(c) for c in rows], ensure_ascii=False))
+        click.echo(json.dumps([change_json(c) for c in rows], ensure_ascii=False))
         return
     for c in rows:
         kind = "technical" if c.technical else _KINDS.get(c.tier, c.tier)
@@ -57,23 +57,6 @@ def changes(
 
 # How `changes` names each tier; "noise" is kept for the noise tier alone.
 _KINDS = {"substantive": "SIGNIFICANT", "minor": "minor", "noise": "noise"}
-
-
-def _change_json(c: ChangeRecord) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "tool": c.tool_id,
-        "source": c.source_id,
-        "url": c.url,
-        "detected_at": c.detected_at.isoformat(),
-        "significant": c.significant,
-        "tier": c.tier,
-        "technical": c.technical,
-        "reason": c.reason,
-        "noise": list(c.noise),
-        "added": c.added,
-        "removed": c.removed,
-    }
 
 
 @click.command()
@@ -102,7 +85,7 @@ def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> No
         rows = [] if unwatched else store.flags(None if status == "all" else status)
         quiet = never_found(store, last_catalog(store))
     if as_json:
-        out = [unwatched_json(a) for a in quiet] if unwatched else [_flag_json(f) for f in rows]
+        out = [unwatched_json(a) for a in quiet] if unwatched else [flag_json(f) for f in rows]
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     if not unwatched:
@@ -131,33 +114,6 @@ def _print_flags(rows: list[FlagRecord], status: str) -> None:
                 click.echo(f"      now: “{one_line(new)}”" if new else "      (removed)")
     if not rows:
         click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
-
-
-def _flag_json(f: FlagRecord) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "tool": f.tool_id,
-        "criterion": f.criterion_id,
-        "status": f.status,
-        "severity": f.severity,
-        "opened_at": f.opened_at.isoformat(),
-        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
-        "reasons": [
-            {
-                "change": r.change_id,
-                "source": r.source_id,
-                "kind": r.kind,
-                "text": r.text,
-                "sentences": [{"old": o, "new": n} for o, n in r.sentences],
-                "matched_terms": list(r.matched_terms),
-                "old_quote": r.old_quote,
-                "new_quote": r.new_quote,
-                "failure_class": r.failure_class,
-                "broken_since": r.broken_since.isoformat() if r.broken_since else None,
-            }
-            for r in f.reasons
-        ],
-    }
 
 
 @click.command()

@@ -5,14 +5,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from crawler.cli.history import _change_json, _flag_json
-from crawler.cli.support import parse_since
+from crawler.report.shapes import change_json, flag_json
 from crawler.web.app import web_settings
 from crawler.web.auth import Caller, require, token_caller
 from crawler.web.live import catalog_path, text_diff
@@ -36,14 +36,14 @@ def flags(request: Request) -> Response:
     if status not in ("open", "resolved", "all"):
         return JSONResponse({"error": "status: one of open, resolved, all"}, status_code=400)
     rows = web_settings(request).store.flags(None if status == "all" else status)
-    return JSONResponse([_flag_json(f) for f in rows])
+    return JSONResponse([flag_json(f) for f in rows])
 
 
 def changes(request: Request) -> Response:
     """GET /api/changes?since=ISO&all=1: as `citewatch changes --json`."""
     _caller(request)
     try:
-        since = parse_since(request.query_params.get("since"))
+        since = _since(request.query_params.get("since"))
     except ValueError:
         return JSONResponse({"error": "since: an ISO date or time"}, status_code=400)
     show_all = request.query_params.get("all", "") in ("1", "true", "yes")
@@ -52,7 +52,15 @@ def changes(request: Request) -> Response:
         for c in web_settings(request).store.changes(since)
         if show_all or (c.significant and not c.technical)
     ]
-    return JSONResponse([_change_json(c) for c in rows])
+    return JSONResponse([change_json(c) for c in rows])
+
+
+def _since(value: str | None) -> datetime | None:
+    """An ISO date or time, as aware UTC (naive: UTC), as `changes --since` reads it."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def change_diff(request: Request) -> Response:
@@ -64,7 +72,7 @@ def change_diff(request: Request) -> Response:
     hunks = diff_hunks(text_diff(store, old.text_sha, new.text_sha))
     return JSONResponse(
         {
-            "change": _change_json(c),
+            "change": change_json(c),
             "hunks": [
                 {
                     "old_start": h.old_start,

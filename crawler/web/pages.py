@@ -279,4 +279,3 @@ ERROR_HANDLERS: Final[dict[Any, Any]] = {
     NotFound: _not_found,
     LiveError: _no_catalog,
 }
-
