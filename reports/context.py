@@ -188,6 +188,22 @@ class UnwatchedEvidence:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RatingConflict:
+    """A rating whose catalog value (shown: the source of truth) differs from the one an
+    editor last set in review."""
+
+    tool_id: str
+    tool_name: str
+    criterion_id: str
+    criterion_label: str
+    catalog_rating: str
+    review_rating: str  # the newest `review --set`
+    set_by: str
+    set_at: datetime
+    file: str  # the tool file to edit, or `citewatch review --set` to run again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CitationGap:
     """A suggestion, never a flag: a change speaks about a criterion in a source that the
     criterion's rating does not cite."""
@@ -240,6 +256,7 @@ class ReportContext:
     # Evidence quotes of the catalog never found in their source (state, not news).
     unwatched: tuple[UnwatchedEvidence, ...] = ()
     suggestions: tuple[CitationGap, ...] = ()  # citation gaps of the listed changes
+    conflicts: tuple[RatingConflict, ...] = ()  # catalog vs the newest rating set (state)
 
     @property
     def open_flags(self) -> tuple[ReportFlag, ...]:

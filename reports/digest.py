@@ -10,6 +10,7 @@ from diffs.reasons import UNKNOWN_RANK, kind_rank, severity_rank
 from reports.context import (
     CitationGap,
     FlagReason,
+    RatingConflict,
     ReportChange,
     ReportContext,
     ReportFailure,
@@ -147,6 +148,7 @@ class Digest:
     still_open: int  # open flags reported before that nothing new touched
     site_url: str  # base of the reviewer site's links ("" for links relative to the report)
     pages: frozenset[int]  # changes the reviewer site has a page for
+    conflicts: tuple[RatingConflict, ...] = ()  # catalog vs review ratings (state: every digest)
 
     @property
     def flag_count(self) -> int:
@@ -317,4 +319,5 @@ def build_digest(
         still_open=still_open,
         site_url=site_url,
         pages=pages,
+        conflicts=ctx.conflicts,
     )

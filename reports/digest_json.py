@@ -163,6 +163,18 @@ def digest_json(digest: Digest) -> dict[str, Any]:
             "resolved": digest.resolved_count,
         },
         "tools": [_tool(t, digest) for t in digest.tools],
+        "rating_conflicts": [
+            {
+                "tool": c.tool_id,
+                "criterion": c.criterion_id,
+                "catalog_rating": c.catalog_rating,
+                "review_rating": c.review_rating,
+                "set_by": c.set_by,
+                "set_at": _time(c.set_at),
+                "file": c.file,
+            }
+            for c in digest.conflicts
+        ],
     }
 
 

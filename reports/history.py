@@ -60,6 +60,9 @@ class Version:
     content_type: str | None  # of the raw body, which decides its inert file name
     final_url: str | None
     change: ChangeEntry | None
+    screenshot_sha: str | None = None  # a rendered version's JPEG
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height, CSS pixels
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()  # its text blocks (x, y, w, h, text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ from reports.history import EMPTY_HISTORY, SUPPRESSED_LIMIT, SiteHistory
 from reports.manifest import SiteManifest, build_key, input_key
 from reports.paths import raw_path, text_path, timeline_part_path, timeline_path
 from reports.render import diff_hunks, environment, slug
+from reports.screenshots import screenshot_path, shot
 from reports.views import SiteViews, card
 
 # Each list of the index (other significant changes, minor changes, citation gaps,
@@ -77,6 +78,7 @@ _HELPERS: Mapping[str, object] = {
     "card": card,
     "flags_by_severity": flags_by_severity,
     "suppressed_limit": SUPPRESSED_LIMIT,
+    "shot": shot,
 }
 
 
@@ -296,6 +298,8 @@ def _snapshot_files(history: SiteHistory) -> dict[str, str]:
         for version in timeline.versions:
             files[raw_path(version)] = version.raw_sha
             files[text_path(version)] = version.text_sha
+            if version.screenshot_sha is not None:
+                files[screenshot_path(version)] = version.screenshot_sha
     return files
 
 

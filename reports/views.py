@@ -44,6 +44,7 @@ class SnapshotFiles:
     taken_at: datetime
     text: str  # path of its normalized text, from the site's root
     raw: str  # path of its raw body
+    version: Version | None = None  # the version itself (its screenshot, when rendered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +181,9 @@ class SiteViews:
         version = self.versions.get(snapshot_id)
         if version is None:
             return None
-        return SnapshotFiles(snapshot_id, version.taken_at, text_path(version), raw_path(version))
+        return SnapshotFiles(
+            snapshot_id, version.taken_at, text_path(version), raw_path(version), version
+        )
 
     def tool(self, tool: ToolSummary) -> ToolView:
         """A tool's page: every open flag, the newest TOOL_RESOLVED_FLAGS resolved ones."""

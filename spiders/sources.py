@@ -36,6 +36,9 @@ from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
 from crawler.catalog.model import load_catalog
+from crawler.extract.document import ExtractError, extract, extractor_for
+from crawler.extract.html import EXTRACTOR as HTML_EXTRACTOR
+from crawler.extract.shell import ShellVerdict, looks_like_js_shell
 from crawler.fetch.items import FetchedPage
 from crawler.fetch.jobs import read_job
 from crawler.fetch.middlewares import (
@@ -44,6 +47,13 @@ from crawler.fetch.middlewares import (
     RobotsTxtForbidden,
     UnreadableBody,
     retry_after_seconds,
+)
+from crawler.fetch.render import (
+    RENDER_SETTLE_S,
+    SETTLE_SETTING,
+    VIEWPORT,
+    RenderError,
+    capture,
 )
 from crawler.fetch.request import FetchRequest, FetchResult, failed_result, redacted
 from crawler.fetch.resolver import refused_destination
@@ -55,6 +65,10 @@ from crawler.fetch.urls import is_fetchable, url_problem
 HANDLED_STATUSES = (304, *range(400, 600))
 INDEX = "citewatch_index"  # meta key: the request's position in the job file (or catalog)
 FETCH = "citewatch_fetch"  # meta key: the FetchRequest being answered
+PLAIN = "citewatch_plain"  # meta key: the plain fetch's result a rendered request renders
+# Our setting, set by the fetch child: why this crawl cannot render ("" when it can).
+RENDER_PROBLEM = "CITEWATCH_RENDER_PROBLEM"
+SHELL_ERROR = "looks like a JavaScript shell: set render: true"  # the start of that failure
 
 # Failure type -> error_kind. Scrapy 2.15+ raises its own exceptions; the Twisted ones are a
 # fallback for handlers that don't translate theirs. First match wins (RobotsTxtForbidden and
@@ -198,8 +212,9 @@ class SourcesSpider(scrapy.Spider):
             dont_filter=True,  # two catalog entries may cite the same URL; both get a result
         )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage]:
-        """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result."""
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[FetchedPage | Request]:
+        """Turn any response that reached us (2xx, 304, 4xx, 5xx) into a result (or, for a
+        body to render, into the request that renders it)."""
         fetch: FetchRequest = response.meta[FETCH]
         status = response.status
         error = kind = None
@@ -208,25 +223,106 @@ class SourcesSpider(scrapy.Spider):
         elif status >= 400:
             error, kind = f"HTTP {response_status_message(status)}", "http"
         started_at, elapsed_ms = _timing(response.meta)
+        result = FetchResult(
+            key=fetch.key,
+            url=fetch.url,
+            final_url=response.url,
+            redirects=tuple(response.meta.get("redirect_urls", ())),
+            status=status,
+            content_type=_header(response, b"Content-Type"),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            body=response.body if kind is None and status != 304 else None,
+            error=error,
+            error_kind=kind,
+            retry_after=retry_after_seconds(response.headers.get(b"Retry-After")),
+            started_at=started_at,
+            elapsed_ms=elapsed_ms,
+        )
+        yield self._rendered_or(response, fetch, result)
+
+    def _rendered_or(
+        self, response: Response, fetch: FetchRequest, result: FetchResult
+    ) -> Request | FetchedPage:
+        """The request that renders a 2xx body (render: true, or auto on a shell), or its result."""
+        index = response.meta[INDEX]
+        if result.body is None or result.error_kind is not None or fetch.render == "never":
+            return _page(index, result)
+        verdict = None if fetch.render == "always" else shell_verdict(result)
+        if fetch.render == "auto" and verdict is None:
+            return _page(index, result)
+        problem = self.settings.get(RENDER_PROBLEM) or ""
+        if problem and verdict is not None:
+            error = f"{SHELL_ERROR} ({verdict.reason}); {problem}"
+            return _page(index, _failed_from(result, "js-shell", error))
+        if problem:
+            return _page(index, _failed_from(result, "no-browser", problem))
+        meta = {
+            INDEX: index,
+            FETCH: fetch,
+            PLAIN: result,
+            STARTED_AT: response.meta.get(STARTED_AT) or (datetime.now(UTC), time.monotonic()),
+            "handle_httpstatus_list": HANDLED_STATUSES,
+            "playwright": True,
+            "playwright_include_page": True,  # the callback settles it, then closes it
+            "playwright_context": "render",
+            "playwright_page_goto_kwargs": {"wait_until": "load"},
+        }
+        return Request(
+            response.url,
+            meta=meta,
+            callback=self.parse_rendered,
+            errback=self.render_failed,
+            dont_filter=True,
+        )
+
+    async def parse_rendered(self, response: Response, **kwargs: Any) -> AsyncIterator[FetchedPage]:
+        """The rendered page: its settled DOM as the body, with a screenshot and text boxes."""
+        plain: FetchResult = response.meta[PLAIN]
+        page = response.meta["playwright_page"]
+        try:
+            rendered = await capture(page, self.settings.getfloat(SETTLE_SETTING, RENDER_SETTLE_S))
+        except Exception as exc:  # a page that never settles, a crashed tab: this page fails
+            kind = "unsettled" if isinstance(exc, RenderError) else "render"
+            yield _page(response.meta[INDEX], _failed_from(plain, kind, f"rendering: {exc}"))
+            return
+        finally:
+            await page.close()
+        body = rendered.html.encode("utf-8")
+        _, elapsed_ms = _timing(response.meta)
+        if response.status >= 400 or len(body) > self.settings.getint("DOWNLOAD_MAXSIZE"):
+            why = f"HTTP {response.status}" if response.status >= 400 else "over DOWNLOAD_MAXSIZE"
+            kind = "http" if response.status >= 400 else "too-large"
+            yield _page(response.meta[INDEX], _failed_from(plain, kind, f"rendered page: {why}"))
+            return
         yield _page(
             response.meta[INDEX],
-            FetchResult(
-                key=fetch.key,
-                url=fetch.url,
+            replace(
+                plain,
                 final_url=response.url,
-                redirects=tuple(response.meta.get("redirect_urls", ())),
-                status=status,
-                content_type=_header(response, b"Content-Type"),
-                etag=_header(response, b"ETag"),
-                last_modified=_header(response, b"Last-Modified"),
-                body=response.body if kind is None and status != 304 else None,
-                error=error,
-                error_kind=kind,
-                retry_after=retry_after_seconds(response.headers.get(b"Retry-After")),
-                started_at=started_at,
+                status=response.status,
+                content_type="text/html; charset=utf-8",
+                body=body,
                 elapsed_ms=elapsed_ms,
+                rendered=True,
+                screenshot=rendered.screenshot,
+                screenshot_size=(VIEWPORT["width"], rendered.height),
+                boxes=rendered.boxes,
             ),
         )
+
+    async def render_failed(self, failure: Failure) -> AsyncIterator[FetchedPage]:
+        """A rendered request that failed (navigation timeout, robots.txt, …): the page fails."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        page = request.meta.get("playwright_page")
+        if page is not None:
+            await page.close()
+        exc = failure.value
+        assert exc is not None
+        kind = classify(exc)
+        kind = "render" if kind == "other" else kind
+        error = f"rendering: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        yield _page(request.meta[INDEX], _failed_from(request.meta[PLAIN], kind, error))
 
     def failed(self, failure: Failure) -> Iterator[FetchedPage]:
         """Turn a failed request (robots, network, size, truncation, odd 3xx) into a result."""
@@ -267,6 +363,26 @@ def _failure(request: Request, exc: BaseException, catalog_url: str) -> tuple[st
         return ("url" if request.url == catalog_url else "redirect"), problem
     kind = classify(exc)
     return kind, str(exc) or PLAIN_ERRORS.get(kind, type(exc).__name__)
+
+
+def shell_verdict(result: FetchResult) -> ShellVerdict | None:
+    """Whether a plain HTML body reads as a JavaScript shell (crawler/extract/shell.py)."""
+    body = result.body or b""
+    try:
+        if extractor_for(body, result.content_type) is not HTML_EXTRACTOR:
+            return None
+    except ExtractError:
+        return None
+    try:
+        text = extract(body, content_type=result.content_type, url=result.url).text
+    except ExtractError:
+        text = ""
+    return looks_like_js_shell(body, text)
+
+
+def _failed_from(result: FetchResult, kind: str, error: str) -> FetchResult:
+    """A fetch that got a body and still failed: the body is dropped, the rest kept."""
+    return replace(result, body=None, error=error, error_kind=kind, rendered=False)
 
 
 def _page(index: int, result: FetchResult) -> FetchedPage:

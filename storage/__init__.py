@@ -2,6 +2,15 @@
 
 from storage.engine import StoreError, database_unusable, database_url, make_engine
 from storage.queries import NotFound
+from storage.reopen import AlreadyOpen
 from storage.store import Store
 
-__all__ = ["NotFound", "Store", "StoreError", "database_unusable", "database_url", "make_engine"]
+__all__ = [
+    "AlreadyOpen",
+    "NotFound",
+    "Store",
+    "StoreError",
+    "database_unusable",
+    "database_url",
+    "make_engine",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,8 @@ _VERSION_COLUMNS = (
     Snapshot.content_type,
     Snapshot.final_url,
     Snapshot.technical,
+    Snapshot.screenshot_sha,
+    Snapshot.screenshot_boxes,
 )
 
 
@@ -77,6 +79,7 @@ class BulkReads:
                         content_type=row.content_type,
                         final_url=row.final_url,
                         technical=row.technical,
+                        **_screenshot(row.screenshot_sha, row.screenshot_boxes),
                     )
                     for row in s.execute(batch_query)
                 )
@@ -93,3 +96,16 @@ class BulkReads:
                 rows = s.execute(sa.select(*columns).where(Blob.sha256.in_(group))).all()
             for sha, blob_codec, data in rows:
                 yield sha, codec.decompress(blob_codec, data)
+
+
+def _screenshot(sha: str | None, layout: Any) -> dict[str, Any]:
+    """A version's screenshot fields from its stored layout (none before rendering)."""
+    if sha is None or not isinstance(layout, dict):
+        return {}
+    boxes = tuple(
+        (int(b[0]), int(b[1]), int(b[2]), int(b[3]), str(b[4]))
+        for b in layout.get("boxes", ())
+        if isinstance(b, list) and len(b) == 5
+    )
+    size = (int(layout.get("width", 0)), int(layout.get("height", 0)))
+    return {"screenshot_sha": sha, "screenshot_size": size, "boxes": boxes}

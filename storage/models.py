@@ -118,6 +118,8 @@ class Fetch(Base):
     elapsed_ms: Mapped[int] = mapped_column(sa.Integer())
     failure_class: Mapped[FailureClass | None] = mapped_column(sa.String(16))
     retry_after: Mapped[float | None] = mapped_column(sa.Float())  # seconds the server asked
+    # The body is the DOM Chromium rendered (render: true, or auto on a JavaScript shell).
+    rendered: Mapped[bool] = mapped_column(sa.Boolean(), default=False, server_default=sa.false())
 
 
 class Snapshot(Base):
@@ -134,6 +136,11 @@ class Snapshot(Base):
     content_type: Mapped[str | None] = mapped_column(sa.Text())
     final_url: Mapped[str | None] = mapped_column(sa.Text())
     technical: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    # A rendered version's JPEG screenshot (a blob), its size and where its text blocks sat on
+    # it: {"width": W, "height": H, "boxes": [[x, y, w, h, text], ...]} in CSS pixels
+    # (migration 0009_rendering).
+    screenshot_sha: Mapped[str | None] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    screenshot_boxes: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
 
 
 class Change(Base):

@@ -1,7 +1,8 @@
 """`citewatch prune`: the retention policy, applied to what older versions of citewatch kept.
 
-Kept forever: every stored version (snapshot) with its raw body and text, every change, flag,
-reason and review, every good fetch's log row, and each source's current run of failures.
+Kept forever: every stored version (snapshot) with its raw body, text and screenshot, every
+change, flag, reason and review, every good fetch's log row, and each source's current run of
+failures.
 Not kept: a raw body no stored version uses (before migration 0008 every fetch kept its
 body, so a page with a nonce added one per fetch; a fetch now keeps its body only when it
 stored a version). Optionally: failed fetches older than N days that are not part of a
@@ -37,7 +38,8 @@ class PruneReport:
 
 
 def _versions_use() -> sa.CompoundSelect[tuple[str]]:
-    return sa.union(sa.select(Snapshot.raw_sha), sa.select(Snapshot.text_sha))
+    screenshots = sa.select(Snapshot.screenshot_sha).where(Snapshot.screenshot_sha.is_not(None))
+    return sa.union(sa.select(Snapshot.raw_sha), sa.select(Snapshot.text_sha), screenshots)
 
 
 def _unused_blobs() -> sa.ColumnElement[bool]:

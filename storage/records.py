@@ -52,6 +52,10 @@ class VersionRecord:
     content_type: str | None
     final_url: str | None
     technical: bool
+    screenshot_sha: str | None = None  # a rendered version's JPEG
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height, CSS pixels
+    # Where its text blocks sat on it: (x, y, width, height, text).
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +68,10 @@ class NewSnapshot:
     content_type: str | None
     final_url: str | None
     technical: bool = False
+    screenshot: bytes | None = None  # JPEG of the rendered page, stored as a blob
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height, CSS pixels
+    # Where the rendered page's text blocks sat: (x, y, width, height, text), CSS pixels.
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +128,7 @@ class FetchEntry:
     last_modified: str | None = None
     failure_class: FailureClass | None = None  # when failed
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    rendered: bool = False  # the body is what Chromium rendered
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -50,6 +51,7 @@ from storage.records import (
     Recorded,
     SourceState,
 )
+from storage.reopen import Reopening
 from storage.runs import mark_killed, this_host
 from storage.sourcelog import OPEN_FLAG, note_fetch, source_rows
 from storage.upsert import insert_ignore
@@ -84,7 +86,7 @@ def _unknown_revision(url: sa.URL, exc: CommandError) -> str:
     )
 
 
-class Store(Queries):
+class Store(Queries, Reopening):
     """All database access of citewatch: short transactions, plain values in and out."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -220,6 +222,8 @@ class Store(Queries):
                 content_type=new.content_type,
                 final_url=new.final_url,
                 technical=new.technical,
+                screenshot_sha=None if new.screenshot is None else _put_blob(s, new.screenshot),
+                screenshot_boxes=_layout(new) if new.screenshot else None,
             )
             s.add(snap)
             s.flush()
@@ -231,6 +235,12 @@ class Store(Queries):
                 change_ids.append(row.id)
             previous = snap.id
         return snapshot_ids, change_ids
+
+
+def _layout(new: NewSnapshot) -> dict[str, Any]:
+    """A screenshot's size and text boxes as stored (snapshots.screenshot_boxes)."""
+    width, height = new.screenshot_size
+    return {"width": width, "height": height, "boxes": [list(box) for box in new.boxes]}
 
 
 def _put_blob(s: Session, data: bytes) -> str:
@@ -270,6 +280,7 @@ def _fetch_row(entry: FetchEntry, raw_sha: str | None) -> Fetch:
         elapsed_ms=entry.elapsed_ms,
         failure_class=entry.failure_class,
         retry_after=entry.retry_after,
+        rendered=entry.rendered,
     )
 
 

@@ -19,6 +19,7 @@ FLAG_STATUSES: Final[tuple[FlagStatus, ...]] = get_args(FlagStatus)
 # What an editor decides on a flag (`citewatch review`).
 EditorAction = Literal["confirm", "set", "dismiss"]
 EDITOR_ACTIONS: Final[tuple[EditorAction, ...]] = get_args(EditorAction)
-# A resolution as stored: an editor's, or citewatch's own when a broken source recovers.
-ReviewAction = Literal[EditorAction, "recovered"]
+# A review as stored: an editor's resolution, citewatch's own when a broken source recovers,
+# or an editor's re-open of a resolved flag (`review --reopen`).
+ReviewAction = Literal[EditorAction, "recovered", "reopen"]
 REVIEW_ACTIONS: Final[tuple[ReviewAction, ...]] = get_args(ReviewAction)

@@ -315,7 +315,7 @@ def test_minimal_form(tmp_path: Path) -> None:
     catalog = load_catalog(root)
     tool = catalog.tool("t")
     source = tool.source("s")
-    assert (source.kind, source.every, source.select, source.render) == ("other", None, (), False)
+    assert (source.kind, source.every, source.select, source.render) == ("other", None, (), "auto")
     (rating,) = tool.ratings
     assert (rating.criterion, rating.rating, rating.sources, rating.evidence) == (
         "dpa",

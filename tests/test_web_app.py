@@ -265,7 +265,7 @@ def test_a_blank_note_or_a_set_without_rating_is_refused(client: TestClient, sto
     csrf = _token(client.get("/").text)
     for fields, said in (
         ({"action": "confirm", "note": "   "}, "a note is required"),
-        ({"action": "set", "note": "n", "rating": ""}, "a rating goes with"),
+        ({"action": "set", "note": "n", "rating": ""}, "set needs the new rating"),
         ({"action": "set", "note": "n", "rating": "maybe"}, "is not a rating"),
     ):
         r = client.post(f"/flags/{flag}/review", data={"csrf": csrf, **fields})
@@ -273,7 +273,9 @@ def test_a_blank_note_or_a_set_without_rating_is_refused(client: TestClient, sto
     assert len(store.flags("open")) == 2
 
 
-def test_setting_a_rating_shows_on_the_tool_page(client: TestClient, store: Store) -> None:
+def test_setting_a_rating_shows_on_the_tool_page(
+    client: TestClient, store: Store, built: Built
+) -> None:
     assert login(client, "ed") == 303
     flag = _flag_id(store, "no-training")
     csrf = _token(client.get("/").text)
@@ -282,6 +284,8 @@ def test_setting_a_rating_shows_on_the_tool_page(client: TestClient, store: Stor
     assert store.current_ratings()[("acme", "no-training")] == "no"
     tool = client.get("/tools/acme.html").text
     assert '<td data-label="Rating">❌ no</td>' in tool
+    # Written back to the catalog (the source of truth), as `citewatch review --set` does.
+    assert "rating: no" in (built.catalog / "tools" / "acme.yaml").read_text()
 
 
 def test_queue_filters_and_search(client: TestClient) -> None:

@@ -24,7 +24,6 @@ import pytest
 from chromium import find_chromium
 from test_web_app import PASSWORD, Built, build
 
-import crawler.ingest.review as review_rules
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +131,11 @@ def test_editor_filters_confirms_reopens_and_sets(
     page.click("a:has-text('Resolved since')")  # type: ignore[attr-defined]
     decision = page.inner_text(f"section:has(#r-{flag}) p.decision")  # type: ignore[attr-defined]
     assert "confirm by ed" in decision and "still partial" in decision
+    # Re-open it from "resolved since": it is back in the queue.
+    page.fill(f"#note-{flag}", "second look after legal's question")  # type: ignore[attr-defined]
+    page.click(f"form[action='/flags/{flag}/review'] button[value=reopen]")  # type: ignore[attr-defined]
+    page.goto(f"{base}/")  # type: ignore[attr-defined]
+    assert any("No training" in t for t in _queue_titles(page))
     # Set a new rating on the other flag: the tool page shows it, as text beside the symbol.
     dpa = _flag_id(built, "dpa")
     page.goto(f"{base}/flags/{dpa}")  # type: ignore[attr-defined]
@@ -142,24 +146,6 @@ def test_editor_filters_confirms_reopens_and_sets(
     page.goto(f"{base}/tools/acme.html")  # type: ignore[attr-defined]
     ratings = page.inner_text("#ratings + .table-wrap")  # type: ignore[attr-defined]
     assert "❌ no" in ratings and "✅ yes" not in ratings
-
-
-@pytest.mark.skipif(
-    not hasattr(review_rules, "decide"),
-    reason="re-open needs the editorial core's decide (crawler/ingest/review.py), not merged",
-)
-def test_editor_reopens_a_resolved_flag(browser: object, served: tuple[str, Built]) -> None:
-    base, built = served
-    page = _page(browser)
-    _sign_in(page, base, "ed")
-    flag = _flag_id(built, "no-training")
-    page.fill(f"#note-{flag}", "fine as it is")  # type: ignore[attr-defined]
-    page.click(f"form[action='/flags/{flag}/review'] button[value=dismiss]")  # type: ignore[attr-defined]
-    page.goto(f"{base}/resolved")  # type: ignore[attr-defined]
-    page.fill(f"#note-{flag}", "second look after legal's question")  # type: ignore[attr-defined]
-    page.click(f"form[action='/flags/{flag}/review'] button[value=reopen]")  # type: ignore[attr-defined]
-    page.goto(f"{base}/")  # type: ignore[attr-defined]
-    assert any("No training" in t for t in _queue_titles(page))
 
 
 def test_viewer_and_forged_forms_are_refused(browser: object, served: tuple[str, Built]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from crawler.catalog.files import read_tool_files
 from crawler.catalog.limits import MAX_DURATION_CHARS, MAX_EVERY
@@ -68,6 +68,15 @@ _RATING_KEYS = ("rating", "summary", "sources", "evidence")
 _EVIDENCE_KEYS = ("source", "quote")
 
 
+# How a source is fetched: `render: true` ("always") with Chromium, `false` ("never") plain,
+# `auto` plain and again with Chromium when the body reads as a JavaScript shell
+# (crawler/extract/shell.py). The default is auto: a shell never silently stores a near-empty
+# text, and a page that is not one never starts a browser.
+RenderMode = Literal["always", "never", "auto"]
+DEFAULT_RENDER: Final[RenderMode] = "auto"
+_RENDER_VALUES: Final[dict[object, RenderMode]] = {True: "always", False: "never", "auto": "auto"}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One cited page of a tool."""
@@ -78,7 +87,7 @@ class Source:
     every: timedelta | None = None
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    render: bool = False
+    render: RenderMode = DEFAULT_RENDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +303,7 @@ def _source(scope: Scope, value: Any) -> Source | None:
         scope.error("kind", f"{preview(named)} is not a source kind ({', '.join(SOURCE_KINDS)})")
     every = _every(scope, data)
     select, exclude = _selectors(scope, data, "select"), _selectors(scope, data, "exclude")
-    render = data.get("render", False)
-    if not isinstance(render, bool):
-        scope.error("render", f"expected true or false, got {describe(render)}")
+    render = _render(scope, data)
     if not (source_id and url):
         return None
     return Source(
@@ -306,8 +313,19 @@ def _source(scope: Scope, value: Any) -> Source | None:
         every=every,
         select=select,
         exclude=exclude,
-        render=render is True,
+        render=render,
     )
+
+
+def _render(scope: Scope, data: Mapping[str, Any]) -> RenderMode:
+    """`render`: true, false or auto (the default)."""
+    value = data.get("render", "auto")
+    # `is`/== on a dict key would take 1 for true: YAML's 1 is not a render value.
+    mode = _RENDER_VALUES.get(value) if isinstance(value, bool | str) else None
+    if mode is None:
+        scope.error("render", f"expected true or false (or auto), got {describe(value)}")
+        return DEFAULT_RENDER
+    return mode
 
 
 def _url(scope: Scope, data: Mapping[str, Any]) -> str:

@@ -9,9 +9,11 @@ import click
 
 from crawler.catalog.model import load_catalog
 from crawler.catalog.selection import read_selection
+from crawler.cli.conflicts import conflict_lines
 from crawler.cli.delivery import notify, notify_settings_from, print_notified, report
-from crawler.cli.exits import Citewatch, crawl_exit
+from crawler.cli.exits import USER_ERROR, Citewatch, crawl_exit
 from crawler.cli.history import changes, diff, flags, review
+from crawler.cli.labels import labels
 from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
@@ -47,8 +49,15 @@ def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
 
 @cli.command()
 @click.argument("catalog", type=click.Path(exists=True, file_okay=False))
-def check(catalog: str) -> None:
-    """Validate a catalog folder; errors name file, entry and field."""
+@click.option(
+    "--fail-on-conflict",
+    is_flag=True,
+    help="Exit 1 when a catalog rating differs from the one last set in review.",
+)
+@click.pass_context
+def check(ctx: click.Context, catalog: str, fail_on_conflict: bool) -> None:
+    """Validate a catalog folder; errors name file, entry and field. With a database, warn
+    about each rating the catalog and the newest `review --set` disagree on."""
     with cli_errors():
         cat = load_catalog(catalog)
     sources = sum(len(t.sources) for t in cat.tools)
@@ -57,6 +66,11 @@ def check(catalog: str) -> None:
         f"{catalog}: ok — {len(cat.tools)} tools, {sources} sources, "
         f"{ratings} ratings, {len(cat.criteria)} criteria"
     )
+    found = conflict_lines(ctx, cat)
+    for line in found:
+        click.echo(line, err=True)
+    if found and fail_on_conflict:
+        ctx.exit(USER_ERROR)
 
 
 @cli.command()
@@ -208,6 +222,7 @@ for command in (
     users,
 ):
     cli.add_command(command)
+cli.add_command(labels)
 
 
 def main() -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from pathlib import Path
 
 import click
 
-from crawler.catalog.model import RATINGS, normalize_rating
+from crawler.catalog.model import RATINGS
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
-from crawler.ingest.review import resolve
+from crawler.ingest.review import Decision, Outcome, ReviewActionName, decide, resolution_of
 from crawler.report.shapes import change_json, flag_json
 from diffs.text import diff_texts
-from storage.records import FlagRecord
-from storage.values import EditorAction
+from storage.records import FlagRecord, ReviewRecord
 
 
 @click.command()
@@ -106,6 +106,9 @@ def _print_flags(rows: list[FlagRecord], status: str) -> None:
             f"[{f.status}] {f.tool_id} / {f.criterion_id} ({f.severity}) "
             f"since {f.opened_at:%Y-%m-%d %H:%M}"
         )
+        done = resolution_of(f)
+        if done is not None:
+            click.echo(f"    {_how(done)}")
         for r in f.reasons:
             where = f"change #{r.change_id}" if r.change_id is not None else "broken source"
             click.echo(f"    {where} {r.source_id}: {one_line(r.text)}")
@@ -116,14 +119,33 @@ def _print_flags(rows: list[FlagRecord], status: str) -> None:
         click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
 
 
+def _how(r: ReviewRecord) -> str:
+    """Who resolved a flag, how, when and why, in one line."""
+    from crawler.report.watching import one_line
+
+    how = f"set {r.rating}" if r.action == "set" else r.action
+    return f"resolved {r.at:%Y-%m-%d %H:%M} by {one_line(r.by)}: {how} — {one_line(r.note)}"
+
+
 @click.command()
 @click.argument("tool")
 @click.argument("criterion")
 @click.option("--confirm", is_flag=True, help="The rating stays as it is.")
 @click.option("--set", "new_rating", default=None, help=f"Set a new rating ({', '.join(RATINGS)}).")
 @click.option("--dismiss", is_flag=True, help="The flag was a false alarm.")
+@click.option("--reopen", is_flag=True, help="Open the last resolved flag again.")
 @click.option("--note", required=True, type=NonBlank(), help="Why (kept in history).")
 @click.option("--by", default=None, type=NonBlank(), help="Editor name (default: the user name).")
+@click.option(
+    "--catalog",
+    "catalog_dir",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Catalog a --set is written back to (default: the last crawl's).",
+)
+@click.option(
+    "--no-write-back", is_flag=True, help="With --set: print the catalog patch, do not apply it."
+)
 @click.pass_context
 def review(
     ctx: click.Context,
@@ -132,24 +154,50 @@ def review(
     confirm: bool,
     new_rating: str | None,
     dismiss: bool,
+    reopen: bool,
     note: str,
     by: str | None,
+    catalog_dir: str | None,
+    no_write_back: bool,
 ) -> None:
-    """Resolve a flag: exactly one of --confirm, --set RATING or --dismiss, with a --note."""
+    """Resolve a flag (exactly one of --confirm, --set RATING, --dismiss) or --reopen the last
+    resolved one, with a --note; a --set is written back to the catalog's tool file."""
     # Each its own option: as two values of one, `--confirm --dismiss` let the last one win.
-    if [confirm, new_rating is not None, dismiss].count(True) != 1:
-        raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss")
-    action: EditorAction = "confirm" if confirm else "dismiss" if dismiss else "set"
+    chosen = [confirm, new_rating is not None, dismiss, reopen]
+    if chosen.count(True) != 1:
+        raise click.UsageError("give exactly one of --confirm, --set RATING, --dismiss, --reopen")
+    if no_write_back and new_rating is None:
+        raise click.UsageError("--no-write-back goes with --set")
+    action: ReviewActionName = (
+        "confirm" if confirm else "dismiss" if dismiss else "reopen" if reopen else "set"
+    )
     with cli_errors():
-        rating = normalize_rating(new_rating) if new_rating else None
-        done = resolve(
-            open_store(ctx, create=True), tool, criterion, action, rating, note,
-            by or getpass.getuser(),
-        )  # fmt: skip
+        store = open_store(ctx, create=True)
+        known = catalog_dir or (store.last_catalog() if action == "set" else None)
+        decision = Decision(tool, criterion, action, note, by or getpass.getuser(), new_rating)
+        out = decide(store, decision, Path(known) if known else None, write_back=not no_write_back)
+    done = out.review
     click.echo(
         f"{tool} / {criterion}: {done.action}"
         f"{' ' + done.rating if done.rating else ''} by {done.by}"
     )
+    _echo_write_back(out, action, known)
+
+
+def _echo_write_back(out: Outcome, action: str, catalog: str | None) -> None:
+    """Say what became of the catalog: written, unchanged, or the patch to apply by hand."""
+    if action != "set":
+        return
+    if catalog is None:
+        click.echo("no catalog known (no crawl yet): pass --catalog to write the rating back")
+    elif out.catalog_written is not None:
+        click.echo(f"wrote {out.catalog_written}")
+    elif out.write_error is not None:
+        click.echo(f"catalog not written: {out.write_error}", err=True)
+    elif out.patch == "":
+        click.echo("the catalog already holds this rating")
+    if out.patch and out.catalog_written is None:
+        click.echo(out.patch, nl=False)
 
 
 _DIFF_KINDS = {"substantive": "significant", "minor": "minor edit", "noise": "noise only"}

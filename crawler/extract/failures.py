@@ -49,6 +49,13 @@ ERROR_KIND_CLASSES: Final[dict[str, FailureClass]] = {
     "too-large": "suspicious",  # over DOWNLOAD_MAXSIZE, on the wire or once decompressed
     "charset": "suspicious",  # the body cannot be decoded with its declared charset: unreadable
     "extract": "suspicious",  # a 2xx body with no readable text (empty, binary, bad markup)
+    # render: auto on a JavaScript shell with no browser (crawler/extract/shell.py), and a
+    # rendered page whose text never settled: what we have is not the page's text.
+    "js-shell": "suspicious",
+    "unsettled": "suspicious",
+    # render: true (or auto on a shell) with no Chromium installed: the page may be fine.
+    "no-browser": "transient",
+    "render": "transient",  # the browser failed on the page (crashed tab, navigation error)
 }
 
 # HTTP statuses that decide the class by themselves; other 4xx are blocked, 5xx transient.

@@ -80,6 +80,34 @@ def one_line_log_records() -> None:
     logging.setLogRecordFactory(factory)
 
 
+def _configure_rendering(settings: Any, job: Path) -> None:
+    """Route rendered requests to Chromium when the job may render and Chromium is there.
+
+    No source that may render (all `render: false`): no browser and no Playwright driver.
+    Chromium missing: RENDER_PROBLEM says so, and each page that needs it fails alone.
+    """
+    from crawler.fetch.jobs import read_job
+    from crawler.fetch.render import (
+        CHROMIUM_PATH,
+        CHROMIUM_SETTING,
+        BrowserGate,
+        browser_settings,
+        chromium_problem,
+    )
+    from spiders.sources import RENDER_PROBLEM
+
+    if all(request.render == "never" for _, request in read_job(job)):
+        return
+    chromium = settings.get(CHROMIUM_SETTING) or CHROMIUM_PATH
+    problem = chromium_problem(chromium)
+    settings.set(RENDER_PROBLEM, problem or "", priority="cmdline")
+    if problem is None:
+        timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+        settings.setdict(browser_settings(chromium, timeout), priority="project")
+        gate = BrowserGate(destination_policy(settings.get(SETTING)))
+        settings.set("PLAYWRIGHT_ABORT_REQUEST", gate, priority="project")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `sources` spider over a job file; exit code 1 if it can't."""
     args = _parse_args(argv)
@@ -99,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
+    _configure_rendering(settings, args.job)
     if settings.get("LOG_LEVEL") != "DEBUG":
         one_line_log_records()
     process = AsyncCrawlerProcess(settings)

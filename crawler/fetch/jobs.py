@@ -36,11 +36,14 @@ def read_job(path: Path) -> Iterator[tuple[int, FetchRequest]]:
 def write_result(out_dir: Path, index: int, result: FetchResult) -> None:
     """Write one result: the body file first, then the JSON, each by atomic rename."""
     data: dict[str, Any] = asdict(result)
-    body = data.pop("body")
+    body, shot = data.pop("body"), data.pop("screenshot")
     data["started_at"] = result.started_at.isoformat()
     data["has_body"] = body is not None
+    data["has_screenshot"] = shot is not None
     if body is not None:
         _write_atomic(out_dir / f"{index}.body", body)
+    if shot is not None:
+        _write_atomic(out_dir / f"{index}.jpg", shot)
     # The JSON lands last: a JSON file present means its body file is complete.
     _write_atomic(out_dir / f"{index}.json", json.dumps(data).encode("utf-8"))
 
@@ -61,6 +64,7 @@ def take_result(out_dir: Path, index: int) -> FetchResult:
     """Read one complete result and remove its files (the child never writes them again)."""
     result = _read_result(out_dir, index)
     (out_dir / f"{index}.body").unlink(missing_ok=True)
+    (out_dir / f"{index}.jpg").unlink(missing_ok=True)
     (out_dir / f"{index}.json").unlink()
     return result
 
@@ -69,9 +73,13 @@ def _read_result(out_dir: Path, index: int) -> FetchResult:
     data = json.loads((out_dir / f"{index}.json").read_text(encoding="utf-8"))
     has_body = data.pop("has_body")
     body = (out_dir / f"{index}.body").read_bytes() if has_body else None
+    # Results of a child from before rendering carry neither key.
+    shot = (out_dir / f"{index}.jpg").read_bytes() if data.pop("has_screenshot", False) else None
     data["redirects"] = tuple(data["redirects"])
+    data["boxes"] = tuple(tuple(box) for box in data.get("boxes", ()))
+    data["screenshot_size"] = tuple(data.get("screenshot_size", (0, 0)))
     data["started_at"] = datetime.fromisoformat(data["started_at"])
-    return FetchResult(body=body, **data)
+    return FetchResult(body=body, screenshot=shot, **data)
 
 
 def _write_atomic(path: Path, content: bytes) -> None:

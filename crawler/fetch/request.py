@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from crawler.catalog.model import RenderMode
 from crawler.fetch.urls import redact
 
 
@@ -20,7 +21,8 @@ class FetchRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    render: bool = False
+    # "never" here (not the catalog's default): a hand-made request is a plain fetch.
+    render: RenderMode = "never"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +43,11 @@ class FetchResult:
     retry_after: float | None
     started_at: datetime
     elapsed_ms: int
+    rendered: bool = False  # the body is the DOM Chromium rendered, not the bytes sent
+    screenshot: bytes | None = None  # JPEG of the rendered page (crawler/fetch/render.py)
+    screenshot_size: tuple[int, int] = (0, 0)  # its width and height in CSS pixels
+    # Where the rendered page's text blocks sat: (x, y, width, height, text), CSS pixels.
+    boxes: tuple[tuple[int, int, int, int, str], ...] = ()
 
 
 class FetchError(Exception):

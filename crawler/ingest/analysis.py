@@ -191,6 +191,9 @@ def analyze(
         extract_key=key,
         content_type=result.content_type,
         final_url=url,
+        screenshot=result.screenshot,
+        screenshot_size=result.screenshot_size,
+        boxes=result.boxes,
     )
     previous = load_previous()
     if previous is None:
@@ -340,6 +343,7 @@ def fetch_entry(run_id: int, source_pk: int, result: FetchResult, analysis: Anal
         last_modified=result.last_modified,
         failure_class=analysis.failure_class,
         retry_after=result.retry_after,
+        rendered=result.rendered,
     )
 
 

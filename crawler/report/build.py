@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crawler.catalog.model import Catalog, Tool, load_catalog
 from crawler.report import writers
+from crawler.report.conflicts import rating_conflicts
 from crawler.report.parts import (
     Names,
     citation_gaps,
@@ -89,8 +90,9 @@ def build_context(
     stored_flags = stored.flags if stored else tuple(store.flags())
     records = stored.since(store, since) if stored else store.changes(since)
     names = Names.of(catalog)
+    # The catalog is the source of truth; a rating set in review that it contradicts is
+    # shown as a conflict, never silently preferred (README "Ratings: one source of truth").
     ratings = {(t.id, r.criterion): r.rating for t in catalog.tools for r in t.ratings}
-    ratings.update(store.current_ratings())
     resolutions: dict[int, Resolution] = {}
     flags = tuple(_flag(f, names, ratings, resolutions) for f in stored_flags)
     open_keys = {(f.tool_id, f.criterion_id) for f in flags if f.status == "open"}
@@ -132,6 +134,7 @@ def build_context(
         noise_count=sum(1 for c in records if tier_of(c) == "noise" and not c.technical),
         unwatched=unwatched_evidence(store, catalog, names),
         suggestions=citation_gaps(store, (c.id for c in changes), names),
+        conflicts=rating_conflicts(store, catalog, names),
     )
 
 

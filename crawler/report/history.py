@@ -78,6 +78,9 @@ def _version(v: VersionRecord, change: ChangeEntry | None) -> Version:
         content_type=v.content_type,
         final_url=v.final_url,
         change=change,
+        screenshot_sha=v.screenshot_sha,
+        screenshot_size=v.screenshot_size,
+        boxes=v.boxes,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.records import ChangeRecord, FlagRecord
+from crawler.ingest.review import resolution_of
+from storage.records import ChangeRecord, FlagRecord, ReviewRecord
 
 
 def change_json(c: ChangeRecord) -> dict[str, Any]:
@@ -36,6 +37,7 @@ def flag_json(f: FlagRecord) -> dict[str, Any]:
         "severity": f.severity,
         "opened_at": f.opened_at.isoformat(),
         "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
+        "resolution": resolution_json(resolution_of(f)),
         "reasons": [
             {
                 "change": r.change_id,
@@ -51,4 +53,17 @@ def flag_json(f: FlagRecord) -> dict[str, Any]:
             }
             for r in f.reasons
         ],
+    }
+
+
+def resolution_json(r: ReviewRecord | None) -> dict[str, Any] | None:
+    """The review that resolved a flag, as its JSON shows it (None: open)."""
+    if r is None:
+        return None
+    return {
+        "action": r.action,
+        "rating": r.rating,
+        "by": r.by,
+        "at": r.at.isoformat(),
+        "note": r.note,
     }

@@ -148,5 +148,6 @@ def _review(request: Request, data: Any) -> Response:
             },
             "catalog_written": str(outcome.catalog_written) if outcome.catalog_written else None,
             "patch": outcome.patch,
+            "write_error": outcome.write_error,
         }
     )

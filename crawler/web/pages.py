@@ -147,6 +147,8 @@ def _review(request: Request, caller: Caller, flag_id: int, fields: dict[str, st
     )
     if outcome.catalog_written is not None:
         done += f" (catalog written: {outcome.catalog_written.name})"
+    elif outcome.write_error:
+        done += f" (not written to the catalog: {outcome.write_error})"
     back = local(fields["next"] or "/")
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}{urlencode({'done': done})}", status_code=303)

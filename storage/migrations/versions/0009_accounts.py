@@ -2,7 +2,7 @@
 what each account did
 
 Revision ID: 0009_accounts
-Revises: 0008
+Revises: 0009_rendering (chained after it at the merge of main: one head)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_accounts"
-down_revision = "0008"
+down_revision = "0009_rendering"
 branch_labels = None
 depends_on = None
 
