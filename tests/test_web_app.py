@@ -419,3 +419,30 @@ def test_queue_puts_the_most_severe_first_then_the_oldest() -> None:
         QueueItem(3, _flag("broken", later)),
     ]
     assert [i.flag_id for i in queue(items, QueueFilter(), now)] == [2, 3, 1]
+
+
+def test_a_rendered_versions_screenshot_is_served_as_an_image(
+    client: TestClient, store: Store
+) -> None:
+    jpeg = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
+    pk = store.source_state("acme", "policy", "http://127.0.0.1/policy").pk
+    change = NewChange(tier="substantive", reason="words changed", noise=(), added=1, removed=1)
+    for n in (1, 2):  # two rendered versions: the change page shows both screenshots
+        shot = NewSnapshot(
+            raw=f"<p>rendered {n}</p>".encode(),
+            text=f"We train on your data unless you opt out. Rendered {n}.",
+            extract_key="html/1#x",
+            content_type="text/html",
+            final_url=None,
+            screenshot=jpeg + bytes([n]),
+            screenshot_size=(390, 844),
+        )
+        store.record_fetch(_entry(store, pk, "changed"), [(shot, change)])
+    assert login(client, "vi") == 303
+    timeline = client.get("/sources/acme/policy.html").text
+    newest = max(int(n) for n in re.findall(r'href="\.\./\.\./changes/(\d+)\.html"', timeline))
+    page = client.get(f"/changes/{newest}.html").text
+    found = re.search(r'src="\.\./(shots/[0-9a-f]+\.jpg)"', page)
+    assert found is not None, "the change page shows no screenshot"
+    image = client.get("/" + found.group(1))
+    assert image.headers["content-type"] == "image/jpeg" and image.content.startswith(jpeg)

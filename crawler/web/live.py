@@ -16,6 +16,7 @@ from diffs.text import TextDiff, diff_texts
 from reports.context import ReportContext, StoredDiff
 from reports.history import SUPPRESSED_LIMIT, SiteHistory, SourceTimeline
 from reports.paths import raw_path, text_path
+from reports.screenshots import screenshot_path
 from reports.site import Page, site_pages
 from storage import Store
 
@@ -50,12 +51,14 @@ class Live:
         return tuple(sorted(set(listed)))
 
     def files(self) -> Mapping[str, str]:
-        """The site's snapshot files: path (raw/…, text/…) -> blob SHA-256."""
+        """The site's snapshot files: path (raw/…, text/…, shots/…) -> blob SHA-256."""
         out: dict[str, str] = {}
         for t in self.history.timelines:
             for v in t.versions:
                 out[raw_path(v)] = v.raw_sha
                 out[text_path(v)] = v.text_sha
+                if v.screenshot_sha is not None:  # a rendered version's JPEG
+                    out[screenshot_path(v)] = v.screenshot_sha
         return out
 
 

@@ -222,7 +222,9 @@ def log_page(request: Request) -> Response:
     return page("log.html", view, caller, title="Account log")
 
 
-# Snapshot files are served as what they are: untrusted text, never rendered as a page.
+# Snapshot files are served as what they are: untrusted text (or bytes, or a screenshot of
+# a rendered version), never rendered as a page.
+_FILE_TYPES: Final = {"bin": "application/octet-stream", "jpg": "image/jpeg"}
 _INERT = {"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
 
 
@@ -237,7 +239,7 @@ def site_file(request: Request) -> Response:
     sha = live.files().get(path)
     if sha is not None:
         data = store.blob(sha)
-        kind = "application/octet-stream" if path.endswith(".bin") else "text/plain; charset=utf-8"
+        kind = _FILE_TYPES.get(path.rpartition(".")[2], "text/plain; charset=utf-8")
         return Response(data, media_type=kind, headers=_INERT)
     found = site_page(live, path, {"user": user_view(caller)})
     if found is None:
