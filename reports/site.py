@@ -98,10 +98,17 @@ class Page:
     diff: TextDiff | StoredDiff | None = None
 
 
-def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list[Page]:
-    """Every page and feed of the site, unrendered, each with the hash of its inputs."""
+def site_pages(
+    ctx: ReportContext,
+    history: SiteHistory = EMPTY_HISTORY,
+    extra: Mapping[str, object] | None = None,
+) -> list[Page]:
+    """Every page and feed of the site, unrendered, each with the hash of its inputs.
+
+    `extra`: more template variables, for pages served live by the web app (its signed-in
+    account); not part of a page's key, since the static site never passes them."""
     env = environment()
-    helpers = _helpers()
+    helpers = {**_helpers(), **(extra or {})}
     views = SiteViews(ctx, history)
     everywhere = (catalog_feed(ctx),)
 
@@ -119,13 +126,13 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
         return render
 
     # The bounds templates print are inputs of every page too.
-    bounds = tuple((k, v) for k, v in sorted(helpers.items()) if isinstance(v, int))
+    bounds = tuple((k, v) for k, v in sorted(_helpers().items()) if isinstance(v, int))
 
     def keyed(path: str, name: str, feeds: tuple[FeedLink, ...], view: object) -> Page:
         key = input_key(name, (ctx.title, everywhere + feeds, bounds, view))
         return Page(path, key, page(name, feeds, view))
 
-    pages = [Page("index.html", None, _index(ctx, everywhere))]
+    pages = [Page("index.html", None, _index(ctx, everywhere, extra or {}))]
     pages.append(keyed("suppressed.html", "suppressed.html", (), views.suppressed()))
     for change in views.paged.values():
         feeds: tuple[FeedLink, ...] = (tool_feed(change.tool_id, change.tool_name),)
@@ -149,10 +156,12 @@ def site_pages(ctx: ReportContext, history: SiteHistory = EMPTY_HISTORY) -> list
     return pages
 
 
-def _index(ctx: ReportContext, feeds: tuple[FeedLink, ...]) -> Callable[..., str]:
+def _index(
+    ctx: ReportContext, feeds: tuple[FeedLink, ...], extra: Mapping[str, object]
+) -> Callable[..., str]:
     """The index: it tells when the report was made, so it is written every time."""
 
-    helpers = _helpers()
+    helpers = {**_helpers(), **extra}
 
     def render(_diff: TextDiff | None = None) -> str:
         template = environment().get_template("index.html")

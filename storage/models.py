@@ -322,3 +322,66 @@ class SchedulerRow(Base):
     next_wake_at: Mapped[datetime | None] = mapped_column(When)
     cycles: Mapped[int] = mapped_column(sa.Integer())
     last_cycle_at: Mapped[datetime | None] = mapped_column(When)
+
+
+# The web app's accounts (citewatch serve, citewatch users): storage/accounts.py reads them.
+ROLES = ("viewer", "editor", "admin")
+
+
+class Account(Base):
+    """A person (or script) who may use the web app, with one role."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (sa.CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    password_hash: Mapped[str] = mapped_column(sa.Text())  # Argon2id, PHC string
+    disabled: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    created_at: Mapped[datetime] = mapped_column(When)
+
+
+class ApiToken(Base):
+    """A named API token of an account; only its SHA-256 is kept (shown once when made)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(When)
+    last_used_at: Mapped[datetime | None] = mapped_column(When)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's SHA-256, its account and its CSRF token."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    csrf: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(When)
+    expires_at: Mapped[datetime] = mapped_column(When, index=True)
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for throttling (name and address of each failure)."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime] = mapped_column(When, index=True)
+    ok: Mapped[bool] = mapped_column(sa.Boolean())
+
+
+class AccountAction(Base):
+    """What an account did in the web app or API (review, sign-in, token use), as history."""
+
+    __tablename__ = "account_actions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(When)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    target: Mapped[str] = mapped_column(sa.Text())
+    detail: Mapped[str] = mapped_column(sa.Text())

@@ -19,7 +19,9 @@ from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
 from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
 from crawler.cli.probe import probe
+from crawler.cli.serve import serve
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
+from crawler.cli.users import users
 from crawler.cli.workers import worker
 from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
@@ -225,6 +227,8 @@ for command in (
     prune_command,
     worker,
     probe,
+    serve,
+    users,
 ):
     cli.add_command(command)
 cli.add_command(labels)

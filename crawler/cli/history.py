@@ -6,14 +6,15 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from crawler.catalog.model import RATINGS
 from crawler.cli.options import MAX_ID, NonBlank
 from crawler.cli.support import cli_errors, open_store, parse_since
-from storage.records import ChangeRecord, FlagRecord, ReviewRecord
+from crawler.report.shapes import change_json, flag_json
+from storage.records import FlagRecord, ReviewRecord
 
 if TYPE_CHECKING:
     from crawler.ingest.review import Outcome
@@ -44,7 +45,7 @@ def changes(
         click.echo(changes_csv(change_entries(open_store(ctx), rows)), nl=False)
         return
     if as_json:
-        click.echo(json.dumps([_change_json(c) for c in rows], ensure_ascii=False))
+        click.echo(json.dumps([change_json(c) for c in rows], ensure_ascii=False))
         return
     for c in rows:
         kind = "technical" if c.technical else _KINDS.get(c.tier, c.tier)
@@ -58,23 +59,6 @@ def changes(
 
 # How `changes` names each tier; "noise" is kept for the noise tier alone.
 _KINDS = {"substantive": "SIGNIFICANT", "minor": "minor", "noise": "noise"}
-
-
-def _change_json(c: ChangeRecord) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "tool": c.tool_id,
-        "source": c.source_id,
-        "url": c.url,
-        "detected_at": c.detected_at.isoformat(),
-        "significant": c.significant,
-        "tier": c.tier,
-        "technical": c.technical,
-        "reason": c.reason,
-        "noise": list(c.noise),
-        "added": c.added,
-        "removed": c.removed,
-    }
 
 
 @click.command()
@@ -103,7 +87,7 @@ def flags(ctx: click.Context, status: str, as_json: bool, unwatched: bool) -> No
         rows = [] if unwatched else store.flags(None if status == "all" else status)
         quiet = never_found(store, last_catalog(store))
     if as_json:
-        out = [unwatched_json(a) for a in quiet] if unwatched else [_flag_json(f) for f in rows]
+        out = [unwatched_json(a) for a in quiet] if unwatched else [flag_json(f) for f in rows]
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     if not unwatched:
@@ -137,52 +121,12 @@ def _print_flags(rows: list[FlagRecord], status: str) -> None:
         click.echo(f"no {status if status != 'all' else ''} flags".replace("  ", " "))
 
 
-def _flag_json(f: FlagRecord) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "tool": f.tool_id,
-        "criterion": f.criterion_id,
-        "status": f.status,
-        "severity": f.severity,
-        "opened_at": f.opened_at.isoformat(),
-        "resolved_at": f.resolved_at.isoformat() if f.resolved_at else None,
-        "resolution": _resolution_json(f.resolution),
-        "reasons": [
-            {
-                "change": r.change_id,
-                "source": r.source_id,
-                "kind": r.kind,
-                "text": r.text,
-                "sentences": [{"old": o, "new": n} for o, n in r.sentences],
-                "matched_terms": list(r.matched_terms),
-                "old_quote": r.old_quote,
-                "new_quote": r.new_quote,
-                "failure_class": r.failure_class,
-                "broken_since": r.broken_since.isoformat() if r.broken_since else None,
-            }
-            for r in f.reasons
-        ],
-    }
-
-
 def _how(r: ReviewRecord) -> str:
     """Who resolved a flag, how, when and why, in one line."""
     from crawler.report.watching import one_line
 
     how = f"set {r.rating}" if r.action == "set" else r.action
     return f"resolved {r.at:%Y-%m-%d %H:%M} by {one_line(r.by)}: {how} — {one_line(r.note)}"
-
-
-def _resolution_json(r: ReviewRecord | None) -> dict[str, Any] | None:
-    if r is None:
-        return None
-    return {
-        "action": r.action,
-        "rating": r.rating,
-        "by": r.by,
-        "at": r.at.isoformat(),
-        "note": r.note,
-    }
 
 
 @click.command()

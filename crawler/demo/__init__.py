@@ -196,6 +196,7 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
         # The email links to the site just written; nothing is sent (no network in the demo).
         links = NotifySettings(paths[0].parent.resolve().as_uri() + "/")
         email, _ = preview_email(store, catalog, links, out / "email.eml")
+        password = _demo_account(store)
     finally:
         store.close()
     echo("")
@@ -208,4 +209,28 @@ def run_demo(store_url: str | None, out: Path, echo: Callable[[str], None]) -> P
         f"Resolve the re-opened flag: citewatch --db {url} review mistral-api no-training "
         "--set no --note '…'"
     )
+    echo(f"Review in the web app: citewatch --db {url} serve {catalog_dir}")
+    echo(
+        f"  then open http://127.0.0.1:8080/ and sign in as {DEMO_ACCOUNT} / {password}"
+        f" (made for this run; change it with `citewatch users reset {DEMO_ACCOUNT}`)"
+    )
     return paths[0]
+
+
+# The demo's editor account in the web app; its password is new at every run, printed once.
+DEMO_ACCOUNT = "demo"
+
+
+def _demo_account(store: Store) -> str:
+    """Make (or reset) the demo's editor account with a fresh random password; return it."""
+    import secrets
+
+    from crawler.web.secrets import hash_password
+    from storage.accounts import add_account, credentials, set_password
+
+    password = secrets.token_urlsafe(12)
+    if credentials(store, DEMO_ACCOUNT) is None:
+        add_account(store, DEMO_ACCOUNT, "editor", hash_password(password))
+    else:
+        set_password(store, DEMO_ACCOUNT, hash_password(password))
+    return password
