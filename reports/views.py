@@ -119,7 +119,9 @@ class TimelineView:
     tool_name: str
     source_id: str
     url: str
-    total: int  # versions of the source
+    # Versions of the source, on the current page only: an older page stays as written (its
+    # input key unchanged), so it does not show a count that grows every day.
+    total: int | None
     first_id: int  # the snapshot id of its first version
     versions: tuple[Version, ...]  # on this page, oldest first
     part: TimelinePart | None  # None: the current page (the newest versions)
@@ -231,7 +233,7 @@ class SiteViews:
             tool_name=timeline.tool_name,
             source_id=timeline.source_id,
             url=timeline.url,
-            total=len(timeline.versions),
+            total=len(timeline.versions) if part is None else None,
             first_id=timeline.versions[0].snapshot_id,
             versions=shown,
             part=part,
