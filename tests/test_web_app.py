@@ -315,6 +315,20 @@ def test_hostile_text_stays_text(client: TestClient, store: Store) -> None:
         assert "&lt;script&gt;" in html
 
 
+def test_a_catalog_edit_against_a_review_is_a_conflict_in_the_app(
+    client: TestClient, store: Store, built: Built
+) -> None:
+    assert login(client, "ed") == 303
+    flag = _flag_id(store, "no-training")
+    form = {"csrf": _token(client.get("/").text), "action": "set", "rating": "no", "note": "n"}
+    assert client.post(f"/flags/{flag}/review", data=form).status_code == 200
+    assert "rating conflict" not in client.get("/index.html").text
+    tool = built.catalog / "tools" / "acme.yaml"  # an editor puts the old rating back by hand
+    tool.write_text(tool.read_text().replace("rating: no", "rating: partial"))
+    overview = client.get("/index.html").text
+    assert "1 rating conflict(s)" in overview and 'id="conflicts"' in overview
+
+
 def test_the_site_pages_are_served_live(client: TestClient, store: Store) -> None:
     assert login(client, "vi") == 303
     change = store.changes(None)[0]
