@@ -91,13 +91,13 @@ def test_a_broken_catalog_is_never_cached_and_a_good_entry_never_hides_it(
     folder, cache = tmp_path / "catalog", CatalogCache(tmp_path / "cache")
     (folder / "tools").mkdir(parents=True)
     tool = _tool(folder, "one", "not a url")
-    with pytest.raises(CatalogErrors, match="one.yaml"):
+    with pytest.raises(CatalogErrors, match=r"one\.yaml"):
         load_catalog(folder, cache=cache)
     assert _entries(cache) == []
     _tool(folder, "one")
     load_catalog(folder, cache=cache)
     tool.write_text("id: one\nname: [\n", encoding="utf-8")  # a syntax error
-    with pytest.raises(CatalogErrors, match="one.yaml"):
+    with pytest.raises(CatalogErrors, match=r"one\.yaml"):
         load_catalog(folder, cache=cache)
 
 

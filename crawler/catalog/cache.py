@@ -27,7 +27,7 @@ from pathlib import Path
 
 from crawler.catalog.files import catalog_files
 
-__all__ = ["CACHE_FORMAT", "MAX_CACHE_BYTES", "MAX_CACHED_CATALOGS", "CatalogCache", "cache_key"]
+__all__ = ["CACHE_FORMAT", "MAX_CACHED_CATALOGS", "MAX_CACHE_BYTES", "CatalogCache", "cache_key"]
 
 # Bumped whenever the pickled form's meaning changes in a way the source stats below would
 # not show (they already change with any edit of the loader or of the pickled classes).
@@ -67,10 +67,8 @@ def cache_key(root: Path) -> bytes | None:
 
 
 def _code_files() -> list[Path]:
-    found: list[Path] = []
-    for item in _CODE:
-        found += (sorted(item.glob("*.py")) + sorted(item.glob("*.yaml"))) if item.is_dir() else [item]
-    return found
+    package, topics = _CODE
+    return [*sorted(package.glob("*.py")), *sorted(package.glob("*.yaml")), topics]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +97,16 @@ class CatalogCache:
             if head != _MAGIC + key:
                 return None
             try:
-                return pickle.loads(handle.read(MAX_CACHE_BYTES))
+                found: object = pickle.loads(handle.read(MAX_CACHE_BYTES))
             except Exception:  # a corrupt or outdated entry is a miss, whatever it raises
                 return None
+            return found
 
     def write(self, root: Path, key: bytes, value: object) -> None:
         """Store `value` for `root` under `key`, atomically; a failure only skips caching."""
         try:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - an unpicklable value is simply not cached
+        except Exception:
             return
         if len(data) + len(_MAGIC) + _DIGEST > MAX_CACHE_BYTES:
             return
