@@ -7,7 +7,8 @@ Each code version is measured in a child process (PYTHONPATH set to an export of
 `git archive REV`), on databases it builds itself through its own store:
 
 - `status --json` (a `citewatch status --json --catalog DIR` child, wall and CPU time) with 1,000
-  and 10,000 sources, 10 % of them failing (1 to 3 failures in a row); and in process, CPU
+  and 10,000 sources, 10 % of them failing (1 to 3 failures in a row): without the catalog
+  cache, then with an empty one (cold: parses and writes it) and again (warm); and in process, CPU
   time, its two parts: parsing the catalog, and the rest (database, due times, JSON);
 - the due decision of one scheduler cycle (`due_now(timings(catalog, source_schedules()))`,
   in process, CPU time, the catalog already loaded: the scheduler caches it) at 10,000 and
@@ -111,15 +112,19 @@ def time_status(url: str, catalog: Path) -> float:
     return status_times(url, catalog)[0]
 
 
-def status_times(url: str, catalog: Path) -> tuple[float, float]:
+def status_times(url: str, catalog: Path, cache: Path | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (user + system, of the child alone: os.wait4) of a
     `citewatch status --json` child. On a shared machine the CPU time is the code's figure;
-    the wall time also holds the wait for a core."""
+    the wall time also holds the wait for a core. `cache`: the child's CITEWATCH_CACHE_DIR
+    (the parsed-catalog cache); None: no cache (CITEWATCH_NO_CACHE)."""
+    env = dict(os.environ, CITEWATCH_NO_CACHE="1")
+    if cache is not None:
+        env = dict(os.environ, CITEWATCH_CACHE_DIR=str(cache), CITEWATCH_NO_CACHE="")
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "--db", url, "status", "--json",
          "--catalog", str(catalog)],
-        stdout=subprocess.DEVNULL, env=os.environ,
+        stdout=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
@@ -228,6 +233,7 @@ def bytes_per_recrawl(folder: Path, n: int, nonce: bool) -> float:
 def measure(sizes: dict[str, Any], work: Path) -> dict[str, Any]:
     """Every figure of the code on PYTHONPATH."""
     out: dict[str, Any] = {"status": {}, "status_cpu": {}, "parts": {}, "due": {}, "bytes": {}}
+    out |= {"cold": {}, "cold_cpu": {}, "warm": {}, "warm_cpu": {}}
     for n in sorted({*sizes["status"], *sizes["due"]}):
         catalog = _catalog(work / f"catalog-{n}", n)
         url = f"sqlite:///{work / f'wide-{n}.db'}"
@@ -236,6 +242,10 @@ def measure(sizes: dict[str, Any], work: Path) -> dict[str, Any]:
         print(f"  built {n:,} sources in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if n in sizes["status"]:
             out["status"][n], out["status_cpu"][n] = status_times(url, catalog)
+            # The catalog cache: the first run parses and writes it (cold), the next reads it.
+            cache = work / f"cache-{n}"
+            out["cold"][n], out["cold_cpu"][n] = status_times(url, catalog, cache)
+            out["warm"][n], out["warm_cpu"][n] = status_times(url, catalog, cache)
             out["parts"][n] = time_status_parts(url, catalog)
         if n in sizes["due"]:
             out["due"][n] = time_due(url, catalog)
@@ -267,7 +277,7 @@ def table(now: dict[str, Any], before: dict[str, Any] | None, rev: str | None) -
     def cell(figures: dict[str, Any] | None, part: str, n: Any) -> str:
         if figures is None:
             return "-"
-        value = figures[part].get(str(n), figures[part].get(n))
+        value = figures.get(part, {}).get(str(n), figures.get(part, {}).get(n))
         if value is None:
             return "-"
         if part == "due":
@@ -282,6 +292,10 @@ def table(now: dict[str, Any], before: dict[str, Any] | None, rev: str | None) -
                      cell(now, "status", n)))  # fmt: skip
         rows.append((f"  its CPU time (user + system), {int(n):,}",
                      cell(before, "status_cpu", n), cell(now, "status_cpu", n)))  # fmt: skip
+        for run in ("cold", "warm"):
+            rows.append((f"  catalog cache {run}: wall (CPU), {int(n):,}",
+                         cell(before, run, n) + f" ({cell(before, f'{run}_cpu', n)})",
+                         cell(now, run, n) + f" ({cell(now, f'{run}_cpu', n)})"))  # fmt: skip
     for n in now["parts"]:
         rows.append((f"  of which the database part (CPU), {int(n):,}",
                      cell(before, "parts", n), cell(now, "parts", n)))  # fmt: skip

@@ -13,6 +13,11 @@
   children, `scrapy crawl sources`. Default: unset (public addresses only).
 - `CITEWATCH_DEBUG`: set (to anything but `0`, `false`, `no`), an unexpected error prints its
   traceback before its one line, as `citewatch --debug` does. Default: unset (one line only).
+- `CITEWATCH_CACHE_DIR`: the folder of citewatch's caches (the parsed-catalog cache,
+  crawler/catalog/cache.py). Default: `$XDG_CACHE_HOME/citewatch` (when absolute), else
+  `$HOME/.cache/citewatch`; neither set: no cache.
+- `CITEWATCH_NO_CACHE`: set (to anything but `0`, `false`, `no`, `off`), no cache is read or
+  written: every command parses the catalog. Default: unset (cache on).
 - The variables a notification settings file names: `password_env` (the SMTP password) and
   `urls_env` (more apprise URLs, space-separated), so secrets stay out of the file. No default:
   an unset password variable fails the email delivery; an unset URL variable adds no URL.
@@ -35,7 +40,9 @@ DB = "CITEWATCH_DB"
 NOTIFY = "CITEWATCH_NOTIFY"
 ALLOW_PRIVATE = "CITEWATCH_ALLOW_PRIVATE"
 DEBUG = "CITEWATCH_DEBUG"
-_OFF = frozenset({"0", "false", "no", "off"})  # values of CITEWATCH_DEBUG that mean unset
+CACHE_DIR = "CITEWATCH_CACHE_DIR"
+NO_CACHE = "CITEWATCH_NO_CACHE"
+_OFF = frozenset({"0", "false", "no", "off"})  # values of CITEWATCH_DEBUG/_NO_CACHE meaning unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Environment:
     # Kept out of repr and comparisons: it holds secrets.
     variables: Mapping[str, str] = field(repr=False, compare=False)
     allow_private: str | None = None  # $CITEWATCH_ALLOW_PRIVATE as given; the crawl parses it
+    cache_dir: str | None = None  # $CITEWATCH_CACHE_DIR or its default; None: no cache
 
     def named(self, name: str) -> str | None:
         """The variable a settings file names (`password_env`, `urls_env`), if set."""
@@ -63,6 +71,23 @@ def read_environment(environ: Mapping[str, str] | None = None) -> Environment:
         db_url=snapshot.get(DB) or None,
         notify_file=snapshot.get(NOTIFY) or None,
         allow_private=snapshot.get(ALLOW_PRIVATE) or None,
-        debug=(snapshot.get(DEBUG) or "0").strip().lower() not in _OFF,
+        debug=_set(snapshot.get(DEBUG)),
         variables=snapshot,
+        cache_dir=None if _set(snapshot.get(NO_CACHE)) else _cache_dir(snapshot),
     )
+
+
+def _set(value: str | None) -> bool:
+    """Whether a yes/no variable is set: any value but empty, 0, false, no, off."""
+    return (value or "0").strip().lower() not in _OFF
+
+
+def _cache_dir(snapshot: Mapping[str, str]) -> str | None:
+    """$CITEWATCH_CACHE_DIR, else the XDG cache folder's citewatch/ (relative XDG is ignored)."""
+    if snapshot.get(CACHE_DIR):
+        return snapshot[CACHE_DIR]
+    xdg = snapshot.get("XDG_CACHE_HOME") or ""
+    if os.path.isabs(xdg):  # the XDG spec: a relative path is invalid and must be ignored
+        return os.path.join(xdg, "citewatch")
+    home = snapshot.get("HOME")
+    return os.path.join(home, ".cache", "citewatch") if home else None

@@ -1,5 +1,6 @@
 """The catalog: tools, sources, ratings and evidence read from strict YAML, and the taxonomy."""
 
+from crawler.catalog.cache import CatalogCache
 from crawler.catalog.model import (
     RATINGS,
     Catalog,
@@ -24,6 +25,7 @@ from crawler.catalog.watch import CatalogWatch
 __all__ = [
     "RATINGS",
     "Catalog",
+    "CatalogCache",
     "CatalogError",
     "CatalogErrors",
     "CatalogWatch",

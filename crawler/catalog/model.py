@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from crawler.catalog.cache import CatalogCache, cache_key
 from crawler.catalog.files import read_tool_files
 from crawler.catalog.limits import MAX_DURATION_CHARS, MAX_EVERY
 from crawler.catalog.selectors import selector_problem
@@ -178,9 +179,27 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def load_catalog(path: str | Path) -> Catalog:
-    """Load and validate a catalog folder; raises CatalogErrors listing every problem."""
+def load_catalog(path: str | Path, *, cache: CatalogCache | None = None) -> Catalog:
+    """Load and validate a catalog folder; raises CatalogErrors listing every problem.
+
+    With `cache`, an unchanged catalog is read back from it and a fresh good one stored in it
+    (crawler/catalog/cache.py); `check` and the other validating callers pass none.
+    """
     root = Path(path)
+    if cache is None:
+        return _parse_catalog(root)
+    key = cache_key(root)  # taken before parsing: an edit made meanwhile is a miss next time
+    found = cache.read(root, key) if key is not None else None
+    if isinstance(found, Catalog) and found.path == str(root):
+        return found
+    catalog = _parse_catalog(root)  # a broken catalog raises here: it is never cached
+    if key is not None:
+        cache.write(root, key, catalog)
+    return catalog
+
+
+def _parse_catalog(root: Path) -> Catalog:
+    """Read, parse and validate every file of the catalog folder."""
     errors: list[CatalogError] = []
     if not root.is_dir():
         raise CatalogErrors([CatalogError(root, "catalog", "path", "not a folder")])

@@ -130,8 +130,11 @@ def run(
 @click.pass_context
 def status(ctx: click.Context, catalog: str | None, as_json: bool) -> None:
     """Each source's last fetch, outcome, next due time and breakage; the scheduler's heartbeat."""
+    from crawler.catalog.cache import CatalogCache
     from crawler.run.status import render, status_report
 
+    cache_dir = environment(ctx).cache_dir  # status only reads the catalog: the cache is safe
+    cache = CatalogCache(Path(cache_dir)) if cache_dir else None
     with cli_errors():
-        report = status_report(open_store(ctx), catalog)
+        report = status_report(open_store(ctx), catalog, cache)
     click.echo(json.dumps(report.as_json()) if as_json else render(report))

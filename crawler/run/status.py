@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from crawler.catalog.cache import CatalogCache
 from crawler.catalog.model import Catalog, CatalogError, load_catalog
 from crawler.report.watching import as_json as unwatched_json
 from crawler.report.watching import describe, unwatched
@@ -239,17 +240,20 @@ def _when(value: datetime | None, missing: str = "-") -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else missing
 
 
-def status_report(store: Store, catalog_path: str | None = None) -> StatusReport:
+def status_report(
+    store: Store, catalog_path: str | None = None, cache: CatalogCache | None = None
+) -> StatusReport:
     """Read the database (and the catalog: given, else the scheduler's, else the last crawl's)."""
     hb = read_heartbeat(store)
     catalog: Catalog | None = None
     if catalog_path is not None:
-        catalog = load_catalog(catalog_path)  # asked for explicitly: a broken one is an error
+        # Asked for explicitly: a broken one is an error.
+        catalog = load_catalog(catalog_path, cache=cache)
     else:
         implicit = hb.catalog if hb else store.last_catalog()
         if implicit:
             try:
-                catalog = load_catalog(implicit)
+                catalog = load_catalog(implicit, cache=cache)
             except CatalogError:
                 catalog = None  # moved or broken since: show what the database knows
     every = timedelta(seconds=hb.every_s) if hb else DEFAULT_EVERY
