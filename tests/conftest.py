@@ -151,6 +151,19 @@ def allow_loopback_crawls() -> Iterator[None]:
         os.environ["CITEWATCH_ALLOW_PRIVATE"] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_catalog_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`status` keeps parsed catalogs in a cache folder (crawler/catalog/cache.py): the
+    tests' subprocesses use one of the session's own, never the user's ~/.cache."""
+    before = os.environ.get("CITEWATCH_CACHE_DIR")
+    os.environ["CITEWATCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("catalog-cache"))
+    yield
+    if before is None:
+        os.environ.pop("CITEWATCH_CACHE_DIR", None)
+    else:
+        os.environ["CITEWATCH_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def http_server() -> Iterator[LocalServer]:
     """A fresh scripted HTTP server on 127.0.0.1 for one test."""
