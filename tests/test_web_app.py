@@ -188,6 +188,8 @@ def test_signed_out_is_sent_to_sign_in_and_api_needs_a_token(client: TestClient)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
     assert client.get("/api/flags").status_code == 401
     assert client.post("/api/review", content=b"{}").status_code == 401
+    # The page names itself, then the app (it read "Sign in · Sign in").
+    assert "<title>Sign in · citewatch</title>" in client.get("/login").text
 
 
 def test_sign_in_sets_a_hardened_session_cookie(client: TestClient) -> None:

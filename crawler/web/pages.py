@@ -87,7 +87,7 @@ def queue_page(request: Request) -> Response:
         linked=live.paged(),
         here="/?" + urlencode({k: v for k, v in params.items() if k != "done"}),
     )
-    return page("queue.html", view, caller, title="Review queue")
+    return page("queue.html", view, caller)
 
 
 def _flag_view(live: Live, flag_id: int, error: str = "", note: str = "") -> FlagView:
@@ -103,7 +103,7 @@ def flag_page(request: Request) -> Response:
         return to_login(request)
     caller, live = _reader(request)
     view = _flag_view(live, int(request.path_params["flag_id"]))
-    return page("flag.html", view, caller, title=view.card.flag.criterion_label)
+    return page("flag.html", view, caller)
 
 
 async def review_form(request: Request) -> Response:
@@ -139,7 +139,7 @@ def _review(request: Request, caller: Caller, flag_id: int, fields: dict[str, st
         outcome = decide(settings.store, decision, catalog_path(settings.store, settings.catalog))
     except (ReviewRuleError, NotFound) as exc:
         view = _flag_view(live, flag_id, str(exc), fields["note"])
-        return page("flag.html", view, caller, 400, view.card.flag.criterion_label)
+        return page("flag.html", view, caller, 400)
     target = f"{item.flag.tool_id}/{item.flag.criterion_id}"
     note_action(settings.store, caller.account, action, target, fields["note"].strip())
     done = f"{target}: {outcome.review.action}" + (
@@ -169,7 +169,7 @@ def resolved_page(request: Request) -> Response:
             found.append(ResolvedItem(item, last))
     found.sort(key=lambda r: _aware(r.last.at) if r.last else since, reverse=True)
     view = ResolvedView(since, days, tuple(found))
-    return page("resolved.html", view, caller, title="Resolved since")
+    return page("resolved.html", view, caller)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -200,7 +200,7 @@ def compare_page(request: Request) -> Response:
         new,
         diff_hunks(diff),
     )
-    return page("compare.html", view, caller, title=f"Compare {timeline.source_id}")
+    return page("compare.html", view, caller)
 
 
 def status_page(request: Request) -> Response:
@@ -210,7 +210,7 @@ def status_page(request: Request) -> Response:
     caller, live = _reader(request)
     report = status_report(web_settings(request).store, live.catalog.path)
     view = StatusView(report, live.context.failures)
-    return page("status.html", view, caller, title="Status")
+    return page("status.html", view, caller)
 
 
 def log_page(request: Request) -> Response:
@@ -219,7 +219,7 @@ def log_page(request: Request) -> Response:
         return to_login(request)
     caller = require(signed_in(request), "admin")
     view = LogView(tuple(actions(web_settings(request).store, LOG_LIMIT)))
-    return page("log.html", view, caller, title="Account log")
+    return page("log.html", view, caller)
 
 
 # Snapshot files are served as what they are: untrusted text (or bytes, or a screenshot of
@@ -260,7 +260,7 @@ def _error(request: Request, status: int, message: str) -> Response:
 
         return JSONResponse({"error": message}, status_code=status)
     caller = signed_in(request) if status != 401 else None
-    return page("error.html", ErrorView(status, message), caller, status, "Error")
+    return page("error.html", ErrorView(status, message), caller, status)
 
 
 async def _auth_error(request: Request, exc: Exception) -> Response:

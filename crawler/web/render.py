@@ -28,15 +28,14 @@ def user_view(caller: Caller | None) -> User | None:
     return User(a.name, a.role, caller.csrf, a.may("editor"), a.may("admin"))
 
 
-def page(
-    name: str, view: object, caller: Caller | None, status: int = 200, title: str = APP_TITLE
-) -> HTMLResponse:
-    """An app page: the template with its view, the account, and the site's base page."""
+def page(name: str, view: object, caller: Caller | None, status: int = 200) -> HTMLResponse:
+    """An app page: the template with its view, the account, and the site's base page (each
+    template names itself in its title block; `title` is the site's, after it)."""
     html = (
         environment()
         .get_template(name)
         .render(
-            title=title,
+            title=APP_TITLE,
             generated_at=datetime.now(UTC),
             feeds=(),
             view=view,

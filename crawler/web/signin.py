@@ -30,7 +30,7 @@ def _form(request: Request, error: str, name: str, status: int) -> Response:
     kept = request.cookies.get(LOGIN_COOKIE, "")
     token = kept if len(kept) == len(new_secret()) else new_secret()
     view = LoginView(error, name, local(request.query_params.get("next", "/")), token)
-    response = page("login.html", view, None, status, "Sign in")
+    response = page("login.html", view, None, status)
     secure = web_settings(request).secure_cookies
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure)
     return response
