@@ -1,0 +1,256 @@
+"""Analysis speed benchmark (not a test): `analyze` of a changed page against its previous version.
+
+    .venv/bin/python bench/analyze_speed.py [--corpus DIR] [--sample 60] [--code DIR]
+
+Replays every page of the dev corpus the way the offline bench does (bench/worker.py: the
+benchmark catalog with its evidence quotes, a fetch per capture, the previous *version*,
+anchors carried from version to version) and keeps the captures that `analyze` decides are
+a change of the page's text ("changed"), every k-th of them so that at most --sample remain.
+Each kept pair is then timed: CPU time of the process (time.process_time), best of REPEATS,
+of `crawler.ingest.analysis.analyze` of the new capture against the previous version (the
+extraction included), and of the extraction alone (`extract_source` of the same body, best
+of REPEATS); "without extraction" is the difference. Nothing of the product is patched.
+Prints median and worst milliseconds of both, and where the time of the worst 5 goes
+(cProfile, top functions by own time). With --code DIR, the same pairs are also timed with
+that checkout's code (a child process, PYTHONPATH=DIR) in the same run, and the two codes'
+decisions (outcome, tier, reasons, evidence anchors) are compared (they must be identical).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+REPEATS = 3  # best of three per pair: the machine is shared
+WORST_PROFILED = 5  # the worst pairs whose time cProfile breaks down
+PROFILE_LINES = 18  # functions printed, by own time
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One changed capture of a page and the version it is compared with (files on disk)."""
+
+    doc: str
+    step: int
+    service: str
+    source_id: str
+    url: str
+    mime: str
+    old_date: str
+    new_date: str
+    old_body: str  # file of the previous version's body
+    new_body: str  # file of the new capture's body
+    anchors: tuple[dict[str, Any], ...]  # the anchors stored before this capture
+
+
+def _fetch(source_id: str, url: str, mime: str, when: datetime, body: bytes) -> Any:
+    from crawler.fetch.request import FetchResult
+
+    return FetchResult(
+        key=source_id, url=url, final_url=url, redirects=(), status=200, content_type=mime,
+        etag=None, last_modified=None, body=body, error=None, error_kind=None,
+        retry_after=None, started_at=when, elapsed_ms=0,
+    )  # fmt: skip
+
+
+def _snapshot(body: bytes, text: str, key: str, mime: str, url: str, when: datetime) -> Any:
+    from storage.records import SnapshotRecord
+
+    return SnapshotRecord(
+        id=0, source_pk=0, taken_at=when, raw_sha=hashlib.sha256(body).hexdigest(),
+        text_sha=hashlib.sha256(text.encode()).hexdigest(), text=text, extract_key=key,
+        content_type=mime, final_url=url, technical=False,
+    )  # fmt: skip
+
+
+def walk(corpus: Path, catalog_dir: Path, jobs: Any, folder: Path) -> list[Pair]:
+    """Replay every page (this code) and write the changed captures' pairs into `folder`."""
+    from corpus_catalog import captures
+
+    from crawler.catalog.model import load_catalog
+    from crawler.ingest.analysis import analyze, anchor_states, stored_anchors
+
+    catalog = load_catalog(str(catalog_dir))
+    pairs: list[Pair] = []
+    for job in jobs:
+        tool = next(t for t in catalog.tools if t.id == job.service)
+        source = next(s for s in tool.sources if s.id == job.source_id)
+        previous: tuple[Any, bytes, str] | None = None  # (record, body, date)
+        anchors: dict[tuple[str, str], Any] = {}
+        for step, body in captures(Path(job.doc_dir), job.archive):
+            when = datetime.fromisoformat(step["date"])
+            result = _fetch(source.id, step["url"], step["mime_type"], when, body)
+            stored = list(anchors.values())
+            last = previous
+            analysis = analyze(
+                result, tool, source, catalog, lambda: last[0] if last else None,
+                lambda _sha: last[1] if last else b"", partial(stored_anchors, stored),
+            )  # fmt: skip
+            if analysis.outcome == "changed" and last is not None:
+                n = len(pairs)
+                (folder / f"{n:04d}-old").write_bytes(last[1])
+                (folder / f"{n:04d}-new").write_bytes(body)
+                pairs.append(
+                    Pair(
+                        job.doc, step["step"], job.service, source.id, step["url"],
+                        step["mime_type"], last[2], step["date"], str(folder / f"{n:04d}-old"),
+                        str(folder / f"{n:04d}-new"), tuple(asdict(a) for a in stored),
+                    )  # fmt: skip
+                )
+            for a in anchor_states(analysis.evidence):
+                anchors[(a.criterion_id, a.quote)] = a
+            if analysis.versions:
+                snap = analysis.versions[-1][0]
+                record = _snapshot(body, snap.text, snap.extract_key, step["mime_type"],
+                                   step["url"], when)  # fmt: skip
+                previous = (record, body, step["date"])
+    return pairs
+
+
+def _decision(analysis: Any) -> str:
+    """What analyze decided, for comparing two codes."""
+    reasons = sorted((r.criterion, r.kind, tuple(r.matched_terms)) for r in analysis.reasons)
+    evidence = sorted(
+        (e.criterion, e.tracked.anchor.quote, e.tracked.status, round(e.tracked.score, 6))
+        for e in analysis.evidence
+    )
+    return repr((analysis.outcome, analysis.tier, analysis.significant, reasons, evidence))
+
+
+def _best(run: Any) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.process_time()
+        run()
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
+def measure(catalog_dir: Path, pairs: list[Pair]) -> dict[str, object]:
+    """Time analyze and extraction of each pair with this process's code."""
+    from crawler.catalog.model import load_catalog
+    from crawler.ingest.analysis import analyze, extract_key, extract_source, stored_anchors
+    from storage.records import AnchorState
+
+    catalog = load_catalog(str(catalog_dir))
+    total: list[float] = []
+    extraction: list[float] = []
+    decisions = hashlib.sha256()
+    runs = []
+    for p in pairs:
+        tool = next(t for t in catalog.tools if t.id == p.service)
+        source = next(s for s in tool.sources if s.id == p.source_id)
+        old, new = Path(p.old_body).read_bytes(), Path(p.new_body).read_bytes()
+        was = extract_source(old, p.mime, p.url, source)
+        previous = _snapshot(old, was.text, extract_key(was.method, source), p.mime, p.url,
+                             datetime.fromisoformat(p.old_date))  # fmt: skip
+        result = _fetch(source.id, p.url, p.mime, datetime.fromisoformat(p.new_date), new)
+        stored = [AnchorState(**a) for a in p.anchors]
+        run = partial(
+            analyze, result, tool, source, catalog, lambda r=previous: r, lambda _s, b=old: b,
+            partial(stored_anchors, stored),
+        )  # fmt: skip
+        decisions.update(_decision(run()).encode())
+        total.append(_best(run))
+        extraction.append(_best(partial(extract_source, new, p.mime, p.url, source)))
+        runs.append(run)
+    worst = sorted(range(len(pairs)), key=lambda i: -total[i])[:WORST_PROFILED]
+    profile = cProfile.Profile()
+    for i in worst:
+        profile.runcall(runs[i])
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(PROFILE_LINES)
+    return {
+        "total": total,
+        "extraction": extraction,
+        "decisions": decisions.hexdigest(),
+        "worst": [f"{pairs[i].doc} step {pairs[i].step}: {total[i]:.0f} ms" for i in worst],
+        "profile": out.getvalue(),
+    }
+
+
+def run_child(code: Path, listing: Path) -> dict[str, Any]:
+    """Measure with the code at `code` in a child process."""
+    env = dict(os.environ, PYTHONPATH=str(code))
+    args = [sys.executable, str(Path(__file__)), "--measure", str(listing)]
+    done = subprocess.run(args, env=env, cwd=code, check=True, stdout=subprocess.PIPE)
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def lines(name: str, figures: dict[str, Any]) -> list[str]:
+    """Median and worst ms of one code version, with and without extraction."""
+    total, extraction = figures["total"], figures["extraction"]
+    rest = [max(0.0, t - e) for t, e in zip(total, extraction, strict=True)]
+    return [
+        f"{name}: analyze median {statistics.median(total):.1f} ms, worst {max(total):.1f} ms;"
+        f" without extraction median {statistics.median(rest):.1f} ms,"
+        f" worst {max(rest):.1f} ms (CPU)",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Replay, sample, measure (and --code DIR), print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--sample", type=int, default=60)
+    parser.add_argument("--code", type=Path, help="also measure this checkout (before/after)")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        listing = json.loads(args.measure.read_text())
+        pairs = [Pair(**{**p, "anchors": tuple(p["anchors"])}) for p in listing["pairs"]]
+        print(json.dumps(measure(Path(listing["catalog"]), pairs)))
+        return 0
+    from offline import prepare
+
+    with tempfile.TemporaryDirectory(prefix="analyze-speed-") as scratch, prepare(
+        args.corpus
+    ) as prepared:
+        started = time.perf_counter()
+        found = walk(args.corpus, prepared.catalog, prepared.jobs, Path(scratch))
+        step_k = max(1, len(found) // args.sample)
+        chosen = found[::step_k][: args.sample]
+        print(
+            f"{len(found)} changed captures in {time.perf_counter() - started:.0f} s of replay;"
+            f" {len(chosen)} timed (every {step_k})"
+        )
+        listing = Path(scratch) / "listing.json"
+        listing.write_text(
+            json.dumps({"catalog": str(prepared.catalog), "pairs": [asdict(p) for p in chosen]})
+        )
+        before = run_child(args.code.resolve(), listing) if args.code else None
+        now = run_child(ROOT, listing)
+    if before is not None:
+        print(*lines(f"before ({args.code})", before), sep="\n")
+    print(*lines("now", now), sep="\n")
+    if before is not None:
+        same = "identical" if before["decisions"] == now["decisions"] else "DIFFERENT"
+        print(f"decisions: {same}")
+    print(f"worst {WORST_PROFILED}:", "; ".join(now["worst"]))
+    print(now["profile"])
+    print(f"(machine load average: {os.getloadavg()[0]:.1f}; 2 CPUs shared)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
