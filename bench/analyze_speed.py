@@ -25,6 +25,7 @@ import io
 import json
 import os
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def _snapshot(body: bytes, text: str, key: str, mime: str, url: str, when: datet
     )  # fmt: skip
 
 
-def walk(corpus: Path, catalog_dir: Path, jobs: Any, folder: Path) -> list[Pair]:
+def walk(catalog_dir: Path, jobs: Any, folder: Path) -> list[Pair]:
     """Replay every page (this code) and write the changed captures' pairs into `folder`."""
     from corpus_catalog import captures
 
@@ -178,7 +179,9 @@ def measure(catalog_dir: Path, pairs: list[Pair]) -> dict[str, object]:
     for i in worst:
         profile.runcall(runs[i])
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(PROFILE_LINES)
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(PROFILE_LINES)
+    stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
     return {
         "total": total,
         "extraction": extraction,
@@ -214,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--sample", type=int, default=60)
     parser.add_argument("--code", type=Path, help="also measure this checkout (before/after)")
+    parser.add_argument("--keep", type=Path, help="keep the pairs here; reuse them if there")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -221,25 +225,40 @@ def main(argv: list[str] | None = None) -> int:
         pairs = [Pair(**{**p, "anchors": tuple(p["anchors"])}) for p in listing["pairs"]]
         print(json.dumps(measure(Path(listing["catalog"]), pairs)))
         return 0
+    if args.keep and (args.keep / "listing.json").exists():
+        listing = args.keep.resolve() / "listing.json"  # pairs of an earlier run: no replay
+        print(f"{len(json.loads(listing.read_text())['pairs'])} pairs from {listing}")
+        return report(args, listing)
+    with tempfile.TemporaryDirectory(prefix="analyze-speed-") as scratch:
+        folder = (args.keep or Path(scratch)).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return report(args, sample(args.corpus, folder, args.sample))
+
+
+def sample(corpus: Path, folder: Path, wanted: int) -> Path:
+    """Replay the corpus, keep every k-th changed pair (and the catalog) in `folder`."""
     from offline import prepare
 
-    with tempfile.TemporaryDirectory(prefix="analyze-speed-") as scratch, prepare(
-        args.corpus
-    ) as prepared:
+    with prepare(corpus) as prepared:
+        shutil.copytree(prepared.catalog, folder / "catalog", dirs_exist_ok=True)
         started = time.perf_counter()
-        found = walk(args.corpus, prepared.catalog, prepared.jobs, Path(scratch))
-        step_k = max(1, len(found) // args.sample)
-        chosen = found[::step_k][: args.sample]
-        print(
-            f"{len(found)} changed captures in {time.perf_counter() - started:.0f} s of replay;"
-            f" {len(chosen)} timed (every {step_k})"
-        )
-        listing = Path(scratch) / "listing.json"
-        listing.write_text(
-            json.dumps({"catalog": str(prepared.catalog), "pairs": [asdict(p) for p in chosen]})
-        )
-        before = run_child(args.code.resolve(), listing) if args.code else None
-        now = run_child(ROOT, listing)
+        found = walk(folder / "catalog", prepared.jobs, folder)
+    step_k = max(1, len(found) // wanted)
+    chosen = found[::step_k][:wanted]
+    print(
+        f"{len(found)} changed captures in {time.perf_counter() - started:.0f} s of replay;"
+        f" {len(chosen)} timed (every {step_k})"
+    )
+    listing = folder / "listing.json"
+    catalog = str(folder / "catalog")
+    listing.write_text(json.dumps({"catalog": catalog, "pairs": [asdict(p) for p in chosen]}))
+    return listing
+
+
+def report(args: argparse.Namespace, listing: Path) -> int:
+    """Measure the pairs (with --code DIR too) and print the figures."""
+    before = run_child(args.code.resolve(), listing) if args.code else None
+    now = run_child(ROOT, listing)
     if before is not None:
         print(*lines(f"before ({args.code})", before), sep="\n")
     print(*lines("now", now), sep="\n")

@@ -64,7 +64,8 @@ def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceCh
         for c in changed
         if c.old
         and len(old := canonical(c.old)) >= least
-        and fuzz.partial_ratio(q, old) >= ALTERED_MIN_SCORE
+        # The cutoff only lets rapidfuzz give up early on a sentence that cannot reach it.
+        and fuzz.partial_ratio(q, old, score_cutoff=ALTERED_MIN_SCORE) >= ALTERED_MIN_SCORE
     )
 
 
