@@ -31,16 +31,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+T = TypeVar("T")
 REPEATS = 3  # best of three per pair: the machine is shared
 WORST_PROFILED = 5  # the worst pairs whose time cProfile breaks down
 PROFILE_LINES = 18  # functions printed, by own time
@@ -83,48 +85,57 @@ def _snapshot(body: bytes, text: str, key: str, mime: str, url: str, when: datet
     )  # fmt: skip
 
 
+def _constant(value: T) -> Callable[..., T]:
+    """A loader that always answers `value` (the previous version, its body)."""
+    return lambda *_args: value
+
+
 def walk(catalog_dir: Path, jobs: Any, folder: Path) -> list[Pair]:
     """Replay every page (this code) and write the changed captures' pairs into `folder`."""
-    from corpus_catalog import captures
-
     from crawler.catalog.model import load_catalog
-    from crawler.ingest.analysis import analyze, anchor_states, stored_anchors
 
     catalog = load_catalog(str(catalog_dir))
     pairs: list[Pair] = []
     for job in jobs:
-        tool = next(t for t in catalog.tools if t.id == job.service)
-        source = next(s for s in tool.sources if s.id == job.source_id)
-        previous: tuple[Any, bytes, str] | None = None  # (record, body, date)
-        anchors: dict[tuple[str, str], Any] = {}
-        for step, body in captures(Path(job.doc_dir), job.archive):
-            when = datetime.fromisoformat(step["date"])
-            result = _fetch(source.id, step["url"], step["mime_type"], when, body)
-            stored = list(anchors.values())
-            last = previous
-            analysis = analyze(
-                result, tool, source, catalog, lambda: last[0] if last else None,
-                lambda _sha: last[1] if last else b"", partial(stored_anchors, stored),
-            )  # fmt: skip
-            if analysis.outcome == "changed" and last is not None:
-                n = len(pairs)
-                (folder / f"{n:04d}-old").write_bytes(last[1])
-                (folder / f"{n:04d}-new").write_bytes(body)
-                pairs.append(
-                    Pair(
-                        job.doc, step["step"], job.service, source.id, step["url"],
-                        step["mime_type"], last[2], step["date"], str(folder / f"{n:04d}-old"),
-                        str(folder / f"{n:04d}-new"), tuple(asdict(a) for a in stored),
-                    )  # fmt: skip
-                )
-            for a in anchor_states(analysis.evidence):
-                anchors[(a.criterion_id, a.quote)] = a
-            if analysis.versions:
-                snap = analysis.versions[-1][0]
-                record = _snapshot(body, snap.text, snap.extract_key, step["mime_type"],
-                                   step["url"], when)  # fmt: skip
-                previous = (record, body, step["date"])
+        _replay(catalog, job, folder, pairs)
     return pairs
+
+
+def _replay(catalog: Any, job: Any, folder: Path, pairs: list[Pair]) -> None:
+    """One page's captures in order, as successive crawls see them (bench/worker.py)."""
+    from corpus_catalog import captures
+
+    from crawler.ingest.analysis import analyze, anchor_states, stored_anchors
+
+    tool = next(t for t in catalog.tools if t.id == job.service)
+    source = next(s for s in tool.sources if s.id == job.source_id)
+    last: tuple[Any, bytes, str] | None = None  # the previous version: (record, body, date)
+    anchors: dict[tuple[str, str], Any] = {}
+    for step, body in captures(Path(job.doc_dir), job.archive):
+        when = datetime.fromisoformat(step["date"])
+        result = _fetch(source.id, step["url"], step["mime_type"], when, body)
+        stored = list(anchors.values())
+        record, raw = (last[0], last[1]) if last else (None, b"")
+        analysis = analyze(
+            result, tool, source, catalog, _constant(record), _constant(raw),
+            partial(stored_anchors, stored),
+        )  # fmt: skip
+        if analysis.outcome == "changed" and last is not None:
+            old, new = folder / f"{len(pairs):04d}-old", folder / f"{len(pairs):04d}-new"
+            old.write_bytes(raw)
+            new.write_bytes(body)
+            fields = (job.service, source.id, step["url"], step["mime_type"], last[2])
+            anchored = tuple(asdict(a) for a in stored)
+            pairs.append(
+                Pair(job.doc, step["step"], *fields, step["date"], str(old), str(new), anchored)
+            )
+        for a in anchor_states(analysis.evidence):
+            anchors[(a.criterion_id, a.quote)] = a
+        if analysis.versions:
+            snap = analysis.versions[-1][0]
+            mime, url = step["mime_type"], step["url"]
+            record = _snapshot(body, snap.text, snap.extract_key, mime, url, when)
+            last = (record, body, step["date"])
 
 
 def _decision(analysis: Any) -> str:
@@ -167,7 +178,7 @@ def measure(catalog_dir: Path, pairs: list[Pair]) -> dict[str, object]:
         result = _fetch(source.id, p.url, p.mime, datetime.fromisoformat(p.new_date), new)
         stored = [AnchorState(**a) for a in p.anchors]
         run = partial(
-            analyze, result, tool, source, catalog, lambda r=previous: r, lambda _s, b=old: b,
+            analyze, result, tool, source, catalog, _constant(previous), _constant(old),
             partial(stored_anchors, stored),
         )  # fmt: skip
         decisions.update(_decision(run()).encode())
