@@ -55,17 +55,29 @@ class RatingRef:
 _TOUCH_MIN_CHARS = 40
 
 
-def _touching(quote: str, changed: Sequence[SentenceChange]) -> tuple[SentenceChange, ...]:
-    """The changed sentences whose old wording held (part of) the quote."""
-    q = canonical(quote)
-    least = min(len(q) // 2, _TOUCH_MIN_CHARS)
-    return tuple(
-        c
-        for c in changed
-        if c.old
-        and len(old := canonical(c.old)) >= least
-        and fuzz.partial_ratio(q, old) >= ALTERED_MIN_SCORE
-    )
+class _Touching:
+    """The changed sentences whose old wording held (part of) a quote, for one change's
+    sentences, each folded once and each quote matched once:
+    the quotes of every rating are matched with the same sentences, and a page rewritten
+    whole has a thousand of them (bench/analyze_speed.py)."""
+
+    def __init__(self, changed: Sequence[SentenceChange]) -> None:
+        self._olds = [(c, canonical(c.old)) for c in changed if c.old]
+        self._found: dict[str, tuple[SentenceChange, ...]] = {}
+
+    def __call__(self, quote: str) -> tuple[SentenceChange, ...]:
+        """The changed sentences whose old wording held (part of) the quote."""
+        if quote not in self._found:
+            q = canonical(quote)
+            least = min(len(q) // 2, _TOUCH_MIN_CHARS)
+            self._found[quote] = tuple(
+                c
+                for c, old in self._olds
+                if len(old) >= least
+                # The cutoff lets rapidfuzz give up early on a sentence that cannot reach it.
+                and fuzz.partial_ratio(q, old, score_cutoff=ALTERED_MIN_SCORE) >= ALTERED_MIN_SCORE
+            )
+        return self._found[quote]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +146,20 @@ def follow_evidence(
     new_text: str,
     changed: Sequence[SentenceChange] = (),
     stored: StoredAnchors | None = None,
+    *,
+    touching: _Touching | None = None,
 ) -> tuple[tuple[Evidence, ...], tuple[Reason, ...]]:
     """Follow each quote of this source into the new text; a reason when it newly altered or lost.
 
     A quote that merely moved needs no editor. A quote already altered (or lost) at the last
     version is a new reason only when this change touches its current wording again. The
     sentences shown are the page's own before/after wording around the quote, so the word
-    diff marks what the page changed.
+    diff marks what the page changed. ``touching`` (flag_change's) shares the look-up of the
+    changed sentences that held a quote among the ratings.
     """
     states: list[Evidence] = []
     reasons: list[Reason] = []
+    touching = touching or _Touching(changed)
     for quote in rating.quotes:
         if quote.source != source:
             continue
@@ -158,9 +174,9 @@ def follow_evidence(
         states.append(Evidence(rating.tool, rating.criterion, source, after))
         if after.status in ("found", "moved"):
             continue
-        if after.status == before.status and not _touching(before.passage or "", changed):
+        if after.status == before.status and not touching(before.passage or ""):
             continue  # already flagged as it stands; this change was elsewhere on the page
-        reasons.append(_evidence_reason(rating, source, before, after, changed))
+        reasons.append(_evidence_reason(rating, source, before, after, touching))
     return tuple(states), tuple(reasons)
 
 
@@ -186,10 +202,10 @@ def _evidence_reason(
     source: str,
     before: Tracked,
     after: Tracked,
-    changed: Sequence[SentenceChange],
+    touching: _Touching,
 ) -> Reason:
     wording = before.anchor.wording
-    shown = _touching(wording, changed) or (SentenceChange(wording, after.passage),)
+    shown = touching(wording) or (SentenceChange(wording, after.passage),)
     if after.status == "altered":
         kind: ReasonKind = "evidence-altered"
         text = f"Evidence quote reworded ({after.score:.0f}% similar)."
@@ -307,12 +323,15 @@ def flag_change(
     reasons: list[Reason] = []
     evidence: list[Evidence] = []
     suggestions: list[Suggestion] = []
+    touching = _Touching(changed)
     for rating in ratings:
         if source not in rating.sources:
             gap = _citation_gap(rating, source, criteria.get(rating.criterion), on_topic)
             suggestions.extend(gap)
             continue
-        states, found = follow_evidence(rating, source, old_text, new_text, changed, stored)
+        states, found = follow_evidence(
+            rating, source, old_text, new_text, changed, stored, touching=touching
+        )
         evidence.extend(states)
         reasons.extend(found)
         criterion = criteria.get(rating.criterion)

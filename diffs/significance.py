@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -153,25 +153,40 @@ def canonical_block(block: str) -> tuple[str, ...]:
     """The words of a block that matter: volatile parts masked, dates as tokens, case folded."""
     if _is_ui(block):
         return ()
-    return tuple(word.casefold() for word in _WORDS.findall(_mask(block)))
+    return _folded_words(_mask(block))
+
+
+def _folded_words(masked: str) -> tuple[str, ...]:
+    return tuple(word.casefold() for word in _WORDS.findall(masked))
+
+
+# A block without a digit holds no absolute date, token, pager, counter, time or copyright
+# year (each of those patterns needs one): its masking skips them. Most sentences of a policy
+# have no digit, and these patterns were most of the time of assessing a rewritten page
+# (bench/analyze_speed.py).
+_DIGIT = re.compile(r"\d")
+_NEED_DIGIT = frozenset({_TOKEN, _PAGER, _COUNTER, _TIME, _COPYRIGHT})
 
 
 def _mask(block: str, numbering: bool = False) -> str:
     """The block with dates as tokens, volatile patterns masked and (unless ``numbering``)
     its list numbering stripped. Dates go first: "15 September 2025" at the start of a block
     is a date, not item 15, and "2025Previous" is a year glued to a word, not a token."""
-    text = canonical_dates(block).strip()
+    digits = _DIGIT.search(block) is not None
+    text = (canonical_dates(block) if digits else block).strip()
     if not numbering:
         text = _ENUMERATOR.sub("", text)
     text = mask_relative(text)
     for _kind, pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
+        if digits or pattern not in _NEED_DIGIT:
+            text = pattern.sub(replacement, text)
     return text
 
 
-def _canonical(blocks: Iterable[str]) -> tuple[str, ...]:
-    """Canonical words of a run of blocks, block boundaries ignored (re-wrapping is noise)."""
-    return tuple(word for block in blocks for word in canonical_block(block))
+def _canonical(blocks: Iterable[str], canon: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Canonical words of a run of blocks, block boundaries ignored (re-wrapping is noise);
+    ``canon`` holds each block's canonical words (computed once per assessment)."""
+    return tuple(word for block in blocks for word in canon[block])
 
 
 def _matches(pattern: re.Pattern[str], blocks: Iterable[str]) -> Counter[str]:
@@ -185,11 +200,17 @@ def _noise_seen(old: list[str], new: list[str]) -> list[str]:
         s for b in new for s in relative_spans(b)
     ):
         kinds.append("relative-date")
+    # Dates and the patterns that need a digit are looked for in the blocks that have one.
+    old_digits = [b for b in old if _DIGIT.search(b)]
+    new_digits = [b for b in new if _DIGIT.search(b)]
     for kind, pattern, _ in _MASKS:
-        if kind not in kinds and _matches(pattern, old) != _matches(pattern, new):
+        if kind in kinds:
+            continue
+        olds, news = (old_digits, new_digits) if pattern in _NEED_DIGIT else (old, new)
+        if _matches(pattern, olds) != _matches(pattern, news):
             kinds.append(kind)
-    old_dates = [d for block in old for d in dates(block)]
-    new_dates = [d for block in new for d in dates(block)]
+    old_dates = [d for block in old_digits for d in dates(block)]
+    new_dates = [d for block in new_digits for d in dates(block)]
     written = Counter(w for w, _ in old_dates) != Counter(w for w, _ in new_dates)
     if written and Counter(i for _, i in old_dates) == Counter(i for _, i in new_dates):
         kinds.append("date-format")
@@ -235,21 +256,31 @@ def assess(
     olds = [b for h in hunks for b in h.old]
     news = [b for h in hunks for b in h.new]
     kinds = _noise_seen(olds, news)
-    tiers = [_hunk_tier(h, diff, moment, kinds) for h in hunks]
+    # Each block masked once per assessment (canonical_block's work; the masks are most of
+    # the time of assessing a rewritten page): None for a block of page chrome.
+    masked = {b: None if _is_ui(b) else _mask(b) for b in (*olds, *news)}
+    canon = {b: () if m is None else _folded_words(m) for b, m in masked.items()}
+    tiers = [_hunk_tier(h, diff, moment, kinds, canon) for h in hunks]
     tier = max(tiers, key=TIERS.index)
     if tier == "noise":
         return _judged(tier, kinds or ["whitespace"])
-    if Counter(canonical_block(b) for b in olds) == Counter(canonical_block(b) for b in news):
+    if Counter(canon[b] for b in olds) == Counter(canon[b] for b in news):
         return _judged("minor", [*kinds, "reorder"])  # the same passages in another order
     if tier == "substantive":
         changed = [h for h, t in zip(hunks, tiers, strict=True) if t == "substantive"]
-        return Significance("substantive", _substance_reason(changed), tuple(kinds))
+        return Significance("substantive", _substance_reason(changed, masked), tuple(kinds))
     return _judged(tier, kinds)
 
 
-def _hunk_tier(hunk: Hunk, diff: TextDiff, moment: _Moment, kinds: list[str]) -> Tier:
+def _hunk_tier(
+    hunk: Hunk,
+    diff: TextDiff,
+    moment: _Moment,
+    kinds: list[str],
+    canon: Mapping[str, tuple[str, ...]],
+) -> Tier:
     """One hunk's tier; the kinds of minor edit found are added to ``kinds``."""
-    old, new = _canonical(hunk.old), _canonical(hunk.new)
+    old, new = _canonical(hunk.old, canon), _canonical(hunk.new, canon)
     if old != new and _same_dates(hunk, old, new, moment):
         _note(kinds, "relative-date")
         return "noise"
@@ -357,18 +388,19 @@ def _typo_shaped(a: str, b: str) -> bool:
     return OSA.distance(a, b) <= (2 if size >= _TYPO_LONG else 1)  # a swap of two letters is 1
 
 
-def _substance_reason(hunks: list[Hunk]) -> str:
-    """One sentence: a date change is named with both dates, other changes are counted."""
+def _substance_reason(hunks: list[Hunk], masked: Mapping[str, str | None]) -> str:
+    """One sentence: a date change is named with both dates, other changes are counted
+    (``masked``: each block as `_mask` leaves it, None for page chrome)."""
     old = [b for h in hunks for b in h.old]
     new = [b for h in hunks for b in h.new]
 
     def without_dates(blocks: list[str]) -> tuple[str, ...]:
-        masked = (
-            ISO_TOKEN.sub(" date ", _mask(b)).replace("reldate", "date")
+        undated = (
+            ISO_TOKEN.sub(" date ", m).replace("reldate", "date")
             for b in blocks
-            if not _is_ui(b)
+            if (m := masked[b]) is not None
         )
-        return tuple(w.casefold() for text in masked for w in _WORDS.findall(text))
+        return tuple(w.casefold() for text in undated for w in _WORDS.findall(text))
 
     if without_dates(old) == without_dates(new):
         gone = [w for b in old for w, _ in dates(b)] + [s for b in old for s in relative_spans(b)]
