@@ -24,19 +24,11 @@ import pytest
 from chromium import find_chromium
 from test_web_app import PASSWORD, Built, build
 
+from crawler.fetch.render import CHROMIUM_ARGS  # the crawl's own launch flags
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("CITEWATCH_ARTIFACTS") or ROOT / "tests" / "artifacts")
-# Chromium as root on a closed network: no sandbox, no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -81,7 +73,7 @@ def browser() -> Iterator[object]:
             pytest.fail("chromium is not installed, and CI must run the browser tests")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=binary, args=CHROMIUM_ARGS)
+        launched = p.chromium.launch(executable_path=binary, args=list(CHROMIUM_ARGS))
         yield launched
         launched.close()
 

@@ -19,7 +19,7 @@ from crawler.catalog.writeback import RatingEdit, WriteBackError, apply_edit, pl
 from crawler.ingest.analysis import tracked
 from diffs.anchors import accept
 from storage import AlreadyOpen, Store
-from storage.records import AnchorState, FlagRecord, ReviewRecord
+from storage.records import AnchorState, ReviewRecord
 from storage.values import EditorAction
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "conflicts",
     "decide",
     "refreshed_anchors",
-    "resolution_of",
     "resolve",
 ]
 
@@ -146,11 +145,6 @@ def _plan(
 def conflicts(store: Store, catalog: Catalog) -> list[RatingConflict]:
     """Catalog ratings that differ from the newest rating set in review (catalog order)."""
     return find_conflicts(catalog, store.reviews())
-
-
-def resolution_of(f: FlagRecord) -> ReviewRecord | None:
-    """The review that resolved this flag and stands (kept for callers: `f.resolution`)."""
-    return f.resolution
 
 
 def refreshed_anchors(store: Store, tool_id: str, criterion_id: str) -> tuple[AnchorState, ...]:
