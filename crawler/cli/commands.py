@@ -17,13 +17,17 @@ from crawler.cli.history import changes, diff, flags, review
 from crawler.cli.labels import labels
 from crawler.cli.maintenance import prune_command
 from crawler.cli.operation import run, status
-from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
+from crawler.cli.options import (
+    budget_option,
+    check_settings,
+    settings_option,
+    verbose_option,
+)
 from crawler.cli.probe import probe
 from crawler.cli.serve import serve
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
 from crawler.cli.users import users
 from crawler.cli.workers import worker
-from crawler.run.limits import DEFAULT_BUDGET_S
 from storage import database_url
 
 if TYPE_CHECKING:  # the crawl's modules (Scrapy's parent, extraction) load when crawling only
@@ -91,13 +95,7 @@ def check(ctx: click.Context, catalog: str, fail_on_conflict: bool) -> None:
     help="Only the sources this file names, one TOOL/SOURCE a line (what `run` passes).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run as one JSON object.")
-@click.option(
-    "-s",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Scrapy setting, or BROKEN_AFTER=N (repeatable).",
-)
+@settings_option("Scrapy setting, or BROKEN_AFTER=N (repeatable).")
 @click.option(
     "--notify",
     "notify_file",
@@ -105,17 +103,10 @@ def check(ctx: click.Context, catalog: str, fail_on_conflict: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Notification settings (TOML; default $CITEWATCH_NOTIFY): tell editors what was raised.",
 )
-@click.option(
-    "--timeout",
-    "budget",
-    default=DEFAULT_BUDGET_S,
-    show_default=True,
-    type=Seconds(MAX_BUDGET_S),
-    help="Time budget of this crawl (s); the fetch stops softly and is killed within it.",
+@budget_option(
+    "--timeout", "Time budget of this crawl (s); the fetch stops softly and is killed within it."
 )
-@click.option(
-    "--verbose", is_flag=True, help="Show the fetch child's own (Scrapy) log lines on stderr."
-)
+@verbose_option()
 @click.pass_context
 def crawl(
     ctx: click.Context,

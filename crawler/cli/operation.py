@@ -11,9 +11,16 @@ from pathlib import Path
 import click
 
 from crawler.cli.delivery import notify_settings_from
-from crawler.cli.options import MAX_BUDGET_S, MAX_TICK_S, Duration, Seconds, check_settings
+from crawler.cli.options import (
+    MAX_TICK_S,
+    Duration,
+    Seconds,
+    budget_option,
+    check_settings,
+    settings_option,
+)
 from crawler.cli.support import cli_errors, environment, open_store, settings_pairs
-from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
+from crawler.run.limits import crawl_limits, with_soft_stop
 
 
 def _log_to_stderr(logger: logging.Logger, debug: bool) -> None:
@@ -41,13 +48,7 @@ def _log_to_stderr(logger: logging.Logger, debug: bool) -> None:
     type=Seconds(MAX_TICK_S),
     help="Seconds between looks for due sources.",
 )
-@click.option(
-    "--crawl-timeout",
-    default=DEFAULT_BUDGET_S,
-    show_default=True,
-    type=Seconds(MAX_BUDGET_S),
-    help="Hard limit of one crawl (s), and its time budget.",
-)
+@budget_option("--crawl-timeout", "Hard limit of one crawl (s), and its time budget.")
 @click.option(
     "--backoff",
     default="5m",
@@ -59,9 +60,7 @@ def _log_to_stderr(logger: logging.Logger, debug: bool) -> None:
 @click.option(
     "--max-cycles", type=click.IntRange(min=1), default=None, help="Exit after this many cycles."
 )
-@click.option(
-    "-s", "settings", multiple=True, metavar="KEY=VALUE", help="Scrapy setting for every crawl."
-)
+@settings_option("Scrapy setting for every crawl.")
 @click.option(
     "--notify",
     "notify_file",

@@ -7,13 +7,14 @@ A value out of range is refused when the command line is read, in one line namin
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from crawler.catalog.model import parse_duration
+from crawler.run.limits import DEFAULT_BUDGET_S
 
 if TYPE_CHECKING:  # click's ParamType is generic in its type stubs only since 8.2-ish
     _ParamType = click.ParamType[Any, Any]
@@ -157,3 +158,28 @@ def _setting_problem(name: str, value: str) -> str | None:
     if name in YES_NO_SETTINGS and value.lower() not in _YES_NO:
         return "must be True or False"
     return None
+
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def settings_option(help: str) -> Callable[[_Command], _Command]:
+    """`-s KEY=VALUE`, repeatable: a Scrapy setting for the fetch child (checked by
+    `check_settings`); one declaration for every command that fetches."""
+    return click.option("-s", "settings", multiple=True, metavar="KEY=VALUE", help=help)
+
+
+def budget_option(name: str, help: str) -> Callable[[_Command], _Command]:
+    """A crawl's time budget in seconds (default DEFAULT_BUDGET_S, at most MAX_BUDGET_S)."""
+    dest = ("budget",) if name == "--timeout" else ()
+    return click.option(
+        name, *dest, default=DEFAULT_BUDGET_S, show_default=True, type=Seconds(MAX_BUDGET_S),
+        help=help,
+    )  # fmt: skip
+
+
+def verbose_option() -> Callable[[_Command], _Command]:
+    """`--verbose`: the fetch child's own log lines on stderr."""
+    return click.option(
+        "--verbose", is_flag=True, help="Show the fetch child's own (Scrapy) log lines on stderr."
+    )

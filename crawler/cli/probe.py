@@ -12,9 +12,13 @@ import click
 
 from crawler.catalog.model import load_catalog
 from crawler.cli.exits import ALL_FAILED, OK, SOME_FAILED
-from crawler.cli.options import MAX_BUDGET_S, Seconds, check_settings
+from crawler.cli.options import (
+    budget_option,
+    check_settings,
+    settings_option,
+    verbose_option,
+)
 from crawler.cli.support import cli_errors, settings_pairs
-from crawler.run.limits import DEFAULT_BUDGET_S
 
 if TYPE_CHECKING:
     from crawler.probe import ProbeReport, SourceProbe
@@ -27,20 +31,9 @@ if TYPE_CHECKING:
     "--source", "sources", multiple=True, help="Only this source id, or TOOL/SOURCE (repeatable)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON object.")
-@click.option(
-    "-s", "settings", multiple=True, metavar="KEY=VALUE", help="Scrapy setting (repeatable)."
-)
-@click.option(
-    "--timeout",
-    "budget",
-    default=DEFAULT_BUDGET_S,
-    show_default=True,
-    type=Seconds(MAX_BUDGET_S),
-    help="Time budget of the fetch (s).",
-)
-@click.option(
-    "--verbose", is_flag=True, help="Show the fetch child's own (Scrapy) log lines on stderr."
-)
+@settings_option("Scrapy setting (repeatable).")
+@budget_option("--timeout", "Time budget of the fetch (s).")
+@verbose_option()
 @click.pass_context
 def probe(
     ctx: click.Context,

@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.options import MAX_BUDGET_S, Duration, Seconds, check_settings
+from crawler.cli.options import (
+    Duration,
+    budget_option,
+    check_settings,
+    settings_option,
+)
 from crawler.cli.support import cli_errors, settings_pairs
-from crawler.run.limits import DEFAULT_BUDGET_S, crawl_limits, with_soft_stop
+from crawler.run.limits import crawl_limits, with_soft_stop
 from crawler.run.workers_plan import PlanError, tick_cron
 
 # Crawl children one worker runs at once: each is a `citewatch crawl` and its Scrapy child,
@@ -75,13 +80,7 @@ class Tick(_ParamType):
     type=Duration(),
     help="First retry delay after a failure.",
 )
-@click.option(
-    "--crawl-timeout",
-    default=DEFAULT_BUDGET_S,
-    show_default=True,
-    type=Seconds(MAX_BUDGET_S),
-    help="Hard limit of one host job's crawl (s).",
-)
+@budget_option("--crawl-timeout", "Hard limit of one host job's crawl (s).")
 @click.option(
     "--stalled-after",
     default=30.0,
@@ -89,8 +88,7 @@ class Tick(_ParamType):
     type=click.FloatRange(MIN_STALLED_S, MAX_STALLED_S),
     help="Seconds without a heartbeat after which a worker's jobs are retried.",
 )
-@click.option("-s", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Scrapy setting for every crawl.")  # fmt: skip
+@settings_option("Scrapy setting for every crawl.")
 @click.pass_context
 def worker(
     ctx: click.Context,
